@@ -1,1 +1,15 @@
+//! The shared runtime of every Weft process: one configuration loader, one server bootstrap,
+//! one error mapping, one authenticator, one telemetry setup.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod interceptors;
+pub mod server;
+pub mod telemetry;
+pub mod tls;
+
+pub use auth::{Authenticator, Caller, Principal};
+pub use config::{ServiceConfig, ServiceKind};
+pub use error::{ApiError, FieldErrors, Violation};
+pub use server::GrpcServer;

@@ -1,0 +1,336 @@
+//! Authentication: bearer JWT verification (HS256 dev secret; RS256 / ES256 keys from a JWKS
+//! file), the principal a request acts as, dev token minting, and the identity of a Weft service
+//! read from its client certificate's SAN.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use prost::Message;
+use serde::{Deserialize, Serialize};
+use tonic::metadata::MetadataMap;
+use tonic::transport::CertificateDer;
+
+use crate::config::{AuthConfig, ServiceKind, read_file};
+use crate::error::ApiError;
+
+/// Metadata key carrying the caller's principal from the gateway to a service (protobuf
+/// `weft.common.v1.Principal`). Trusted only from a peer with a Weft service certificate.
+pub const PRINCIPAL_METADATA_KEY: &str = "x-weft-principal-bin";
+
+/// Who a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Subject, e.g. "users/alice".
+    pub subject: String,
+    /// Groups of the subject, as its token states them.
+    pub groups: Vec<String>,
+}
+
+/// The authenticated caller of a request, placed in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Principal,
+    /// Member of the configured admin group.
+    pub is_admin: bool,
+}
+
+impl Caller {
+    pub fn subject(&self) -> &str {
+        &self.principal.subject
+    }
+}
+
+/// Claims of a Weft bearer token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+struct VerificationKey {
+    key_id: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies bearer tokens against the configured keys.
+pub struct TokenVerifier {
+    keys: Vec<VerificationKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    admin_group: String,
+}
+
+impl TokenVerifier {
+    pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
+        let mut keys = Vec::new();
+        if let Some(secret) = load_hs256_secret(config)? {
+            keys.push(VerificationKey {
+                key_id: None,
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(&secret),
+            });
+        }
+        if let Some(file) = &config.jwks_file {
+            let jwks: JwkSet = serde_json::from_slice(&read_file("auth.jwks_file", file)?)
+                .context("auth.jwks_file: not a JWKS document")?;
+            for jwk in &jwks.keys {
+                let algorithm = match jwk.common.key_algorithm.map(|a| a.to_string()).as_deref() {
+                    Some("RS256") => Algorithm::RS256,
+                    Some("ES256") => Algorithm::ES256,
+                    Some(other) => bail!("auth.jwks_file: key algorithm {other} is not supported (RS256, ES256)"),
+                    None => match &jwk.algorithm {
+                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                        _ => bail!("auth.jwks_file: only RSA and EC keys are supported"),
+                    },
+                };
+                keys.push(VerificationKey {
+                    key_id: jwk.common.key_id.clone(),
+                    algorithm,
+                    key: DecodingKey::from_jwk(jwk).context("auth.jwks_file: unusable key")?,
+                });
+            }
+        }
+        if keys.is_empty() {
+            bail!("auth: no token verification key configured");
+        }
+        Ok(TokenVerifier {
+            keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            admin_group: config.admin_group.clone(),
+        })
+    }
+
+    /// Verifies a bearer token and returns its principal.
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = || ApiError::Unauthenticated("invalid bearer token".to_string());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        let candidates = self.keys.iter().filter(|key| {
+            key.algorithm == header.alg
+                && (header.kid.is_none() || key.key_id.is_none() || key.key_id == header.kid)
+        });
+        let mut last_error = None;
+        for candidate in candidates {
+            let mut validation = Validation::new(candidate.algorithm);
+            validation.set_required_spec_claims(&["exp", "sub"]);
+            match &self.issuer {
+                Some(issuer) => validation.set_issuer(&[issuer]),
+                None => validation.iss = None,
+            }
+            match &self.audience {
+                Some(audience) => validation.set_audience(&[audience]),
+                None => validation.validate_aud = false,
+            }
+            match jsonwebtoken::decode::<Claims>(token, &candidate.key, &validation) {
+                Ok(data) => {
+                    if data.claims.sub.trim().is_empty() {
+                        return Err(invalid());
+                    }
+                    return Ok(Principal {
+                        subject: data.claims.sub,
+                        groups: data.claims.groups,
+                    });
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        match last_error.map(|e| e.into_kind()) {
+            Some(jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(ApiError::Unauthenticated(
+                "bearer token expired".to_string(),
+            )),
+            _ => Err(invalid()),
+        }
+    }
+
+    pub fn caller(&self, principal: Principal) -> Caller {
+        let is_admin = principal.groups.iter().any(|group| *group == self.admin_group);
+        Caller {
+            principal,
+            is_admin,
+        }
+    }
+}
+
+fn load_hs256_secret(config: &AuthConfig) -> anyhow::Result<Option<Vec<u8>>> {
+    if let Some(secret) = &config.hs256_secret {
+        return Ok(Some(secret.as_bytes().to_vec()));
+    }
+    let Some(file) = &config.hs256_secret_file else {
+        return Ok(None);
+    };
+    let secret = read_file("auth.hs256_secret_file", file)?;
+    let secret = String::from_utf8(secret).context("auth.hs256_secret_file: not UTF-8")?;
+    let secret = secret.trim();
+    if secret.len() < 32 {
+        bail!("auth.hs256_secret_file: the secret must be at least 32 bytes");
+    }
+    Ok(Some(secret.as_bytes().to_vec()))
+}
+
+/// Mints an HS256 token (dev mode, `weft token issue`).
+pub fn issue_hs256_token(
+    secret: &[u8],
+    subject: &str,
+    groups: &[String],
+    ttl: Duration,
+) -> anyhow::Result<String> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let claims = Claims {
+        sub: subject.to_string(),
+        groups: groups.to_vec(),
+        exp: now + ttl.as_secs(),
+        iat: now,
+        iss: None,
+    };
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )?)
+}
+
+/// The Weft service a certificate belongs to, from its SAN `<service>.weft.internal`.
+pub fn service_identity(certs: &[CertificateDer<'_>]) -> Option<ServiceKind> {
+    let leaf = certs.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    let san = cert.subject_alternative_name().ok()??;
+    san.value.general_names.iter().find_map(|name| match name {
+        x509_parser::extensions::GeneralName::DNSName(dns) => ServiceKind::ALL
+            .into_iter()
+            .find(|kind| kind.tls_name() == *dns),
+        _ => None,
+    })
+}
+
+/// Authenticates requests to a service: a principal forwarded by a Weft service (over mTLS), or
+/// a bearer token the service verifies itself.
+#[derive(Clone)]
+pub struct Authenticator {
+    verifier: Arc<TokenVerifier>,
+}
+
+impl Authenticator {
+    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self { verifier }
+    }
+
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+
+    /// The caller of a public RPC.
+    pub fn authenticate(
+        &self,
+        metadata: &MetadataMap,
+        peer_certs: Option<&[CertificateDer<'_>]>,
+    ) -> Result<Caller, ApiError> {
+        let peer_service = peer_certs.and_then(service_identity);
+        if let Some(forwarded) = metadata.get_bin(PRINCIPAL_METADATA_KEY) {
+            if peer_service.is_none() {
+                return Err(ApiError::Unauthenticated(
+                    "a forwarded principal is accepted only from a Weft service certificate".to_string(),
+                ));
+            }
+            let bytes = forwarded
+                .to_bytes()
+                .map_err(|_| ApiError::Unauthenticated("malformed forwarded principal".to_string()))?;
+            let principal = weft_proto::weft::common::v1::Principal::decode(bytes)
+                .map_err(|_| ApiError::Unauthenticated("malformed forwarded principal".to_string()))?;
+            if principal.subject.is_empty() {
+                return Err(ApiError::Unauthenticated("forwarded principal has no subject".to_string()));
+            }
+            return Ok(self.verifier.caller(Principal {
+                subject: principal.subject,
+                groups: principal.groups,
+            }));
+        }
+        let token = bearer_token(metadata)?;
+        Ok(self.verifier.caller(self.verifier.verify(token)?))
+    }
+
+    /// The Weft service calling an internal RPC; refused without a service certificate.
+    pub fn authenticate_service(
+        &self,
+        peer_certs: Option<&[CertificateDer<'_>]>,
+    ) -> Result<ServiceKind, ApiError> {
+        peer_certs.and_then(service_identity).ok_or_else(|| {
+            ApiError::Unauthenticated("internal RPCs need a Weft service certificate".to_string())
+        })
+    }
+}
+
+/// The bearer token of a request's `authorization` metadata.
+pub fn bearer_token(metadata: &MetadataMap) -> Result<&str, ApiError> {
+    let value = metadata
+        .get("authorization")
+        .ok_or_else(|| ApiError::Unauthenticated("missing bearer token (authorization: Bearer <token>)".to_string()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("malformed authorization header".to_string()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::Unauthenticated("authorization must be 'Bearer <token>'".to_string()))?;
+    Ok(token.trim())
+}
+
+/// Encodes a principal for `PRINCIPAL_METADATA_KEY`.
+pub fn encode_principal(principal: &Principal) -> Vec<u8> {
+    weft_proto::weft::common::v1::Principal {
+        subject: principal.subject.clone(),
+        groups: principal.groups.clone(),
+    }
+    .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier(secret: &str) -> TokenVerifier {
+        TokenVerifier::from_config(&AuthConfig {
+            hs256_secret: Some(secret.to_string()),
+            admin_group: "weft-admins".to_string(),
+            ..AuthConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_minted_token_verifies_and_carries_its_groups() {
+        let secret = "s".repeat(32);
+        let token = issue_hs256_token(secret.as_bytes(), "users/alice", &["analysts".into()], Duration::from_secs(60)).unwrap();
+        let principal = verifier(&secret).verify(&token).unwrap();
+        assert_eq!(principal.subject, "users/alice");
+        assert_eq!(principal.groups, ["analysts"]);
+        assert!(!verifier(&secret).caller(principal).is_admin);
+    }
+
+    #[test]
+    fn wrong_secret_and_expired_tokens_are_refused() {
+        let token = issue_hs256_token(&[b'a'; 32], "users/alice", &[], Duration::from_secs(60)).unwrap();
+        assert!(matches!(verifier(&"b".repeat(32)).verify(&token), Err(ApiError::Unauthenticated(_))));
+        let secret = "s".repeat(32);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &Claims { sub: "users/a".into(), groups: vec![], exp: now - 3600, iat: now - 7200, iss: None },
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        let error = verifier(&secret).verify(&expired).unwrap_err();
+        assert!(error.to_string().contains("expired"), "{error}");
+        assert!(verifier(&secret).verify("not-a-jwt").is_err());
+    }
+}

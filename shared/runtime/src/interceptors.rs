@@ -1,0 +1,51 @@
+//! tonic interceptors that authenticate every call before it reaches a service's adapter: public
+//! RPCs need a caller (forwarded by a Weft service, or a bearer token); internal RPCs need a Weft
+//! service certificate.
+
+use tonic::{Request, Status};
+
+use crate::auth::{Authenticator, Caller};
+use crate::config::ServiceKind;
+
+/// Authenticates public RPCs and puts the `Caller` into the request's extensions.
+#[derive(Clone)]
+pub struct PublicAuth(pub Authenticator);
+
+impl tonic::service::Interceptor for PublicAuth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let certs = request.peer_certs();
+        let caller = self
+            .0
+            .authenticate(request.metadata(), certs.as_deref().map(Vec::as_slice))?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// The calling Weft service of an internal RPC, in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallingService(pub ServiceKind);
+
+/// Admits internal RPCs only from peers with a Weft service certificate.
+#[derive(Clone)]
+pub struct InternalAuth(pub Authenticator);
+
+impl tonic::service::Interceptor for InternalAuth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let certs = request.peer_certs();
+        let service = self
+            .0
+            .authenticate_service(certs.as_deref().map(Vec::as_slice))?;
+        request.extensions_mut().insert(CallingService(service));
+        Ok(request)
+    }
+}
+
+/// The authenticated caller of a request that passed `PublicAuth`.
+pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
+}

@@ -1,0 +1,235 @@
+//! The one server bootstrap of every Weft process: health (NOT_SERVING until warmed up),
+//! reflection v1 and v1alpha from the descriptor set, the tower layers, TLS / mTLS, and
+//! graceful shutdown (stop accepting, drain, bounded grace period).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::{ServiceConfig, ServiceKind};
+use crate::telemetry;
+
+const HEALTH_SERVICE_NAME: &str = "grpc.health.v1.Health";
+
+/// A gRPC server under construction: add services, then `serve`.
+pub struct GrpcServer {
+    kind: ServiceKind,
+    config: ServiceConfig,
+    routes: RoutesBuilder,
+    /// Services reported by health and listed by reflection.
+    reflected: Vec<String>,
+    health: HealthReporter,
+    health_service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+}
+
+impl GrpcServer {
+    pub fn new(kind: ServiceKind, config: ServiceConfig) -> Self {
+        let health = HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        );
+        Self {
+            kind,
+            config,
+            routes: RoutesBuilder::default(),
+            reflected: Vec::new(),
+            health,
+            health_service,
+        }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// The health reporter, for services whose health depends on others (the gateway).
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Adds a gRPC service, reported by health and listed by reflection.
+    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.reflected.push(S::NAME.to_string());
+        self
+    }
+
+    /// Lists a service in reflection without routing it here (the gateway lists the public
+    /// services it forwards).
+    pub fn reflect_service(&mut self, name: &str) -> &mut Self {
+        self.reflected.push(name.to_string());
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` resolves. Health answers NOT_SERVING until
+    /// `warm_up` succeeds, then SERVING; on shutdown it turns NOT_SERVING, new connections are
+    /// refused, in-flight requests get `shutdown_grace` to finish.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        warm_up: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let local_addr = listener.local_addr()?;
+        self.reflected.sort();
+        self.reflected.dedup();
+        for name in &self.reflected {
+            self.health.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        self.health.set_service_status("", ServingStatus::NotServing).await;
+
+        let mut reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(weft_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH_SERVICE_NAME);
+        let mut reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(weft_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH_SERVICE_NAME);
+        for name in &self.reflected {
+            reflection_v1 = reflection_v1.with_service_name(name.clone());
+            reflection_v1alpha = reflection_v1alpha.with_service_name(name.clone());
+        }
+        self.routes
+            .add_service(self.health_service.clone())
+            .add_service(reflection_v1.build_v1().context("building reflection v1")?)
+            .add_service(
+                reflection_v1alpha
+                    .build_v1alpha()
+                    .context("building reflection v1alpha")?,
+            );
+
+        let layers = ServiceBuilder::new()
+            // Gives every request an id (kept if the client sent one) and echoes it back, so a
+            // caller's report can be matched to the logs of every service it crossed.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            // One span per RPC, child of the caller's W3C trace context, carrying the request id.
+            .layer(TraceLayer::new_for_grpc().make_span_with(rpc_span))
+            // Refuses at once (RESOURCE_EXHAUSTED) what the concurrency limit cannot take, rather
+            // than queueing without bound while clients time out.
+            .layer(LoadShedLayer::new())
+            // Bounds requests in flight across all connections, protecting the database pool and
+            // memory under overload.
+            .layer(GlobalConcurrencyLimitLayer::new(self.config.max_concurrent_requests))
+            .into_inner();
+
+        let mut builder = tonic::transport::Server::builder()
+            // Deadline for requests that set none (a client's grpc-timeout, if shorter, wins).
+            .timeout(self.config.request_timeout)
+            .tcp_nodelay(true)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)));
+        if let Some(tls) = crate::tls::server_tls_config(&self.config.tls)? {
+            builder = builder.tls_config(tls).context("invalid TLS configuration")?;
+        }
+        let router = builder.layer(layers).add_routes(self.routes.routes());
+
+        let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+            let _ = stop_signal.await;
+        }));
+        tracing::info!(service = %self.kind, address = %local_addr, tls = self.config.tls.is_enabled(), "listening");
+
+        let health = self.health.clone();
+        let reflected = self.reflected.clone();
+        let kind = self.kind;
+        let mut warm_up = tokio::spawn(async move {
+            warm_up.await?;
+            for name in &reflected {
+                health.set_service_status(name, ServingStatus::Serving).await;
+            }
+            health.set_service_status("", ServingStatus::Serving).await;
+            tracing::info!(service = %kind, "serving");
+            anyhow::Ok(())
+        });
+
+        let mut warmed_up = false;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                result = &mut server => {
+                    return result.context("server task panicked")?.context("server failed");
+                }
+                result = &mut warm_up, if !warmed_up => {
+                    result.context("warm-up panicked")??;
+                    warmed_up = true;
+                }
+                () = &mut shutdown => break,
+            }
+        }
+
+        tracing::info!(service = %self.kind, grace = ?self.config.shutdown_grace, "shutting down: draining requests");
+        warm_up.abort();
+        for name in &self.reflected {
+            self.health.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        self.health.set_service_status("", ServingStatus::NotServing).await;
+        let _ = stop_accepting.send(());
+        match tokio::time::timeout(self.config.shutdown_grace, &mut server).await {
+            Ok(result) => result.context("server task panicked")?.context("server failed")?,
+            Err(_) => {
+                tracing::warn!(service = %self.kind, "grace period over: closing remaining connections");
+                server.abort();
+            }
+        }
+        tracing::info!(service = %self.kind, "stopped");
+        Ok(())
+    }
+}
+
+fn rpc_span(request: &http::Request<Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let (service, method) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path, ""));
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let span = tracing::info_span!("rpc", rpc.service = service, rpc.method = method, request_id);
+    telemetry::link_to_remote_parent(&span, request.headers());
+    span
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("received SIGTERM"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+    }
+}

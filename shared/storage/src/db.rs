@@ -1,0 +1,109 @@
+//! Connecting to a service's database and the `Store` handle its domain code writes through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use tokio::sync::{Mutex, Notify};
+
+/// Opens a database by URL: `sqlite://<file>?mode=rwc` (WAL, foreign keys, busy timeout) or
+/// `postgres://…`. The SQLite file's directory is created if missing.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or_default();
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create database directory {}", parent.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    if url.starts_with("sqlite:") {
+        options.max_connections(8).min_connections(1);
+    } else {
+        options.max_connections(16);
+    }
+    Database::connect(options)
+        .await
+        .with_context(|| format!("cannot open the database ({})", redact_url(url)))
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A service's database with the state its writers share.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite allows one writer: taking this before a write transaction keeps writers of this
+    /// process from failing with SQLITE_BUSY and makes commit order equal sequence order.
+    sqlite_writer: Arc<Mutex<()>>,
+    /// Woken after every commit that appended events, so WatchEvents streams of this process
+    /// follow without waiting for the poll interval.
+    committed: Arc<Notify>,
+    service: &'static str,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection, service: &'static str) -> Self {
+        Self {
+            db,
+            sqlite_writer: Arc::new(Mutex::new(())),
+            committed: Arc::new(Notify::new()),
+            service,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    pub(crate) fn sqlite_writer(&self) -> &Arc<Mutex<()>> {
+        &self.sqlite_writer
+    }
+
+    pub(crate) fn committed(&self) -> &Arc<Notify> {
+        &self.committed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(super::redact_url("sqlite://.weft/c.db?mode=rwc"), "sqlite://.weft/c.db?mode=rwc");
+    }
+}

@@ -1,0 +1,73 @@
+//! sea-orm entities of the tables every service has: outbox, journal, idempotency keys.
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// One domain event, appended in the same transaction as the change it describes.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        #[sea_orm(unique)]
+        pub event_id: String,
+        pub event_type: String,
+        pub resource: String,
+        pub actor: String,
+        pub occur_time: DateTimeUtc,
+        pub payload_type: String,
+        pub payload: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod journal {
+    use sea_orm::entity::prelude::*;
+
+    /// One audit record; `hash` chains it to the previous record.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_journal")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub time: DateTimeUtc,
+        pub actor: String,
+        pub action: String,
+        pub resource: String,
+        pub outcome: String,
+        pub detail_json: String,
+        pub previous_hash: String,
+        pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod idempotency {
+    use sea_orm::entity::prelude::*;
+
+    /// The answer given to a create with a `request_id`, replayed on a retry.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_idempotency")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub request_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub method: String,
+        pub request_hash: String,
+        pub response: Vec<u8>,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

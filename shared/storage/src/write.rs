@@ -1,0 +1,162 @@
+//! The write transaction of every mutation: the change, its outbox events and its journal
+//! records commit together or not at all.
+//!
+//! Ordering guarantee of the outbox: events are appended only in `WriteTxn::commit`, as the last
+//! statements before COMMIT, after taking the service's append lock (a PostgreSQL transaction-
+//! scoped advisory lock; on SQLite the process-wide writer mutex already serializes writers).
+//! Sequence numbers are therefore allocated in commit order, so a reader that has seen sequence N
+//! can never later see a commit with a smaller one: a cursor never jumps over a gap that a slower
+//! transaction fills afterwards. Gaps left by rolled-back transactions stay gaps forever.
+//! The same lock makes the journal's hash chain linear.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryOrder, Set, Statement, TransactionTrait,
+};
+use tokio::sync::OwnedMutexGuard;
+use weft_runtime::ApiError;
+
+use crate::db::Store;
+use crate::entities::{journal, outbox};
+
+/// Key of the PostgreSQL advisory lock that serializes outbox and journal appends.
+const APPEND_LOCK_KEY: i64 = 0x5745_4654_0001; // "WEFT" 0001
+
+/// One change to record: an outbox event and an audit record.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// RPC or action name for the journal, e.g. "CreateDomain".
+    pub action: String,
+    /// Event type, e.g. "domain.created".
+    pub event_type: String,
+    /// Resource name.
+    pub resource: String,
+    /// The resource after the change (before, for a deletion).
+    pub payload: prost_types::Any,
+    /// What the journal keeps of the request.
+    pub detail: serde_json::Value,
+}
+
+/// Maps a database error to an internal API error (logged, never shown to the caller).
+pub fn db_error(error: DbErr) -> ApiError {
+    ApiError::internal(format!("database: {error}"))
+}
+
+/// A write transaction: use `conn()` for the change itself, then `commit` with its records.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    store: Store,
+    actor: String,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Store {
+    /// Begins a write transaction on behalf of `actor` (the principal's subject).
+    pub async fn begin_write(&self, actor: &str) -> Result<WriteTxn, ApiError> {
+        let writer = match self.backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer().clone().lock_owned().await),
+            _ => None,
+        };
+        let txn = self.db().begin().await.map_err(db_error)?;
+        Ok(WriteTxn {
+            txn,
+            store: self.clone(),
+            actor: actor.to_string(),
+            _writer: writer,
+        })
+    }
+}
+
+/// Now, at the microsecond precision both databases keep (so journal hashes recompute exactly).
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+impl WriteTxn {
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Appends the changes' outbox events and journal records, then commits everything.
+    /// Returns the events' sequence numbers.
+    pub async fn commit(self, changes: Vec<Change>) -> Result<Vec<i64>, ApiError> {
+        let mut sequences = Vec::with_capacity(changes.len());
+        if !changes.is_empty() {
+            if self.txn.get_database_backend() == DbBackend::Postgres {
+                self.txn
+                    .execute(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_advisory_xact_lock($1)",
+                        [APPEND_LOCK_KEY.into()],
+                    ))
+                    .await
+                    .map_err(db_error)?;
+            }
+            let last = journal::Entity::find()
+                .order_by_desc(journal::Column::Seq)
+                .one(&self.txn)
+                .await
+                .map_err(db_error)?;
+            let (mut next_seq, mut previous_hash) = match last {
+                Some(record) => (record.seq + 1, record.hash),
+                None => (1, String::new()),
+            };
+            let time = now();
+            for change in changes {
+                let record = crate::journal::Record {
+                    seq: next_seq,
+                    time,
+                    actor: self.actor.clone(),
+                    action: change.action.clone(),
+                    resource: change.resource.clone(),
+                    outcome: "SUCCEEDED".to_string(),
+                    detail_json: change.detail.to_string(),
+                };
+                let hash = record.hash(&previous_hash);
+                journal::ActiveModel {
+                    seq: Set(record.seq),
+                    time: Set(record.time),
+                    actor: Set(record.actor),
+                    action: Set(record.action),
+                    resource: Set(record.resource),
+                    outcome: Set(record.outcome),
+                    detail_json: Set(record.detail_json),
+                    previous_hash: Set(previous_hash.clone()),
+                    hash: Set(hash.clone()),
+                }
+                .insert(&self.txn)
+                .await
+                .map_err(db_error)?;
+                previous_hash = hash;
+                next_seq += 1;
+
+                let event = outbox::ActiveModel {
+                    event_id: Set(uuid::Uuid::now_v7().to_string()),
+                    event_type: Set(change.event_type),
+                    resource: Set(change.resource),
+                    actor: Set(self.actor.clone()),
+                    occur_time: Set(time),
+                    payload_type: Set(change.payload.type_url),
+                    payload: Set(change.payload.value),
+                    ..Default::default()
+                }
+                .insert(&self.txn)
+                .await
+                .map_err(db_error)?;
+                sequences.push(event.seq);
+            }
+        }
+        let store = self.store.clone();
+        self.txn.commit().await.map_err(db_error)?;
+        if !sequences.is_empty() {
+            store.committed().notify_waiters();
+        }
+        Ok(sequences)
+    }
+}
