@@ -15,12 +15,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
-    let descriptor_set = protox::compile(&files, [&proto_root])?;
+    let mut compiler = protox::Compiler::new([&proto_root])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    // The encoded set keeps custom options (the `weft.common.v1.access` rule of each RPC), which
+    // `prost_types` would drop; reflection and the gateway read this one.
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out_dir.join("weft_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptor_set),
-    )?;
+    std::fs::write(out_dir.join("weft_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    let descriptor_set = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()
         .build_client(true)

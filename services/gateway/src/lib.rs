@@ -1,1 +1,62 @@
+//! Weft's gateway: the one public endpoint. It authenticates every call (except health and
+//! reflection, open by default), forwards the public RPCs of the four backends with the caller's
+//! principal over mTLS, serves its own PortalService, reflection for the whole public API, and
+//! health for every service.
+//!
+//! Authorization: until the governance issue lands, any authenticated principal may call the
+//! forwarded RPCs; the per-RPC rules declared in the protos (`weft.common.v1.access`) are read
+//! by `access_rules` and will be enforced here then.
 
+pub mod access_rules;
+pub mod backends;
+pub mod portal;
+pub mod proxy;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+use weft_proto::weft::gateway::v1::portal_service_server::PortalServiceServer;
+use weft_runtime::interceptors::PublicAuth;
+use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
+
+use crate::proxy::{Catalog, Governance, Lineage, Provisioning, Proxy};
+
+/// Runs the gateway on `listener` until `shutdown` resolves.
+pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let authenticator = Authenticator::from_config(&config.auth)?;
+    let rules = access_rules::AccessRules::load()?;
+    tracing::info!(rpcs = rules.len(), "access rules loaded from the API descriptors");
+
+    let mut channels = Vec::new();
+    for kind in ServiceKind::BACKENDS {
+        channels.push((kind, backends::channel(&config, kind)?));
+    }
+    let channel_of = |kind: ServiceKind| {
+        channels
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, channel)| channel.clone())
+            .expect("a channel per backend")
+    };
+
+    let mut server = GrpcServer::new(ServiceKind::Gateway, config.clone());
+    server.with_authenticator(authenticator.clone());
+    server
+        .add_service(Proxy::<Catalog>::new(channel_of(ServiceKind::Catalog), authenticator.clone()))
+        .add_service(Proxy::<Governance>::new(channel_of(ServiceKind::Governance), authenticator.clone()))
+        .add_service(Proxy::<Provisioning>::new(channel_of(ServiceKind::Provisioning), authenticator.clone()))
+        .add_service(Proxy::<Lineage>::new(channel_of(ServiceKind::Lineage), authenticator.clone()))
+        .add_service(InterceptedService::new(
+            PortalServiceServer::new(portal::PortalApi).max_decoding_message_size(config.max_message_bytes),
+            PublicAuth(authenticator),
+        ));
+    // The gateway reports the backends' health itself, from polling them.
+    server.health_managed_elsewhere(ServiceKind::BACKENDS.map(|k| k.public_service_name()).to_vec());
+
+    let reporter = server.health_reporter();
+    let mirror = tokio::spawn(backends::mirror_health(reporter, channels));
+    let result = server.serve(listener, async { Ok(()) }, shutdown).await;
+    mirror.abort();
+    result
+}

@@ -334,3 +334,10 @@ mod tests {
         assert!(verifier(&secret).verify("not-a-jwt").is_err());
     }
 }
+
+impl Authenticator {
+    /// The authenticator of a process, from its `[auth]` configuration.
+    pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(TokenVerifier::from_config(config)?)))
+    }
+}

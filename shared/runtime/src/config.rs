@@ -198,7 +198,11 @@ pub struct ServiceConfig {
     pub shutdown_grace: Duration,
     /// Health and reflection answer without a token (they carry no data).
     pub open_health_and_reflection: bool,
+    /// Server certificate, key and client CA (mTLS) of this process's own port.
     pub tls: TlsConfig,
+    /// Certificate this process presents when it calls another Weft service, and the CA it
+    /// trusts for them (mTLS between services).
+    pub client_tls: TlsConfig,
     pub auth: AuthConfig,
     pub backends: BackendUrls,
 }
@@ -219,6 +223,7 @@ impl ServiceConfig {
             shutdown_grace: Duration::from_secs(10),
             open_health_and_reflection: true,
             tls: TlsConfig::default(),
+            client_tls: TlsConfig::default(),
             auth: AuthConfig {
                 admin_group: "weft-admins".to_string(),
                 ..AuthConfig::default()
@@ -290,10 +295,16 @@ impl ServiceConfig {
         if self.tls.ca_file.is_some() && !self.tls.is_enabled() {
             bail!("tls.ca_file: needs tls.cert_file and tls.key_file");
         }
+        if self.client_tls.cert_file.is_some() != self.client_tls.key_file.is_some() {
+            bail!("client_tls: cert_file and key_file must be set together");
+        }
         for (key, file) in [
             ("tls.cert_file", &self.tls.cert_file),
             ("tls.key_file", &self.tls.key_file),
             ("tls.ca_file", &self.tls.ca_file),
+            ("client_tls.cert_file", &self.client_tls.cert_file),
+            ("client_tls.key_file", &self.client_tls.key_file),
+            ("client_tls.ca_file", &self.client_tls.ca_file),
             ("auth.hs256_secret_file", &self.auth.hs256_secret_file),
             ("auth.jwks_file", &self.auth.jwks_file),
         ] {

@@ -4,10 +4,14 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fieldmask;
+pub mod filter;
 pub mod interceptors;
+pub mod paging;
 pub mod server;
 pub mod telemetry;
 pub mod tls;
+pub mod validate;
 
 pub use auth::{Authenticator, Caller, Principal};
 pub use config::{ServiceConfig, ServiceKind};

@@ -20,7 +20,10 @@ use tower::load_shed::LoadShedLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Authenticator;
 use crate::config::{ServiceConfig, ServiceKind};
+use crate::interceptors::PublicAuth;
+use tonic::service::interceptor::InterceptedService;
 use crate::telemetry;
 
 const HEALTH_SERVICE_NAME: &str = "grpc.health.v1.Health";
@@ -32,8 +35,12 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     /// Services reported by health and listed by reflection.
     reflected: Vec<String>,
+    /// Services whose health another component reports (the gateway mirrors its backends').
+    health_managed_elsewhere: Vec<String>,
     health: HealthReporter,
     health_service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    /// Needed to close health and reflection when `open_health_and_reflection` is false.
+    authenticator: Option<Authenticator>,
 }
 
 impl GrpcServer {
@@ -47,8 +54,10 @@ impl GrpcServer {
             config,
             routes: RoutesBuilder::default(),
             reflected: Vec::new(),
+            health_managed_elsewhere: Vec::new(),
             health,
             health_service,
+            authenticator: None,
         }
     }
 
@@ -64,12 +73,13 @@ impl GrpcServer {
     /// Adds a gRPC service, reported by health and listed by reflection.
     pub fn add_service<S>(&mut self, service: S) -> &mut Self
     where
-        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        S: tower::Service<http::Request<Body>, Error = Infallible>
             + NamedService
             + Clone
             + Send
             + Sync
             + 'static,
+        S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
@@ -77,10 +87,16 @@ impl GrpcServer {
         self
     }
 
-    /// Lists a service in reflection without routing it here (the gateway lists the public
-    /// services it forwards).
-    pub fn reflect_service(&mut self, name: &str) -> &mut Self {
-        self.reflected.push(name.to_string());
+    /// The authenticator that guards health and reflection when they are not left open.
+    pub fn with_authenticator(&mut self, authenticator: Authenticator) -> &mut Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// Services whose health status is set by someone else: not turned SERVING at warm-up.
+    pub fn health_managed_elsewhere(&mut self, names: Vec<&str>) -> &mut Self {
+        self.health_managed_elsewhere
+            .extend(names.into_iter().map(str::to_string));
         self
     }
 
@@ -113,14 +129,25 @@ impl GrpcServer {
             reflection_v1 = reflection_v1.with_service_name(name.clone());
             reflection_v1alpha = reflection_v1alpha.with_service_name(name.clone());
         }
-        self.routes
-            .add_service(self.health_service.clone())
-            .add_service(reflection_v1.build_v1().context("building reflection v1")?)
-            .add_service(
-                reflection_v1alpha
-                    .build_v1alpha()
-                    .context("building reflection v1alpha")?,
-            );
+        let reflection_v1 = reflection_v1.build_v1().context("building reflection v1")?;
+        let reflection_v1alpha = reflection_v1alpha
+            .build_v1alpha()
+            .context("building reflection v1alpha")?;
+        if self.config.open_health_and_reflection {
+            self.routes
+                .add_service(self.health_service.clone())
+                .add_service(reflection_v1)
+                .add_service(reflection_v1alpha);
+        } else {
+            let authenticator = self.authenticator.clone().context(
+                "open_health_and_reflection = false needs an authenticator (GrpcServer::with_authenticator)",
+            )?;
+            let guard = PublicAuth(authenticator);
+            self.routes
+                .add_service(InterceptedService::new(self.health_service.clone(), guard.clone()))
+                .add_service(InterceptedService::new(reflection_v1, guard.clone()))
+                .add_service(InterceptedService::new(reflection_v1alpha, guard));
+        }
 
         let layers = ServiceBuilder::new()
             // Gives every request an id (kept if the client sent one) and echoes it back, so a
@@ -155,7 +182,12 @@ impl GrpcServer {
         tracing::info!(service = %self.kind, address = %local_addr, tls = self.config.tls.is_enabled(), "listening");
 
         let health = self.health.clone();
-        let reflected = self.reflected.clone();
+        let reflected: Vec<String> = self
+            .reflected
+            .iter()
+            .filter(|name| !self.health_managed_elsewhere.contains(name))
+            .cloned()
+            .collect();
         let kind = self.kind;
         let mut warm_up = tokio::spawn(async move {
             warm_up.await?;

@@ -32,6 +32,7 @@ pub fn server_tls_config(config: &TlsConfig) -> anyhow::Result<Option<ServerTlsC
 }
 
 /// Client TLS towards another Weft service: trust the CA and present this service's certificate.
+/// `None` when no client certificate is configured (plaintext towards the other services).
 pub fn client_tls_config(config: &TlsConfig, target: ServiceKind) -> anyhow::Result<Option<ClientTlsConfig>> {
     let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) else {
         return Ok(None);
@@ -39,11 +40,11 @@ pub fn client_tls_config(config: &TlsConfig, target: ServiceKind) -> anyhow::Res
     let mut tls = ClientTlsConfig::new()
         .domain_name(target.tls_name())
         .identity(Identity::from_pem(
-            read_file("tls.cert_file", cert)?,
-            read_file("tls.key_file", key)?,
+            read_file("client_tls.cert_file", cert)?,
+            read_file("client_tls.key_file", key)?,
         ));
     if let Some(ca) = &config.ca_file {
-        tls = tls.ca_certificate(Certificate::from_pem(read_file("tls.ca_file", ca)?));
+        tls = tls.ca_certificate(Certificate::from_pem(read_file("client_tls.ca_file", ca)?));
     }
     Ok(Some(tls))
 }
@@ -68,6 +69,7 @@ impl DevPki {
     }
 
     /// The TLS settings of one service in this PKI.
+    /// (The same certificate serves as server and client certificate.)
     pub fn tls_config(&self, service: ServiceKind) -> TlsConfig {
         TlsConfig {
             cert_file: Some(self.cert_file(service)),

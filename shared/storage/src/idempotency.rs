@@ -69,3 +69,28 @@ impl IdempotencyKey {
         Ok(())
     }
 }
+
+/// Runs a create; if it fails with ALREADY_EXISTS because a concurrent request with the same
+/// `request_id` won the race, returns that request's stored answer instead.
+pub async fn replay_on_conflict<T: Message + Default>(
+    store: &crate::Store,
+    key: Option<&IdempotencyKey>,
+    attempt: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    match attempt.await {
+        Err(ApiError::AlreadyExists(resource)) => {
+            if let Some(key) = key
+                && let Some(stored) = key.replay(store.db()).await?
+            {
+                return T::decode(stored.as_slice()).map_err(ApiError::internal);
+            }
+            Err(ApiError::AlreadyExists(resource))
+        }
+        other => other,
+    }
+}
+
+/// Decodes a replayed answer.
+pub fn decode_replay<T: Message + Default>(stored: &[u8]) -> Result<T, ApiError> {
+    T::decode(stored).map_err(ApiError::internal)
+}

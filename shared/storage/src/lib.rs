@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod journal;
 pub mod migration;
 pub mod outbox;
+pub mod service;
 pub mod write;
 
 pub use db::{Store, connect};

@@ -1,0 +1,112 @@
+//! The catalog's tonic adapter: authenticates (through the interceptor), unwraps the request,
+//! calls the domain, and maps `ApiError` to `Status`. No rules live here.
+
+use tonic::{Request, Response, Status};
+use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInternalService;
+use weft_proto::weft::catalog::v1::catalog_service_server::CatalogService;
+use weft_proto::weft::catalog::v1::{
+    CreateDataProductRequest, CreateDomainRequest, DataProduct, DeleteDataProductRequest,
+    DeleteDomainRequest, Domain, GetDataProductRequest, GetDomainRequest, ListDataProductsRequest,
+    ListDataProductsResponse, ListDomainsRequest, ListDomainsResponse, UpdateDataProductRequest,
+    UpdateDomainRequest,
+};
+use weft_proto::weft::common::v1::WatchEventsRequest;
+use weft_runtime::interceptors::caller;
+use weft_storage::service::{EventStream, watch_events};
+
+use crate::domain::Catalog;
+
+/// `weft.catalog.v1.CatalogService`. RPCs of later issues (assets, glossaries, search,
+/// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
+pub struct CatalogApi {
+    catalog: Catalog,
+}
+
+impl CatalogApi {
+    pub fn new(catalog: Catalog) -> Self {
+        Self { catalog }
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn create_domain(&self, request: Request<CreateDomainRequest>) -> Result<Response<Domain>, Status> {
+        let caller = caller(&request)?;
+        let domain = self.catalog.create_domain(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(domain))
+    }
+
+    async fn get_domain(&self, request: Request<GetDomainRequest>) -> Result<Response<Domain>, Status> {
+        Ok(Response::new(self.catalog.get_domain(&request.into_inner().name).await?))
+    }
+
+    async fn list_domains(&self, request: Request<ListDomainsRequest>) -> Result<Response<ListDomainsResponse>, Status> {
+        Ok(Response::new(self.catalog.list_domains(request.into_inner()).await?))
+    }
+
+    async fn update_domain(&self, request: Request<UpdateDomainRequest>) -> Result<Response<Domain>, Status> {
+        let caller = caller(&request)?;
+        let domain = self.catalog.update_domain(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(domain))
+    }
+
+    async fn delete_domain(&self, request: Request<DeleteDomainRequest>) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog.delete_domain(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn create_data_product(
+        &self,
+        request: Request<CreateDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        let caller = caller(&request)?;
+        let product = self.catalog.create_data_product(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(product))
+    }
+
+    async fn get_data_product(&self, request: Request<GetDataProductRequest>) -> Result<Response<DataProduct>, Status> {
+        Ok(Response::new(self.catalog.get_data_product(&request.into_inner().name).await?))
+    }
+
+    async fn list_data_products(
+        &self,
+        request: Request<ListDataProductsRequest>,
+    ) -> Result<Response<ListDataProductsResponse>, Status> {
+        Ok(Response::new(self.catalog.list_data_products(request.into_inner()).await?))
+    }
+
+    async fn update_data_product(
+        &self,
+        request: Request<UpdateDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        let caller = caller(&request)?;
+        let product = self.catalog.update_data_product(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(product))
+    }
+
+    async fn delete_data_product(&self, request: Request<DeleteDataProductRequest>) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog.delete_data_product(caller.subject(), request.into_inner()).await?;
+        Ok(Response::new(()))
+    }
+}
+
+/// `weft.catalog.v1.CatalogInternalService`: the outbox stream; location resolution and
+/// inherited tags come with the catalog and lineage issues.
+pub struct CatalogInternalApi {
+    catalog: Catalog,
+}
+
+impl CatalogInternalApi {
+    pub fn new(catalog: Catalog) -> Self {
+        Self { catalog }
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogInternalService for CatalogInternalApi {
+    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(self.catalog.store(), request.into_inner())?))
+    }
+}

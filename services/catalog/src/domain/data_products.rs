@@ -1,0 +1,232 @@
+//! Data products: a domain's owned, documented data, created as DRAFT.
+
+use serde_json::json;
+use weft_proto::weft::catalog::v1::{
+    CreateDataProductRequest, DataProduct, DeleteDataProductRequest, LifecycleState,
+    ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
+};
+use weft_runtime::paging::PageRequest;
+use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_storage::idempotency::{IdempotencyKey, decode_replay, replay_on_conflict};
+use weft_storage::write::now;
+
+use super::time::to_timestamp;
+use super::{Catalog, change, check_etag, revision_of};
+use crate::storage;
+
+const DOMAINS: &[&str] = &["domains"];
+const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
+const GLOSSARY_TERMS: &[&str] = &["glossaries", "terms"];
+const MUTABLE_FIELDS: &[&str] = &[
+    "display_name",
+    "description",
+    "owners",
+    "tags",
+    "glossary_terms",
+    "service_level",
+    "subscription_policy",
+];
+const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag"];
+
+fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
+    validate::display_name(errors, "data_product.display_name", &product.display_name);
+    validate::description(errors, "data_product.description", &product.description);
+    validate::principals(errors, "data_product.owners", &product.owners);
+    validate::tags(errors, "data_product.tags", &product.tags);
+    for (index, term) in product.glossary_terms.iter().enumerate() {
+        validate::name(errors, &format!("data_product.glossary_terms[{index}]"), term, GLOSSARY_TERMS);
+    }
+    if let Some(level) = &product.service_level {
+        if !(0.0..=100.0).contains(&level.availability_percent) {
+            errors.add(
+                "data_product.service_level.availability_percent",
+                "must be between 0 and 100",
+            );
+        }
+        if level.freshness.as_ref().is_some_and(|f| f.seconds < 0 || f.nanos < 0) {
+            errors.add("data_product.service_level.freshness", "must not be negative");
+        }
+    }
+    if let Some(policy) = &product.subscription_policy {
+        validate::principals(errors, "data_product.subscription_policy.approvers", &policy.approvers);
+    }
+}
+
+fn parse_state(value: &str) -> Result<LifecycleState, ApiError> {
+    let upper = value.to_ascii_uppercase();
+    let full = if upper.starts_with("LIFECYCLE_STATE_") { upper } else { format!("LIFECYCLE_STATE_{upper}") };
+    LifecycleState::from_str_name(&full)
+        .filter(|state| *state != LifecycleState::Unspecified)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "filter",
+                format!("unknown lifecycle_state '{value}': DRAFT, PUBLISHED, DEPRECATED or RETIRED"),
+            )
+        })
+}
+
+impl Catalog {
+    pub async fn create_data_product(&self, actor: &str, request: CreateDataProductRequest) -> Result<DataProduct, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "parent", &request.parent, DOMAINS);
+        validate::resource_id(&mut errors, "data_product_id", &request.data_product_id);
+        match &request.data_product {
+            Some(product) => validate_fields(&mut errors, product),
+            None => errors.add("data_product", "is required"),
+        }
+        errors.into_result()?;
+        let key = IdempotencyKey::from_request("CreateDataProduct", &request.request_id, &request)?;
+        replay_on_conflict(self.store(), key.as_ref(), async {
+            let txn = self.store().begin_write(actor).await?;
+            if let Some(key) = &key
+                && let Some(stored) = key.replay(txn.conn()).await?
+            {
+                return decode_replay(&stored);
+            }
+            if storage::domains::find(txn.conn(), &request.parent).await?.is_none() {
+                return Err(ApiError::not_found(&request.parent));
+            }
+            let time = Some(to_timestamp(now()));
+            let product = DataProduct {
+                name: format!("{}/dataProducts/{}", request.parent, request.data_product_id),
+                uid: uuid::Uuid::new_v4().to_string(),
+                lifecycle_state: LifecycleState::Draft as i32,
+                published_revision: String::new(),
+                create_time: time,
+                update_time: time,
+                etag: String::new(),
+                ..request.data_product.clone().unwrap_or_default()
+            };
+            let created = storage::data_products::insert(txn.conn(), &request.parent, &product).await?;
+            if let Some(key) = &key {
+                key.remember(txn.conn(), &created).await?;
+            }
+            txn.commit(vec![change(
+                "CreateDataProduct",
+                "data_product.created",
+                &created.name,
+                "DataProduct",
+                &created,
+                json!({ "request_id": request.request_id }),
+            )])
+            .await?;
+            Ok(created)
+        })
+        .await
+    }
+
+    pub async fn get_data_product(&self, name: &str) -> Result<DataProduct, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "name", name, DATA_PRODUCTS);
+        errors.into_result()?;
+        storage::data_products::find(self.store().db(), name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(name))
+    }
+
+    pub async fn list_data_products(&self, request: ListDataProductsRequest) -> Result<ListDataProductsResponse, ApiError> {
+        let all_domains = request.parent == "domains/-";
+        if !all_domains {
+            let mut errors = FieldErrors::new();
+            validate::name(&mut errors, "parent", &request.parent, DOMAINS);
+            errors.into_result()?;
+        }
+        let terms = filter::parse(&request.filter, FILTER_FIELDS)?;
+        let page = PageRequest::parse(
+            request.page_size,
+            &request.page_token,
+            &format!("{}\n{}", request.parent, request.filter),
+        )?;
+        let mut conditions = Vec::new();
+        if !all_domains {
+            conditions.push(storage::data_products::in_domain(&request.parent));
+        }
+        for term in &terms {
+            conditions.push(match term.field.as_str() {
+                "lifecycle_state" => {
+                    let state = parse_state(&term.value)?;
+                    storage::data_products::in_state(state.as_str_name().trim_start_matches("LIFECYCLE_STATE_"))
+                }
+                "owner" => storage::labels::owned_by(storage::data_products::name_column(), &term.value),
+                _ => storage::labels::tagged(storage::data_products::name_column(), &term.value),
+            });
+        }
+        let mut data_products = storage::data_products::list(
+            self.store().db(),
+            conditions,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut data_products, |p| &p.name);
+        Ok(ListDataProductsResponse {
+            data_products,
+            next_page_token,
+        })
+    }
+
+    pub async fn update_data_product(&self, actor: &str, request: UpdateDataProductRequest) -> Result<DataProduct, ApiError> {
+        let Some(input) = request.data_product else {
+            return Err(ApiError::invalid("data_product", "is required"));
+        };
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "data_product.name", &input.name, DATA_PRODUCTS);
+        errors.into_result()?;
+        let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
+
+        let txn = self.store().begin_write(actor).await?;
+        let current = storage::data_products::find(txn.conn(), &input.name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(&input.name))?;
+        check_etag(&input.name, &input.etag, &current.etag)?;
+        let mut updated = current.clone();
+        for field in &fields {
+            match *field {
+                "display_name" => updated.display_name = input.display_name.clone(),
+                "description" => updated.description = input.description.clone(),
+                "owners" => updated.owners = input.owners.clone(),
+                "tags" => updated.tags = input.tags.clone(),
+                "glossary_terms" => updated.glossary_terms = input.glossary_terms.clone(),
+                "service_level" => updated.service_level = input.service_level.clone(),
+                _ => updated.subscription_policy = input.subscription_policy.clone(),
+            }
+        }
+        let mut errors = FieldErrors::new();
+        validate_fields(&mut errors, &updated);
+        errors.into_result()?;
+        updated.update_time = Some(to_timestamp(now()));
+        let saved = storage::data_products::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
+        txn.commit(vec![change(
+            "UpdateDataProduct",
+            "data_product.updated",
+            &saved.name,
+            "DataProduct",
+            &saved,
+            json!({ "update_mask": fields }),
+        )])
+        .await?;
+        Ok(saved)
+    }
+
+    pub async fn delete_data_product(&self, actor: &str, request: DeleteDataProductRequest) -> Result<(), ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
+        errors.into_result()?;
+        let txn = self.store().begin_write(actor).await?;
+        let current = storage::data_products::find(txn.conn(), &request.name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(&request.name))?;
+        check_etag(&request.name, &request.etag, &current.etag)?;
+        storage::data_products::delete(txn.conn(), &request.name, revision_of(&current.etag)).await?;
+        txn.commit(vec![change(
+            "DeleteDataProduct",
+            "data_product.deleted",
+            &request.name,
+            "DataProduct",
+            &current,
+            json!({}),
+        )])
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! The catalog's migrations, run at start.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(weft_storage::migration::CreateRuntimeTables),
+            Box::new(CreateDomainsAndProducts),
+        ]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("catalog_migrations").into_iden()
+    }
+}
+
+struct CreateDomainsAndProducts;
+
+impl MigrationName for CreateDomainsAndProducts {
+    fn name(&self) -> &str {
+        "m0001_catalog_domains_and_products"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogDomains {
+    Table,
+    Name,
+    Uid,
+    ParentDomain,
+    Revision,
+    CreateTime,
+    UpdateTime,
+    Body,
+}
+
+#[derive(DeriveIden)]
+enum CatalogDataProducts {
+    Table,
+    Name,
+    Uid,
+    Domain,
+    LifecycleState,
+    Revision,
+    CreateTime,
+    UpdateTime,
+    Body,
+}
+
+#[derive(DeriveIden)]
+enum CatalogOwners {
+    Table,
+    Resource,
+    Principal,
+}
+
+#[derive(DeriveIden)]
+enum CatalogTags {
+    Table,
+    Resource,
+    Key,
+    Value,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateDomainsAndProducts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogDomains::Table)
+                    .col(ColumnDef::new(CatalogDomains::Name).string().not_null().primary_key())
+                    .col(ColumnDef::new(CatalogDomains::Uid).string().not_null().unique_key())
+                    .col(ColumnDef::new(CatalogDomains::ParentDomain).string().null())
+                    .col(ColumnDef::new(CatalogDomains::Revision).big_integer().not_null())
+                    .col(ColumnDef::new(CatalogDomains::CreateTime).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(CatalogDomains::UpdateTime).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(CatalogDomains::Body).binary().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_domains_parent")
+                    .table(CatalogDomains::Table)
+                    .col(CatalogDomains::ParentDomain)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogDataProducts::Table)
+                    .col(ColumnDef::new(CatalogDataProducts::Name).string().not_null().primary_key())
+                    .col(ColumnDef::new(CatalogDataProducts::Uid).string().not_null().unique_key())
+                    .col(ColumnDef::new(CatalogDataProducts::Domain).string().not_null())
+                    .col(ColumnDef::new(CatalogDataProducts::LifecycleState).string().not_null())
+                    .col(ColumnDef::new(CatalogDataProducts::Revision).big_integer().not_null())
+                    .col(ColumnDef::new(CatalogDataProducts::CreateTime).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(CatalogDataProducts::UpdateTime).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(CatalogDataProducts::Body).binary().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_data_products_domain")
+                    .table(CatalogDataProducts::Table)
+                    .col(CatalogDataProducts::Domain)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogOwners::Table)
+                    .col(ColumnDef::new(CatalogOwners::Resource).string().not_null())
+                    .col(ColumnDef::new(CatalogOwners::Principal).string().not_null())
+                    .primary_key(Index::create().col(CatalogOwners::Resource).col(CatalogOwners::Principal))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_owners_principal")
+                    .table(CatalogOwners::Table)
+                    .col(CatalogOwners::Principal)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogTags::Table)
+                    .col(ColumnDef::new(CatalogTags::Resource).string().not_null())
+                    .col(ColumnDef::new(CatalogTags::Key).string().not_null())
+                    .col(ColumnDef::new(CatalogTags::Value).string().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogTags::Resource)
+                            .col(CatalogTags::Key)
+                            .col(CatalogTags::Value),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_tags_key_value")
+                    .table(CatalogTags::Table)
+                    .col(CatalogTags::Key)
+                    .col(CatalogTags::Value)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            CatalogTags::Table.into_iden(),
+            CatalogOwners::Table.into_iden(),
+            CatalogDataProducts::Table.into_iden(),
+            CatalogDomains::Table.into_iden(),
+        ] {
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

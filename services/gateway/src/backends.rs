@@ -1,0 +1,60 @@
+//! Connections to the backend services (mTLS when configured) and the task that mirrors their
+//! health into the gateway's own health service, so `grpc.health.v1` at the gateway answers for
+//! every public service.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::server::HealthReporter;
+use weft_runtime::{ServiceConfig, ServiceKind};
+
+/// How often backend health is polled.
+const HEALTH_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A lazily connecting channel to a backend.
+pub fn channel(config: &ServiceConfig, kind: ServiceKind) -> anyhow::Result<Channel> {
+    let url = config.backends.url(kind).unwrap_or_default();
+    let tls = weft_runtime::tls::client_tls_config(&config.client_tls, kind)?;
+    let url = match (&tls, url.strip_prefix("http://")) {
+        (Some(_), Some(rest)) => format!("https://{rest}"),
+        _ => url.to_string(),
+    };
+    let mut endpoint = Endpoint::from_shared(url.clone())
+        .with_context(|| format!("backends.{kind}: invalid URL {url}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30));
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls)
+            .with_context(|| format!("backends.{kind}: TLS configuration"))?;
+    }
+    Ok(endpoint.connect_lazy())
+}
+
+/// Polls each backend's health and reports it under the backend's public service name.
+pub async fn mirror_health(reporter: HealthReporter, backends: Vec<(ServiceKind, Channel)>) {
+    let mut last: Vec<Option<ServingStatus>> = vec![None; backends.len()];
+    loop {
+        for (index, (kind, channel)) in backends.iter().enumerate() {
+            let name = kind.public_service_name();
+            let status = match HealthClient::new(channel.clone())
+                .check(HealthCheckRequest { service: name.to_string() })
+                .await
+            {
+                Ok(response) if response.get_ref().status == 1 => ServingStatus::Serving,
+                _ => ServingStatus::NotServing,
+            };
+            if last[index] != Some(status) {
+                tracing::info!(backend = %kind, ?status, "backend health changed");
+                reporter.set_service_status(name, status).await;
+                last[index] = Some(status);
+            }
+        }
+        tokio::time::sleep(HEALTH_POLL_INTERVAL).await;
+    }
+}

@@ -1,0 +1,111 @@
+//! Forwards the public RPCs of a backend service: the caller is authenticated here, its principal
+//! is sent to the backend in `x-weft-principal-bin` over mTLS, and the HTTP/2 stream is passed
+//! through unchanged (unary and streaming alike), so the gateway needs no code per RPC.
+
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use futures::future::BoxFuture;
+use tonic::body::Body;
+use tonic::metadata::MetadataMap;
+use tonic::server::NamedService;
+use tonic::transport::Channel;
+use tower::ServiceExt;
+use weft_runtime::auth::{PRINCIPAL_METADATA_KEY, bearer_token, encode_principal};
+use weft_runtime::{ApiError, Authenticator, telemetry};
+
+/// A backend's public gRPC service, as a type (tonic routes services by a const name).
+pub trait Backend: Send + Sync + 'static {
+    const NAME: &'static str;
+}
+
+macro_rules! backend {
+    ($marker:ident, $name:literal) => {
+        pub struct $marker;
+        impl Backend for $marker {
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+backend!(Catalog, "weft.catalog.v1.CatalogService");
+backend!(Governance, "weft.governance.v1.GovernanceService");
+backend!(Provisioning, "weft.provisioning.v1.ProvisioningService");
+backend!(Lineage, "weft.lineage.v1.LineageService");
+
+/// Forwards every RPC of backend `B` to `channel`.
+pub struct Proxy<B> {
+    channel: Channel,
+    authenticator: Authenticator,
+    backend: PhantomData<fn() -> B>,
+}
+
+impl<B> Clone for Proxy<B> {
+    fn clone(&self) -> Self {
+        Self {
+            channel: self.channel.clone(),
+            authenticator: self.authenticator.clone(),
+            backend: PhantomData,
+        }
+    }
+}
+
+impl<B: Backend> Proxy<B> {
+    pub fn new(channel: Channel, authenticator: Authenticator) -> Self {
+        Self {
+            channel,
+            authenticator,
+            backend: PhantomData,
+        }
+    }
+}
+
+impl<B: Backend> NamedService for Proxy<B> {
+    const NAME: &'static str = B::NAME;
+}
+
+impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let channel = self.channel.clone();
+        let authenticator = self.authenticator.clone();
+        Box::pin(async move {
+            let principal = match authenticate(&authenticator, request.headers()) {
+                Ok(principal) => principal,
+                Err(error) => return Ok(error.into_status().into_http()),
+            };
+            let headers = request.headers_mut();
+            // The backend trusts this header from the gateway, so a client's copy is replaced.
+            headers.remove(http::header::AUTHORIZATION);
+            let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(encode_principal(&principal));
+            match http::HeaderValue::from_str(&encoded) {
+                Ok(value) => {
+                    headers.insert(PRINCIPAL_METADATA_KEY, value);
+                }
+                Err(_) => return Ok(ApiError::internal("unencodable principal").into_status().into_http()),
+            }
+            telemetry::inject_current_context(headers);
+            match channel.oneshot(request).await {
+                Ok(response) => Ok(response),
+                Err(error) => {
+                    tracing::warn!(backend = B::NAME, %error, "backend unreachable");
+                    Ok(tonic::Status::unavailable(format!("{} is unavailable", B::NAME)).into_http())
+                }
+            }
+        })
+    }
+}
+
+fn authenticate(authenticator: &Authenticator, headers: &http::HeaderMap) -> Result<weft_runtime::Principal, ApiError> {
+    let metadata = MetadataMap::from_headers(headers.clone());
+    authenticator.verifier().verify(bearer_token(&metadata)?)
+}
