@@ -18,7 +18,7 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::Authenticator;
 use crate::config::{ServiceConfig, ServiceKind};
@@ -120,10 +120,14 @@ impl GrpcServer {
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(weft_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google.rpc error details, so that clients can decode the details of errors.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .with_service_name(HEALTH_SERVICE_NAME);
         let mut reflection_v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(weft_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google.rpc error details, so that clients can decode the details of errors.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .with_service_name(HEALTH_SERVICE_NAME);
         for name in &self.reflected {
             reflection_v1 = reflection_v1.with_service_name(name.clone());
@@ -155,7 +159,13 @@ impl GrpcServer {
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
             // One span per RPC, child of the caller's W3C trace context, carrying the request id.
-            .layer(TraceLayer::new_for_grpc().make_span_with(rpc_span))
+            // Error statuses are logged at debug: most are the caller's (NOT_FOUND, INVALID_ARGUMENT);
+            // server faults are logged as errors where they happen (ApiError::Internal).
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(rpc_span)
+                    .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+            )
             // Refuses at once (RESOURCE_EXHAUSTED) what the concurrency limit cannot take, rather
             // than queueing without bound while clients time out.
             .layer(LoadShedLayer::new())
