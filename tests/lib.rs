@@ -1,1 +1,51 @@
+//! Helpers shared by the end-to-end tests: clients through the gateway, error-detail readers.
 
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
+use weft_testkit::{Bearer, TestSuite};
+
+pub type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A catalog client through the gateway with `token`.
+pub fn catalog(suite: &TestSuite, token: &str) -> Catalog {
+    CatalogServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
+}
+
+/// The fields named by a status's google.rpc.BadRequest.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The (type, subject) of each google.rpc.PreconditionFailure violation.
+pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {
+    status
+        .get_error_details()
+        .precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .iter()
+                .map(|v| (v.r#type.clone(), v.subject.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `body` against a fresh suite on every test database (SQLite, and PostgreSQL when set).
+#[macro_export]
+macro_rules! on_every_backend {
+    (|$suite:ident| $body:block) => {
+        for backend in weft_testkit::backends() {
+            eprintln!("-- on {backend}");
+            let $suite = weft_testkit::TestSuite::start(backend).await.expect("suite starts");
+            $body
+            $suite.stop().await.expect("suite stops cleanly");
+        }
+    };
+}

@@ -12,9 +12,8 @@ use clap::Args;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 use weft_runtime::ServiceKind;
+use weft_runtime::probe::wait_serving;
 use weft_runtime::tls::{DevPki, write_private};
 
 #[derive(Args)]
@@ -173,9 +172,9 @@ fn start(
 
 async fn wait_healthy(gateway_port: u16, timeout: Duration, services: &mut [Supervised]) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gateway_port}"))?;
-    let mut pending: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.public_service_name()).collect();
-    while Instant::now() < deadline {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gateway_port}"))?.connect_lazy();
+    let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.public_service_name()).collect();
+    loop {
         for service in services.iter_mut() {
             if let Some(child) = service.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
@@ -183,26 +182,14 @@ async fn wait_healthy(gateway_port: u16, timeout: Duration, services: &mut [Supe
                 bail!("{} exited during start-up ({status})", service.kind);
             }
         }
-        if let Ok(channel) = endpoint.connect().await {
-            let mut client = HealthClient::new(channel);
-            let mut still = Vec::new();
-            for name in pending {
-                let serving = client
-                    .check(HealthCheckRequest { service: name.to_string() })
-                    .await
-                    .is_ok_and(|r| r.get_ref().status == 1);
-                if !serving {
-                    still.push(name);
-                }
-            }
-            pending = still;
-            if pending.is_empty() {
-                return Ok(());
-            }
+        let pending = wait_serving(channel.clone(), &names, Duration::from_millis(250)).await;
+        if pending.is_empty() {
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if Instant::now() >= deadline {
+            bail!("not healthy after {}s: {}", timeout.as_secs(), pending.join(", "));
+        }
     }
-    bail!("not healthy after {}s: {}", timeout.as_secs(), pending.join(", "))
 }
 
 fn supervise(

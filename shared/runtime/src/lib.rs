@@ -8,6 +8,7 @@ pub mod fieldmask;
 pub mod filter;
 pub mod interceptors;
 pub mod paging;
+pub mod probe;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

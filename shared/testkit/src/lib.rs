@@ -1,1 +1,268 @@
+//! Starts the real Weft services for tests, in this process, on pre-bound `127.0.0.1:0`
+//! listeners (no port races), each with its own database: a SQLite file in a temp dir, or a fresh
+//! PostgreSQL database per service when `WEFT_TEST_POSTGRES_URL` is set. The backends use mTLS
+//! with a generated dev CA, exactly as `weft up` runs them.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database as SeaDatabase, Statement};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use weft_runtime::tls::DevPki;
+use weft_runtime::{ServiceConfig, ServiceKind};
+
+/// The environment variable naming a PostgreSQL server for tests (a URL to an existing
+/// database, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
+pub const POSTGRES_ENV: &str = "WEFT_TEST_POSTGRES_URL";
+
+/// Which database the services of a test suite use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Sqlite => f.write_str("sqlite"),
+            Backend::Postgres(_) => f.write_str("postgres"),
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when `WEFT_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var(POSTGRES_ENV)
+        && !url.is_empty()
+    {
+        backends.push(Backend::Postgres(url));
+    }
+    backends
+}
+
+/// A fresh, empty database URL for one service of one test.
+pub async fn fresh_database(backend: &Backend, dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    match backend {
+        Backend::Sqlite => Ok(format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())),
+        Backend::Postgres(admin_url) => {
+            let database = format!("weft_test_{}_{name}", uuid::Uuid::new_v4().simple());
+            let admin = SeaDatabase::connect(admin_url.as_str()).await?;
+            admin
+                .execute(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("CREATE DATABASE \"{database}\""),
+                ))
+                .await?;
+            admin.close().await?;
+            let (base, _) = admin_url.rsplit_once('/').unwrap_or((admin_url.as_str(), ""));
+            Ok(format!("{base}/{database}"))
+        }
+    }
+}
+
+/// Drops the databases a Postgres suite created (best effort).
+async fn drop_databases(backend: &Backend, urls: &[String]) {
+    let Backend::Postgres(admin_url) = backend else {
+        return;
+    };
+    let Ok(admin) = SeaDatabase::connect(admin_url.as_str()).await else {
+        return;
+    };
+    for url in urls {
+        if let Some((_, database)) = url.rsplit_once('/') {
+            let _ = admin
+                .execute(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"),
+                ))
+                .await;
+        }
+    }
+    let _ = admin.close().await;
+}
+
+/// A running suite of all five services.
+pub struct TestSuite {
+    pub backend: Backend,
+    pub addresses: HashMap<ServiceKind, SocketAddr>,
+    pub database_urls: HashMap<ServiceKind, String>,
+    pub pki: DevPki,
+    secret: String,
+    dir: tempfile::TempDir,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(ServiceKind, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl TestSuite {
+    /// Starts gateway, catalog, governance, provisioning and lineage and waits until the gateway
+    /// reports every public service SERVING.
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(backend, |_, _| {}).await
+    }
+
+    /// Like `start`, letting the test adjust each service's configuration.
+    pub async fn start_with(backend: Backend, adjust: impl Fn(ServiceKind, &mut ServiceConfig)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let pki = DevPki::ensure(&dir.path().join("tls"))?;
+        let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+        let mut listeners = HashMap::new();
+        let mut addresses = HashMap::new();
+        for kind in ServiceKind::ALL {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            addresses.insert(kind, listener.local_addr()?);
+            listeners.insert(kind, listener);
+        }
+        let mut database_urls = HashMap::new();
+        for kind in ServiceKind::BACKENDS {
+            database_urls.insert(kind, fresh_database(&backend, dir.path(), kind.as_str()).await?);
+        }
+        let (stop, _) = watch::channel(false);
+        let mut tasks = Vec::new();
+        // Backends first; the gateway connects lazily anyway.
+        for kind in [
+            ServiceKind::Catalog,
+            ServiceKind::Governance,
+            ServiceKind::Provisioning,
+            ServiceKind::Lineage,
+            ServiceKind::Gateway,
+        ] {
+            let mut config = ServiceConfig::defaults(kind);
+            config.listen_addr = addresses[&kind];
+            config.data_dir = dir.path().to_path_buf();
+            config.database_url = database_urls.get(&kind).cloned();
+            config.auth.hs256_secret = Some(secret.clone());
+            config.shutdown_grace = Duration::from_secs(2);
+            config.client_tls = pki.tls_config(kind);
+            if kind != ServiceKind::Gateway {
+                config.tls = pki.tls_config(kind);
+            }
+            for backend_kind in ServiceKind::BACKENDS {
+                let url = format!("https://{}", addresses[&backend_kind]);
+                match backend_kind {
+                    ServiceKind::Catalog => config.backends.catalog = url,
+                    ServiceKind::Governance => config.backends.governance = url,
+                    ServiceKind::Provisioning => config.backends.provisioning = url,
+                    _ => config.backends.lineage = url,
+                }
+            }
+            adjust(kind, &mut config);
+            config.validate()?;
+            let listener = listeners.remove(&kind).expect("a listener per service");
+            let mut stopped = stop.subscribe();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let task = tokio::spawn(async move {
+                match kind {
+                    ServiceKind::Gateway => weft_gateway::serve(config, listener, shutdown).await,
+                    ServiceKind::Catalog => weft_catalog::serve(config, listener, shutdown).await,
+                    ServiceKind::Governance => weft_governance::serve(config, listener, shutdown).await,
+                    ServiceKind::Provisioning => weft_provisioning::serve(config, listener, shutdown).await,
+                    ServiceKind::Lineage => weft_lineage::serve(config, listener, shutdown).await,
+                }
+            });
+            tasks.push((kind, task));
+        }
+        let suite = TestSuite {
+            backend,
+            addresses,
+            database_urls,
+            pki,
+            secret,
+            dir,
+            stop,
+            tasks,
+        };
+        let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.public_service_name()).collect();
+        let pending = weft_runtime::probe::wait_serving(suite.gateway_channel(), &names, Duration::from_secs(30)).await;
+        if !pending.is_empty() {
+            for (kind, task) in &suite.tasks {
+                if task.is_finished() {
+                    anyhow::bail!("{kind} stopped during start-up");
+                }
+            }
+            anyhow::bail!("not serving after 30s: {}", pending.join(", "));
+        }
+        Ok(suite)
+    }
+
+    pub fn gateway_address(&self) -> SocketAddr {
+        self.addresses[&ServiceKind::Gateway]
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// A channel to the gateway (plaintext, as clients reach it on loopback).
+    pub fn gateway_channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.gateway_address()))
+            .expect("valid address")
+            .connect_lazy()
+    }
+
+    /// A channel straight to a backend over TLS, presenting `identity`'s certificate if given.
+    pub fn backend_channel(&self, kind: ServiceKind, identity: Option<ServiceKind>) -> anyhow::Result<Channel> {
+        let tls = match identity {
+            Some(identity) => weft_runtime::tls::client_tls_config(&self.pki.tls_config(identity), kind)?
+                .expect("the PKI has a certificate per service"),
+            None => tonic::transport::ClientTlsConfig::new()
+                .domain_name(kind.tls_name())
+                .ca_certificate(tonic::transport::Certificate::from_pem(std::fs::read(self.pki.ca_file())?)),
+        };
+        Ok(Endpoint::from_shared(format!("https://{}", self.addresses[&kind]))?
+            .tls_config(tls)?
+            .connect_lazy())
+    }
+
+    /// A token for `subject` with `groups`, signed with the suite's secret.
+    pub fn token(&self, subject: &str, groups: &[&str]) -> String {
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        weft_runtime::auth::issue_hs256_token(self.secret.as_bytes(), subject, &groups, Duration::from_secs(3600))
+            .expect("token")
+    }
+
+    /// A token of a Weft administrator.
+    pub fn admin_token(&self) -> String {
+        self.token("users/admin", &["weft-admins"])
+    }
+
+    /// Stops every service gracefully and drops the test databases.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        for (kind, task) in self.tasks {
+            match tokio::time::timeout(Duration::from_secs(10), task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(error))) => anyhow::bail!("{kind} failed: {error:#}"),
+                Ok(Err(error)) => anyhow::bail!("{kind} panicked: {error}"),
+                Err(_) => anyhow::bail!("{kind} did not stop within 10s"),
+            }
+        }
+        let urls: Vec<String> = self.database_urls.values().cloned().collect();
+        drop_databases(&self.backend, &urls).await;
+        Ok(())
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(pub String);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let value: MetadataValue<_> = format!("Bearer {}", self.0)
+            .parse()
+            .map_err(|_| tonic::Status::internal("bad token"))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
