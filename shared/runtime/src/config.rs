@@ -249,7 +249,7 @@ impl ServiceConfig {
         figment = figment.merge(
             Env::prefixed("WEFT_")
                 // WEFT_CONFIG names the file; WEFT_TEST_* configure the test suite.
-                .filter(|key| key != "config" && !key.as_str().starts_with("test_"))
+                .filter(|key| key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_"))
                 .split("__"),
         );
         let config: ServiceConfig = figment
