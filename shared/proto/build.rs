@@ -23,7 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The encoded set keeps custom options (the `weft.common.v1.access` rule of each RPC), which
     // `prost_types` would drop; reflection and the gateway read this one.
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("weft_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    std::fs::write(
+        out_dir.join("weft_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
     let descriptor_set = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()

@@ -18,7 +18,10 @@ fn domain_request(id: &str, display_name: &str, parent: &str) -> CreateDomainReq
             display_name: display_name.to_string(),
             parent_domain: parent.to_string(),
             owners: vec!["users/alice".to_string()],
-            tags: vec![Tag { key: "tier".into(), value: "gold".into() }],
+            tags: vec![Tag {
+                key: "tier".into(),
+                value: "gold".into(),
+            }],
             ..Default::default()
         }),
         request_id: String::new(),
@@ -43,14 +46,27 @@ fn product_request(parent: &str, id: &str) -> CreateDataProductRequest {
 async fn domains_crud_filters_pages_and_etags() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.token("users/alice", &[]));
-        let sales = client.create_domain(domain_request("sales", "Sales", "")).await.unwrap().into_inner();
+        let sales = client
+            .create_domain(domain_request("sales", "Sales", ""))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(sales.name, "domains/sales");
         assert!(!sales.uid.is_empty() && !sales.etag.is_empty());
         assert!(sales.create_time.is_some());
         for id in ["sales-eu", "sales-us", "sales-apac"] {
-            client.create_domain(domain_request(id, id, "domains/sales")).await.unwrap();
+            client
+                .create_domain(domain_request(id, id, "domains/sales"))
+                .await
+                .unwrap();
         }
-        let fetched = client.get_domain(GetDomainRequest { name: "domains/sales".into() }).await.unwrap().into_inner();
+        let fetched = client
+            .get_domain(GetDomainRequest {
+                name: "domains/sales".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(fetched, sales);
 
         // Filter and paginate: three sub-domains, two per page.
@@ -73,15 +89,24 @@ async fn domains_crud_filters_pages_and_etags() {
             }
             token = page.next_page_token;
         }
-        assert_eq!(names, ["domains/sales-apac", "domains/sales-eu", "domains/sales-us"]);
+        assert_eq!(
+            names,
+            ["domains/sales-apac", "domains/sales-eu", "domains/sales-us"]
+        );
         let tagged = client
-            .list_domains(ListDomainsRequest { filter: "tag = tier=gold AND owner = users/alice".into(), ..Default::default() })
+            .list_domains(ListDomainsRequest {
+                filter: "tag = tier=gold AND owner = users/alice".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(tagged.domains.len(), 4);
         let bad_filter = client
-            .list_domains(ListDomainsRequest { filter: "colour = red".into(), ..Default::default() })
+            .list_domains(ListDomainsRequest {
+                filter: "colour = red".into(),
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(bad_filter.code(), Code::InvalidArgument);
@@ -94,7 +119,9 @@ async fn domains_crud_filters_pages_and_etags() {
         let updated = client
             .update_domain(UpdateDomainRequest {
                 domain: Some(change.clone()),
-                update_mask: Some(FieldMask { paths: vec!["description".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["description".into()],
+                }),
             })
             .await
             .unwrap()
@@ -107,13 +134,18 @@ async fn domains_crud_filters_pages_and_etags() {
         let stale = client
             .update_domain(UpdateDomainRequest {
                 domain: Some(change),
-                update_mask: Some(FieldMask { paths: vec!["description".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["description".into()],
+                }),
             })
             .await
             .unwrap_err();
         assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
         let stale_delete = client
-            .delete_domain(DeleteDomainRequest { name: "domains/sales-eu".into(), etag: "999".into() })
+            .delete_domain(DeleteDomainRequest {
+                name: "domains/sales-eu".into(),
+                etag: "999".into(),
+            })
             .await
             .unwrap_err();
         assert_eq!(stale_delete.code(), Code::Aborted);
@@ -124,7 +156,9 @@ async fn domains_crud_filters_pages_and_etags() {
         let error = client
             .update_domain(UpdateDomainRequest {
                 domain: Some(cycle),
-                update_mask: Some(FieldMask { paths: vec!["parent_domain".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["parent_domain".into()],
+                }),
             })
             .await
             .unwrap_err();
@@ -132,7 +166,9 @@ async fn domains_crud_filters_pages_and_etags() {
         let bad_mask = client
             .update_domain(UpdateDomainRequest {
                 domain: Some(updated.clone()),
-                update_mask: Some(FieldMask { paths: vec!["uid".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["uid".into()],
+                }),
             })
             .await
             .unwrap_err();
@@ -140,16 +176,30 @@ async fn domains_crud_filters_pages_and_etags() {
 
         // A domain with sub-domains cannot be deleted; leaves can.
         let not_empty = client
-            .delete_domain(DeleteDomainRequest { name: "domains/sales".into(), etag: String::new() })
+            .delete_domain(DeleteDomainRequest {
+                name: "domains/sales".into(),
+                etag: String::new(),
+            })
             .await
             .unwrap_err();
         assert_eq!(not_empty.code(), Code::FailedPrecondition);
-        assert_eq!(precondition_violations(&not_empty), [("HAS_SUB_DOMAINS".to_string(), "domains/sales".to_string())]);
+        assert_eq!(
+            precondition_violations(&not_empty),
+            [("HAS_SUB_DOMAINS".to_string(), "domains/sales".to_string())]
+        );
         client
-            .delete_domain(DeleteDomainRequest { name: "domains/sales-eu".into(), etag: String::new() })
+            .delete_domain(DeleteDomainRequest {
+                name: "domains/sales-eu".into(),
+                etag: String::new(),
+            })
             .await
             .unwrap();
-        let gone = client.get_domain(GetDomainRequest { name: "domains/sales-eu".into() }).await.unwrap_err();
+        let gone = client
+            .get_domain(GetDomainRequest {
+                name: "domains/sales-eu".into(),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(gone.code(), Code::NotFound);
     });
 }
@@ -158,12 +208,25 @@ async fn domains_crud_filters_pages_and_etags() {
 async fn data_products_lifecycle_filters_and_cross_domain_listing() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.admin_token());
-        client.create_domain(domain_request("sales", "Sales", "")).await.unwrap();
-        client.create_domain(domain_request("finance", "Finance", "")).await.unwrap();
-        let orders = client.create_data_product(product_request("domains/sales", "orders")).await.unwrap().into_inner();
+        client
+            .create_domain(domain_request("sales", "Sales", ""))
+            .await
+            .unwrap();
+        client
+            .create_domain(domain_request("finance", "Finance", ""))
+            .await
+            .unwrap();
+        let orders = client
+            .create_data_product(product_request("domains/sales", "orders"))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(orders.name, "domains/sales/dataProducts/orders");
         assert_eq!(orders.lifecycle_state(), LifecycleState::Draft);
-        client.create_data_product(product_request("domains/finance", "ledger")).await.unwrap();
+        client
+            .create_data_product(product_request("domains/finance", "ledger"))
+            .await
+            .unwrap();
 
         let all = client
             .list_data_products(ListDataProductsRequest {
@@ -186,7 +249,10 @@ async fn data_products_lifecycle_filters_and_cross_domain_listing() {
             .into_inner();
         assert!(published.data_products.is_empty());
         let in_sales = client
-            .list_data_products(ListDataProductsRequest { parent: "domains/sales".into(), ..Default::default() })
+            .list_data_products(ListDataProductsRequest {
+                parent: "domains/sales".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -195,9 +261,15 @@ async fn data_products_lifecycle_filters_and_cross_domain_listing() {
         // Lifecycle is output only: an update cannot publish.
         let mut change = orders.clone();
         change.lifecycle_state = LifecycleState::Published as i32;
-        change.tags = vec![Tag { key: "pii".into(), value: "none".into() }];
+        change.tags = vec![Tag {
+            key: "pii".into(),
+            value: "none".into(),
+        }];
         let updated = client
-            .update_data_product(UpdateDataProductRequest { data_product: Some(change), update_mask: None })
+            .update_data_product(UpdateDataProductRequest {
+                data_product: Some(change),
+                update_mask: None,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -206,17 +278,29 @@ async fn data_products_lifecycle_filters_and_cross_domain_listing() {
 
         // A domain with products cannot be deleted.
         let error = client
-            .delete_domain(DeleteDomainRequest { name: "domains/sales".into(), etag: String::new() })
+            .delete_domain(DeleteDomainRequest {
+                name: "domains/sales".into(),
+                etag: String::new(),
+            })
             .await
             .unwrap_err();
         assert_eq!(precondition_violations(&error)[0].0, "HAS_DATA_PRODUCTS");
         client
-            .delete_data_product(DeleteDataProductRequest { name: orders.name.clone(), etag: updated.etag.clone() })
+            .delete_data_product(DeleteDataProductRequest {
+                name: orders.name.clone(),
+                etag: updated.etag.clone(),
+            })
             .await
             .unwrap();
-        let gone = client.get_data_product(GetDataProductRequest { name: orders.name }).await.unwrap_err();
+        let gone = client
+            .get_data_product(GetDataProductRequest { name: orders.name })
+            .await
+            .unwrap_err();
         assert_eq!(gone.code(), Code::NotFound);
-        let missing_parent = client.create_data_product(product_request("domains/nowhere", "x")).await.unwrap_err();
+        let missing_parent = client
+            .create_data_product(product_request("domains/nowhere", "x"))
+            .await
+            .unwrap_err();
         assert_eq!(missing_parent.code(), Code::NotFound);
     });
 }
@@ -229,10 +313,20 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
             (domain_request("Bad_Id", "x", ""), vec!["domain_id"]),
             (domain_request("", "x", ""), vec!["domain_id"]),
             (domain_request("ok", "", ""), vec!["domain.display_name"]),
-            (domain_request("ok", "x", "not/a/domain"), vec!["domain.parent_domain"]),
-            (domain_request("ok", "x", "domains/missing"), vec!["domain.parent_domain"]),
             (
-                CreateDomainRequest { domain: None, domain_id: "ok".into(), request_id: String::new() },
+                domain_request("ok", "x", "not/a/domain"),
+                vec!["domain.parent_domain"],
+            ),
+            (
+                domain_request("ok", "x", "domains/missing"),
+                vec!["domain.parent_domain"],
+            ),
+            (
+                CreateDomainRequest {
+                    domain: None,
+                    domain_id: "ok".into(),
+                    request_id: String::new(),
+                },
                 vec!["domain"],
             ),
         ];
@@ -244,9 +338,19 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
         // Every fault of a request is reported at once.
         let mut many = domain_request("ok", "", "");
         many.domain.as_mut().unwrap().owners = vec!["alice".into()];
-        many.domain.as_mut().unwrap().tags = vec![Tag { key: "Bad Key".into(), value: String::new() }];
+        many.domain.as_mut().unwrap().tags = vec![Tag {
+            key: "Bad Key".into(),
+            value: String::new(),
+        }];
         let error = client.create_domain(many).await.unwrap_err();
-        assert_eq!(bad_fields(&error), ["domain.display_name", "domain.owners[0]", "domain.tags[0].key"]);
+        assert_eq!(
+            bad_fields(&error),
+            [
+                "domain.display_name",
+                "domain.owners[0]",
+                "domain.tags[0].key"
+            ]
+        );
 
         // Oversized field: INVALID_ARGUMENT naming it.
         let mut long = domain_request("long", "Long", "");
@@ -257,21 +361,42 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
         let mut huge = domain_request("huge", "Huge", "");
         huge.domain.as_mut().unwrap().description = "x".repeat(5 * 1024 * 1024);
         let error = client.create_domain(huge).await.unwrap_err();
-        assert!(matches!(error.code(), Code::OutOfRange | Code::ResourceExhausted), "{error:?}");
+        assert!(
+            matches!(error.code(), Code::OutOfRange | Code::ResourceExhausted),
+            "{error:?}"
+        );
         // Bad names on Get.
-        let error = client.get_domain(GetDomainRequest { name: "domains/Sales".into() }).await.unwrap_err();
+        let error = client
+            .get_domain(GetDomainRequest {
+                name: "domains/Sales".into(),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(bad_fields(&error), ["name"]);
         let error = client
-            .list_domains(ListDomainsRequest { page_token: "forged".into(), ..Default::default() })
+            .list_domains(ListDomainsRequest {
+                page_token: "forged".into(),
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(bad_fields(&error), ["page_token"]);
         // Nothing of the refused requests was written.
-        let listed = client.list_domains(ListDomainsRequest::default()).await.unwrap().into_inner();
+        let listed = client
+            .list_domains(ListDomainsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
         assert!(listed.domains.is_empty(), "{:?}", listed.domains);
         // Duplicate name.
-        client.create_domain(domain_request("dup", "Dup", "")).await.unwrap();
-        let error = client.create_domain(domain_request("dup", "Dup again", "")).await.unwrap_err();
+        client
+            .create_domain(domain_request("dup", "Dup", ""))
+            .await
+            .unwrap();
+        let error = client
+            .create_domain(domain_request("dup", "Dup again", ""))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), Code::AlreadyExists);
     });
 }
@@ -282,8 +407,16 @@ async fn the_same_request_id_twice_gives_one_resource_and_the_same_answer() {
         let mut client = catalog(&suite, &suite.admin_token());
         let mut request = domain_request("retail", "Retail", "");
         request.request_id = uuid::Uuid::new_v4().to_string();
-        let first = client.create_domain(request.clone()).await.unwrap().into_inner();
-        let second = client.create_domain(request.clone()).await.unwrap().into_inner();
+        let first = client
+            .create_domain(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let second = client
+            .create_domain(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(first, second);
         // Concurrent retries too.
         let mut product = product_request("domains/retail", "baskets");
@@ -291,7 +424,12 @@ async fn the_same_request_id_twice_gives_one_resource_and_the_same_answer() {
         let attempts = (0..4).map(|_| {
             let mut client = client.clone();
             let product = product.clone();
-            tokio::spawn(async move { client.create_data_product(product).await.map(|r| r.into_inner().uid) })
+            tokio::spawn(async move {
+                client
+                    .create_data_product(product)
+                    .await
+                    .map(|r| r.into_inner().uid)
+            })
         });
         let uids: Vec<String> = futures::future::join_all(attempts)
             .await
@@ -305,8 +443,15 @@ async fn the_same_request_id_twice_gives_one_resource_and_the_same_answer() {
         assert_eq!(bad_fields(&error), ["request_id"]);
         let mut not_uuid = domain_request("other", "Other", "");
         not_uuid.request_id = "abc".into();
-        assert_eq!(bad_fields(&client.create_domain(not_uuid).await.unwrap_err()), ["request_id"]);
-        let listed = client.list_domains(ListDomainsRequest::default()).await.unwrap().into_inner();
+        assert_eq!(
+            bad_fields(&client.create_domain(not_uuid).await.unwrap_err()),
+            ["request_id"]
+        );
+        let listed = client
+            .list_domains(ListDomainsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(listed.domains.len(), 1);
     });
 }

@@ -9,7 +9,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
-use weft_proto::weft::catalog::v1::{CreateDataProductRequest, CreateDomainRequest, DataProduct, Domain, ListDomainsRequest};
+use weft_proto::weft::catalog::v1::{
+    CreateDataProductRequest, CreateDomainRequest, DataProduct, Domain, ListDomainsRequest,
+};
 use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::gateway::v1::portal_service_client::PortalServiceClient;
 use weft_proto::weft::gateway::v1::{GetCallerRequest, GetProductOverviewRequest};
@@ -26,29 +28,58 @@ use weft_tests::catalog;
 fn create_domain(id: &str) -> CreateDomainRequest {
     CreateDomainRequest {
         domain_id: id.into(),
-        domain: Some(Domain { display_name: id.to_uppercase(), ..Default::default() }),
+        domain: Some(Domain {
+            display_name: id.to_uppercase(),
+            ..Default::default()
+        }),
         request_id: String::new(),
     }
 }
 
 #[tokio::test]
 async fn every_call_needs_a_valid_token_except_health_and_reflection() {
-    let suite = TestSuite::start(weft_testkit::Backend::Sqlite).await.unwrap();
+    let suite = TestSuite::start(weft_testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let mut anonymous = CatalogServiceClient::new(suite.gateway_channel());
-    let error = anonymous.list_domains(ListDomainsRequest::default()).await.unwrap_err();
+    let error = anonymous
+        .list_domains(ListDomainsRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Code::Unauthenticated);
-    for token in ["garbage", &weft_runtime::auth::issue_hs256_token(&[7; 32], "users/eve", &[], std::time::Duration::from_secs(60)).unwrap()] {
-        let error = catalog(&suite, token).list_domains(ListDomainsRequest::default()).await.unwrap_err();
+    for token in [
+        "garbage",
+        &weft_runtime::auth::issue_hs256_token(
+            &[7; 32],
+            "users/eve",
+            &[],
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap(),
+    ] {
+        let error = catalog(&suite, token)
+            .list_domains(ListDomainsRequest::default())
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), Code::Unauthenticated, "{token}");
     }
     let mut portal = PortalServiceClient::new(suite.gateway_channel());
-    assert_eq!(portal.get_caller(GetCallerRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        portal
+            .get_caller(GetCallerRequest {})
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
 
     // Health answers for every public service without a token.
     let mut health = HealthClient::new(suite.gateway_channel());
     for kind in ServiceKind::ALL {
         let status = health
-            .check(HealthCheckRequest { service: kind.public_service_name().into() })
+            .check(HealthCheckRequest {
+                service: kind.public_service_name().into(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -60,13 +91,19 @@ async fn every_call_needs_a_valid_token_except_health_and_reflection() {
 
 #[tokio::test]
 async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
-    let suite = TestSuite::start(weft_testkit::Backend::Sqlite).await.unwrap();
+    let suite = TestSuite::start(weft_testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let token = suite.token("users/carol", &["analysts"]);
     let channel = suite.gateway_channel();
     let bearer = Bearer(token.clone());
 
     let mut portal = PortalServiceClient::with_interceptor(channel.clone(), bearer.clone());
-    let caller = portal.get_caller(GetCallerRequest {}).await.unwrap().into_inner();
+    let caller = portal
+        .get_caller(GetCallerRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(caller.principal.unwrap().subject, "users/carol");
     assert!(!caller.admin);
     let admin = PortalServiceClient::with_interceptor(channel.clone(), Bearer(suite.admin_token()))
@@ -91,7 +128,9 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
             .await
             .unwrap_err(),
         portal
-            .get_product_overview(GetProductOverviewRequest { name: "domains/a/dataProducts/b".into() })
+            .get_product_overview(GetProductOverviewRequest {
+                name: "domains/a/dataProducts/b".into(),
+            })
             .await
             .unwrap_err(),
     ];
@@ -103,7 +142,9 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
 
 #[tokio::test]
 async fn backends_trust_forwarded_principals_only_from_service_certificates() {
-    let suite = TestSuite::start(weft_testkit::Backend::Sqlite).await.unwrap();
+    let suite = TestSuite::start(weft_testkit::Backend::Sqlite)
+        .await
+        .unwrap();
     let principal = weft_runtime::auth::encode_principal(&weft_runtime::Principal {
         subject: "users/admin".into(),
         groups: vec!["weft-admins".into()],
@@ -111,23 +152,36 @@ async fn backends_trust_forwarded_principals_only_from_service_certificates() {
     let forged = MetadataValue::from_bytes(&principal);
 
     // TLS without a client certificate: a forged principal header is refused...
-    let mut direct = CatalogServiceClient::new(suite.backend_channel(ServiceKind::Catalog, None).unwrap());
+    let mut direct =
+        CatalogServiceClient::new(suite.backend_channel(ServiceKind::Catalog, None).unwrap());
     let mut request = tonic::Request::new(ListDomainsRequest::default());
-    request.metadata_mut().insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged.clone());
-    assert_eq!(direct.list_domains(request).await.unwrap_err().code(), Code::Unauthenticated);
+    request
+        .metadata_mut()
+        .insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged.clone());
+    assert_eq!(
+        direct.list_domains(request).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
     // ...but a bearer token the backend verifies itself is accepted.
     let mut with_token = CatalogServiceClient::with_interceptor(
         suite.backend_channel(ServiceKind::Catalog, None).unwrap(),
         Bearer(suite.token("users/dave", &[])),
     );
-    with_token.create_domain(create_domain("direct")).await.unwrap();
+    with_token
+        .create_domain(create_domain("direct"))
+        .await
+        .unwrap();
 
     // A Weft service certificate may forward a principal.
     let mut as_gateway = CatalogServiceClient::new(
-        suite.backend_channel(ServiceKind::Catalog, Some(ServiceKind::Gateway)).unwrap(),
+        suite
+            .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Gateway))
+            .unwrap(),
     );
     let mut request = tonic::Request::new(create_domain("forwarded"));
-    request.metadata_mut().insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged);
+    request
+        .metadata_mut()
+        .insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged);
     as_gateway.create_domain(request).await.unwrap();
 
     // Internal RPCs need a service certificate, whatever the token.
@@ -135,7 +189,10 @@ async fn backends_trust_forwarded_principals_only_from_service_certificates() {
         suite.backend_channel(ServiceKind::Catalog, None).unwrap(),
         Bearer(suite.admin_token()),
     );
-    let error = internal.watch_events(WatchEventsRequest::default()).await.unwrap_err();
+    let error = internal
+        .watch_events(WatchEventsRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Code::Unauthenticated);
     suite.stop().await.unwrap();
 }
@@ -146,10 +203,15 @@ async fn watch_events_streams_every_change_in_order_and_the_journal_verifies() {
         let suite = TestSuite::start(backend).await.unwrap();
         let mut client = catalog(&suite, &suite.token("users/erin", &[]));
         let mut internal = CatalogInternalServiceClient::new(
-            suite.backend_channel(ServiceKind::Catalog, Some(ServiceKind::Governance)).unwrap(),
+            suite
+                .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Governance))
+                .unwrap(),
         );
         let mut stream = internal
-            .watch_events(WatchEventsRequest { after_sequence: 0, types: vec![] })
+            .watch_events(WatchEventsRequest {
+                after_sequence: 0,
+                types: vec![],
+            })
             .await
             .unwrap()
             .into_inner();
@@ -159,7 +221,10 @@ async fn watch_events_streams_every_change_in_order_and_the_journal_verifies() {
             .create_data_product(CreateDataProductRequest {
                 parent: "domains/sales".into(),
                 data_product_id: "orders".into(),
-                data_product: Some(DataProduct { display_name: "Orders".into(), ..Default::default() }),
+                data_product: Some(DataProduct {
+                    display_name: "Orders".into(),
+                    ..Default::default()
+                }),
                 request_id: String::new(),
             })
             .await
@@ -179,8 +244,14 @@ async fn watch_events_streams_every_change_in_order_and_the_journal_verifies() {
         assert!(events[0].sequence < events[1].sequence);
         assert_eq!(events[1].actor, "users/erin");
         let payload = events[0].payload.as_ref().unwrap();
-        assert_eq!(payload.type_url, "type.googleapis.com/weft.catalog.v1.Domain");
-        assert_eq!(Domain::decode(payload.value.as_slice()).unwrap().name, "domains/sales");
+        assert_eq!(
+            payload.type_url,
+            "type.googleapis.com/weft.catalog.v1.Domain"
+        );
+        assert_eq!(
+            Domain::decode(payload.value.as_slice()).unwrap().name,
+            "domains/sales"
+        );
 
         // Resuming after the first event starts at the second; type filters apply.
         let resumed = internal
@@ -197,12 +268,17 @@ async fn watch_events_streams_every_change_in_order_and_the_journal_verifies() {
             .unwrap();
         assert_eq!(resumed.event_id, events[1].event_id);
         let error = internal
-            .watch_events(WatchEventsRequest { after_sequence: -1, types: vec![] })
+            .watch_events(WatchEventsRequest {
+                after_sequence: -1,
+                types: vec![],
+            })
             .await
             .unwrap_err();
         assert_eq!(error.code(), Code::InvalidArgument);
 
-        let db = weft_storage::connect(&suite.database_urls[&ServiceKind::Catalog]).await.unwrap();
+        let db = weft_storage::connect(&suite.database_urls[&ServiceKind::Catalog])
+            .await
+            .unwrap();
         let report = weft_storage::journal::verify_chain(&db).await.unwrap();
         assert!(report.is_intact(), "{report:?}");
         assert_eq!(report.records, 2);

@@ -27,7 +27,10 @@ fn change(writer: usize, index: usize) -> Change {
         action: "Test".into(),
         event_type: "test.written".into(),
         resource: format!("tests/{writer}-{index}"),
-        payload: prost_types::Any { type_url: "type.googleapis.com/test".into(), value: vec![writer as u8] },
+        payload: prost_types::Any {
+            type_url: "type.googleapis.com/test".into(),
+            value: vec![writer as u8],
+        },
         detail: serde_json::json!({ "writer": writer, "index": index }),
     }
 }
@@ -52,7 +55,9 @@ async fn concurrent_writers_never_make_a_reader_skip_an_event() {
     for backend in weft_testkit::backends() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
-        let url = weft_testkit::fresh_database(&backend, dir.path(), "outbox").await.unwrap();
+        let url = weft_testkit::fresh_database(&backend, dir.path(), "outbox")
+            .await
+            .unwrap();
         let db = weft_storage::connect(&url).await.unwrap();
         RuntimeOnly::up(&db, None).await.unwrap();
         let store = Store::new(db, "test");
@@ -91,7 +96,10 @@ async fn concurrent_writers_never_make_a_reader_skip_an_event() {
         let local_reader = local_reader.await.unwrap();
         let replica_reader = replica_reader.await.unwrap();
         for (name, seen) in [("local", local_reader), ("replica", replica_reader)] {
-            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{name} reader saw events out of order");
+            assert!(
+                seen.windows(2).all(|w| w[0] < w[1]),
+                "{name} reader saw events out of order"
+            );
             let all: BTreeSet<i64> = outbox::Entity::find()
                 .all(store.db())
                 .await
@@ -99,10 +107,16 @@ async fn concurrent_writers_never_make_a_reader_skip_an_event() {
                 .into_iter()
                 .map(|row| row.seq)
                 .collect();
-            assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), all, "{name} reader missed events");
+            assert_eq!(
+                seen.into_iter().collect::<BTreeSet<_>>(),
+                all,
+                "{name} reader missed events"
+            );
         }
 
-        let report = weft_storage::journal::verify_chain(store.db()).await.unwrap();
+        let report = weft_storage::journal::verify_chain(store.db())
+            .await
+            .unwrap();
         assert!(report.is_intact(), "{report:?}");
         assert_eq!(report.records as usize, committed);
     }

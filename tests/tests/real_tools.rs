@@ -20,12 +20,17 @@ fn run(command: &mut Command) -> String {
     let output = command.output().expect("the tool runs");
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(output.status.success(), "{command:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{command:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     stdout
 }
 
 fn repository_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the repository")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -69,15 +74,24 @@ async fn grpcurl_lists_describes_and_creates_through_the_gateway() {
 
     let listed: Vec<&str> = services.lines().collect();
     for service in weft_proto::PUBLIC_SERVICES {
-        assert!(listed.contains(&service), "{service} missing from:\n{services}");
+        assert!(
+            listed.contains(&service),
+            "{service} missing from:\n{services}"
+        );
     }
     assert!(
         !services.contains("InternalService"),
         "internal services must not be listed by the gateway:\n{services}"
     );
     assert!(described.contains("rpc CreateDomain"), "{described}");
-    assert!(described.contains("Creates a domain"), "proto comments are served:\n{described}");
-    assert!(described.contains("weft.common.v1.access"), "access rules are visible:\n{described}");
+    assert!(
+        described.contains("Creates a domain"),
+        "proto comments are served:\n{described}"
+    );
+    assert!(
+        described.contains("weft.common.v1.access"),
+        "access rules are visible:\n{described}"
+    );
     let created: serde_json::Value = serde_json::from_str(&created).unwrap();
     assert_eq!(created["name"], "domains/sales");
     assert_eq!(created["owners"][0], "users/alice");
@@ -101,11 +115,18 @@ async fn grpcurl_lists_describes_and_creates_through_the_gateway() {
     })
     .await
     .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    let printed = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(printed.contains("InvalidArgument"), "{printed}");
-    assert!(printed.contains("google.rpc.BadRequest") && printed.contains("domain_id"), "{printed}");
-    assert!(!printed.contains("is not recognized"), "error details must be decodable:\n{printed}");
+    assert!(
+        printed.contains("google.rpc.BadRequest") && printed.contains("domain_id"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("is not recognized"),
+        "error details must be decodable:\n{printed}"
+    );
     suite.stop().await.unwrap();
 }
 
@@ -131,7 +152,11 @@ async fn python_grpcio_client_generated_from_the_protos_creates_and_lists_produc
             .arg(format!("--grpc_python_out={}", stubs_dir.display()))
             .args(&protos);
         run(&mut generate);
-        run(Command::new(&python).arg(script).arg(&stubs_dir).arg(&address).arg(&token))
+        run(Command::new(&python)
+            .arg(script)
+            .arg(&stubs_dir)
+            .arg(&address)
+            .arg(&token))
     })
     .await
     .unwrap();

@@ -18,8 +18,13 @@ use crate::domain::Catalog;
 use crate::storage::migrations::Migrator;
 
 /// Runs the catalog on `listener` until `shutdown` resolves.
-pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let store = weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Catalog).await?;
+pub async fn serve(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let store =
+        weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Catalog).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let catalog = Catalog::new(store);
     let max_message_bytes = config.max_message_bytes;

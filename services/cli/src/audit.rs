@@ -20,7 +20,10 @@ pub enum AuditCommand {
 }
 
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
-    let AuditCommand::Verify { data_dir, database_url } = command;
+    let AuditCommand::Verify {
+        data_dir,
+        database_url,
+    } = command;
     let targets: Vec<(String, String)> = match database_url {
         Some(url) => vec![("database".to_string(), url)],
         None => ServiceKind::BACKENDS
@@ -41,7 +44,10 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             None => println!("{name}: intact ({} records)", report.records),
             Some((seq, reason)) => {
                 broken += 1;
-                println!("{name}: BROKEN at record {seq}: {reason} ({} records verified before it)", report.records);
+                println!(
+                    "{name}: BROKEN at record {seq}: {reason} ({} records verified before it)",
+                    report.records
+                );
             }
         }
     }

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "weft", version, about = "Weft: a self-hostable data mesh platform")]
+#[command(
+    name = "weft",
+    version,
+    about = "Weft: a self-hostable data mesh platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

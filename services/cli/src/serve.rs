@@ -12,7 +12,8 @@ pub async fn run(service: &str, config_file: Option<&Path>) -> anyhow::Result<()
         bail!("unknown service '{service}': gateway, catalog, governance, provisioning or lineage");
     };
     let config = ServiceConfig::load(kind, config_file)?;
-    let _telemetry = weft_runtime::telemetry::init(kind.as_str(), config.log_format, &config.log_level)?;
+    let _telemetry =
+        weft_runtime::telemetry::init(kind.as_str(), config.log_format, &config.log_level)?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen_addr))?;

@@ -27,13 +27,30 @@ pub enum TokenCommand {
 
 pub fn run(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Issue { sub, groups, ttl, data_dir } => {
+        TokenCommand::Issue {
+            sub,
+            groups,
+            ttl,
+            data_dir,
+        } => {
             let secret_file = data_dir.join("jwt.secret");
             let secret = std::fs::read_to_string(&secret_file).with_context(|| {
-                format!("cannot read the dev secret {} (run `weft up` first)", secret_file.display())
+                format!(
+                    "cannot read the dev secret {} (run `weft up` first)",
+                    secret_file.display()
+                )
             })?;
-            let subject = if sub.contains('/') { sub } else { format!("users/{sub}") };
-            let token = weft_runtime::auth::issue_hs256_token(secret.trim().as_bytes(), &subject, &groups, ttl)?;
+            let subject = if sub.contains('/') {
+                sub
+            } else {
+                format!("users/{sub}")
+            };
+            let token = weft_runtime::auth::issue_hs256_token(
+                secret.trim().as_bytes(),
+                &subject,
+                &groups,
+                ttl,
+            )?;
             println!("{token}");
             Ok(())
         }

@@ -67,7 +67,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .collect();
     for (kind, port) in &ports {
         if std::net::TcpListener::bind(("127.0.0.1", *port)).is_err() {
-            bail!("port {port} (for {kind}) is in use: is another `weft up` running? (use --port to move)");
+            bail!(
+                "port {port} (for {kind}) is in use: is another `weft up` running? (use --port to move)"
+            );
         }
     }
 
@@ -89,10 +91,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
 
     let gateway_port = args.port;
-    let healthy = wait_healthy(gateway_port, Duration::from_secs(args.startup_timeout), &mut services).await;
+    let healthy = wait_healthy(
+        gateway_port,
+        Duration::from_secs(args.startup_timeout),
+        &mut services,
+    )
+    .await;
     if let Err(error) = healthy {
         stop_all(&mut services).await;
-        return Err(error.context(format!("see the logs in {}", data_dir.join("logs").display())));
+        return Err(error.context(format!(
+            "see the logs in {}",
+            data_dir.join("logs").display()
+        )));
     }
     print_summary(&services, &data_dir, &token_file, started.elapsed());
 
@@ -164,16 +174,29 @@ fn start(
             );
         }
     }
-    service.child = Some(command.spawn().with_context(|| format!("cannot start {kind}"))?);
+    service.child = Some(
+        command
+            .spawn()
+            .with_context(|| format!("cannot start {kind}"))?,
+    );
     service.started_at = Instant::now();
     service.next_start = None;
     Ok(())
 }
 
-async fn wait_healthy(gateway_port: u16, timeout: Duration, services: &mut [Supervised]) -> anyhow::Result<()> {
+async fn wait_healthy(
+    gateway_port: u16,
+    timeout: Duration,
+    services: &mut [Supervised],
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gateway_port}"))?.connect_lazy();
-    let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.public_service_name()).collect();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{gateway_port}"))?
+            .connect_lazy();
+    let names: Vec<&str> = ServiceKind::ALL
+        .iter()
+        .map(|k| k.public_service_name())
+        .collect();
     loop {
         for service in services.iter_mut() {
             if let Some(child) = service.child.as_mut()
@@ -187,7 +210,11 @@ async fn wait_healthy(gateway_port: u16, timeout: Duration, services: &mut [Supe
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!("not healthy after {}s: {}", timeout.as_secs(), pending.join(", "));
+            bail!(
+                "not healthy after {}s: {}",
+                timeout.as_secs(),
+                pending.join(", ")
+            );
         }
     }
 }
@@ -214,7 +241,10 @@ fn supervise(
                 "weft: {} exited ({status}); restarting in {}s (see {})",
                 service.kind,
                 backoff.as_secs(),
-                data_dir.join("logs").join(format!("{}.log", service.kind)).display()
+                data_dir
+                    .join("logs")
+                    .join(format!("{}.log", service.kind))
+                    .display()
             );
             service.next_start = Some(Instant::now() + backoff);
         }
@@ -242,20 +272,29 @@ async fn stop_all(services: &mut [Supervised]) {
         }
     }
     for service in services.iter_mut() {
-        if let Some(child) = service.child.as_mut() {
-            if tokio::time::timeout(STOP_TIMEOUT, child.wait()).await.is_err() {
-                eprintln!("weft: {} did not stop in time; killing it", service.kind);
-                let _ = child.kill().await;
-            }
+        if let Some(child) = service.child.as_mut()
+            && tokio::time::timeout(STOP_TIMEOUT, child.wait())
+                .await
+                .is_err()
+        {
+            eprintln!("weft: {} did not stop in time; killing it", service.kind);
+            let _ = child.kill().await;
         }
         service.child = None;
     }
 }
 
 fn print_summary(services: &[Supervised], data_dir: &Path, token_file: &Path, elapsed: Duration) {
-    println!("Weft is up in {:.1}s. Services (each its own process and SQLite database):", elapsed.as_secs_f64());
+    println!(
+        "Weft is up in {:.1}s. Services (each its own process and SQLite database):",
+        elapsed.as_secs_f64()
+    );
     for service in services {
-        let role = if service.kind == ServiceKind::Gateway { "public endpoint, plaintext" } else { "internal, mTLS" };
+        let role = if service.kind == ServiceKind::Gateway {
+            "public endpoint, plaintext"
+        } else {
+            "internal, mTLS"
+        };
         println!(
             "  {:<13} 127.0.0.1:{:<5} pid {:<7} {}",
             service.kind.as_str(),
@@ -264,7 +303,10 @@ fn print_summary(services: &[Supervised], data_dir: &Path, token_file: &Path, el
             role
         );
     }
-    let gateway = services.iter().find(|s| s.kind == ServiceKind::Gateway).map_or(7400, |s| s.port);
+    let gateway = services
+        .iter()
+        .find(|s| s.kind == ServiceKind::Gateway)
+        .map_or(7400, |s| s.port);
     println!();
     println!("  data:        {}", data_dir.display());
     println!("  logs:        {}", data_dir.join("logs").display());

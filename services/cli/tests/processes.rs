@@ -20,7 +20,11 @@ const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 const SECRET: &str = "process-test-secret-0123456789abcdef";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process whose output lines arrive on a channel.
@@ -32,7 +36,11 @@ struct Process {
 
 impl Process {
     fn spawn(command: &mut Command) -> Self {
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (sender, lines) = mpsc::channel();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -45,7 +53,11 @@ impl Process {
                 }
             });
         }
-        Self { child, lines, seen: Vec::new() }
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits for a line containing `needle`.
@@ -62,7 +74,10 @@ impl Process {
                 Err(_) => break,
             }
         }
-        panic!("no line containing {needle:?} within {timeout:?}; output so far:\n{}", self.seen.join("\n"));
+        panic!(
+            "no line containing {needle:?} within {timeout:?}; output so far:\n{}",
+            self.seen.join("\n")
+        );
     }
 
     fn signal(&self, signal: Signal) {
@@ -78,8 +93,12 @@ impl Drop for Process {
 }
 
 async fn wait_serving(address: &str, service: &str) -> Channel {
-    let channel = Endpoint::from_shared(format!("http://{address}")).unwrap().connect_lazy();
-    let pending = weft_runtime::probe::wait_serving(channel.clone(), &[service], Duration::from_secs(30)).await;
+    let channel = Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect_lazy();
+    let pending =
+        weft_runtime::probe::wait_serving(channel.clone(), &[service], Duration::from_secs(30))
+            .await;
     assert!(pending.is_empty(), "{service} at {address} not serving");
     channel
 }
@@ -99,7 +118,10 @@ fn serve_catalog(port: u16, database_url: &str, dir: &std::path::Path) -> Proces
 fn domain(id: &str) -> CreateDomainRequest {
     CreateDomainRequest {
         domain_id: id.into(),
-        domain: Some(Domain { display_name: id.into(), ..Default::default() }),
+        domain: Some(Domain {
+            display_name: id.into(),
+            ..Default::default()
+        }),
         request_id: String::new(),
     }
 }
@@ -109,15 +131,27 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
     for backend in weft_testkit::backends() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
-        let url = weft_testkit::fresh_database(&backend, dir.path(), "catalog").await.unwrap();
+        let url = weft_testkit::fresh_database(&backend, dir.path(), "catalog")
+            .await
+            .unwrap();
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
-        let token = weft_runtime::auth::issue_hs256_token(SECRET.as_bytes(), "users/kim", &[], Duration::from_secs(600)).unwrap();
+        let token = weft_runtime::auth::issue_hs256_token(
+            SECRET.as_bytes(),
+            "users/kim",
+            &[],
+            Duration::from_secs(600),
+        )
+        .unwrap();
 
         let catalog = serve_catalog(port, &url, dir.path());
         let channel = wait_serving(&address, "weft.catalog.v1.CatalogService").await;
         let mut client = CatalogServiceClient::with_interceptor(channel, Bearer(token.clone()));
-        let acknowledged = client.create_domain(domain("durable")).await.unwrap().into_inner();
+        let acknowledged = client
+            .create_domain(domain("durable"))
+            .await
+            .unwrap()
+            .into_inner();
         catalog.signal(Signal::SIGKILL);
         drop(catalog);
 
@@ -125,24 +159,38 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
         let channel = wait_serving(&address, "weft.catalog.v1.CatalogService").await;
         let mut client = CatalogServiceClient::with_interceptor(channel, Bearer(token));
         let found = client
-            .get_domain(GetDomainRequest { name: "domains/durable".into() })
+            .get_domain(GetDomainRequest {
+                name: "domains/durable".into(),
+            })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(found, acknowledged);
         client.create_domain(domain("after-restart")).await.unwrap();
 
-        let verify = Command::new(WEFT).args(["audit", "verify", "--database-url", &url]).output().unwrap();
+        let verify = Command::new(WEFT)
+            .args(["audit", "verify", "--database-url", &url])
+            .output()
+            .unwrap();
         let printed = String::from_utf8_lossy(&verify.stdout);
-        assert!(verify.status.success(), "{printed}{}", String::from_utf8_lossy(&verify.stderr));
+        assert!(
+            verify.status.success(),
+            "{printed}{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
         assert!(printed.contains("intact (2 records)"), "{printed}");
 
         // Tampering with a record breaks the chain, and verification says so.
         let db = weft_storage::connect(&url).await.unwrap();
         use sea_orm::ConnectionTrait;
-        db.execute_unprepared("UPDATE weft_journal SET actor = 'users/mallory' WHERE seq = 1").await.unwrap();
+        db.execute_unprepared("UPDATE weft_journal SET actor = 'users/mallory' WHERE seq = 1")
+            .await
+            .unwrap();
         db.close().await.unwrap();
-        let verify = Command::new(WEFT).args(["audit", "verify", "--database-url", &url]).output().unwrap();
+        let verify = Command::new(WEFT)
+            .args(["audit", "verify", "--database-url", &url])
+            .output()
+            .unwrap();
         assert!(!verify.status.success());
         assert!(String::from_utf8_lossy(&verify.stdout).contains("BROKEN at record 1"));
     }
@@ -155,7 +203,9 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
     // Five consecutive free ports.
     let base = loop {
         let candidate = free_port();
-        if candidate < 60000 && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", candidate + i)).is_ok()) {
+        if candidate < 60000
+            && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", candidate + i)).is_ok())
+        {
             break candidate;
         }
     };
@@ -175,17 +225,21 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
         .and_then(|pid| pid.parse().ok())
         .expect("the summary shows the catalog's pid");
     for service in ["catalog", "governance", "provisioning", "lineage"] {
-        assert!(data_dir.join(format!("{service}.db")).exists(), "{service} has its own database");
+        assert!(
+            data_dir.join(format!("{service}.db")).exists(),
+            "{service} has its own database"
+        );
     }
 
     let gateway = format!("127.0.0.1:{base}");
     let channel = wait_serving(&gateway, "weft.catalog.v1.CatalogService").await;
     let admin_token = std::fs::read_to_string(data_dir.join("admin.token")).unwrap();
-    let caller = PortalServiceClient::with_interceptor(channel.clone(), Bearer(admin_token.clone()))
-        .get_caller(GetCallerRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let caller =
+        PortalServiceClient::with_interceptor(channel.clone(), Bearer(admin_token.clone()))
+            .get_caller(GetCallerRequest {})
+            .await
+            .unwrap()
+            .into_inner();
     assert!(caller.admin);
     let mut catalog = CatalogServiceClient::with_interceptor(channel.clone(), Bearer(admin_token));
     catalog.create_domain(domain("sales")).await.unwrap();
@@ -205,7 +259,10 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
         .unwrap()
         .into_inner();
     let principal = caller.principal.unwrap();
-    assert_eq!((principal.subject.as_str(), principal.groups), ("users/alice", vec!["analysts".to_string()]));
+    assert_eq!(
+        (principal.subject.as_str(), principal.groups),
+        ("users/alice", vec!["analysts".to_string()])
+    );
 
     // A service that dies is reported and restarted, and its data is still there.
     kill(Pid::from_raw(catalog_pid), Signal::SIGKILL).unwrap();
@@ -215,7 +272,12 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
     let _ = channel;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match catalog.get_domain(GetDomainRequest { name: "domains/sales".into() }).await {
+        match catalog
+            .get_domain(GetDomainRequest {
+                name: "domains/sales".into(),
+            })
+            .await
+        {
             Ok(found) => {
                 assert_eq!(found.into_inner().name, "domains/sales");
                 break;
@@ -232,7 +294,16 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
     up.expect_line("all services stopped", Duration::from_secs(30));
     let status = up.child.wait().unwrap();
     assert!(status.success(), "{status}");
-    let verify = Command::new(WEFT).args(["audit", "verify"]).arg("--data-dir").arg(&data_dir).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let verify = Command::new(WEFT)
+        .args(["audit", "verify"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("catalog: intact (1 records)"));
 }

@@ -44,7 +44,8 @@ impl AccessRules {
                     bail!("{path}: the access option is not a message");
                 };
                 let rule = parse_rule(rule);
-                if rule.audience == Audience::Resource && rule.permission == Permission::Unspecified {
+                if rule.audience == Audience::Resource && rule.permission == Permission::Unspecified
+                {
                     bail!("{path}: a resource rule needs a permission");
                 }
                 if !rule.resource_field.is_empty() {
@@ -75,13 +76,15 @@ fn parse_rule(rule: &DynamicMessage) -> AccessRule {
         Some(Value::EnumNumber(number)) => *number,
         _ => 0,
     };
-    let audience = match Audience::try_from(enum_number("audience")).unwrap_or(Audience::Unspecified) {
-        Audience::Unspecified => Audience::Resource,
-        other => other,
-    };
+    let audience =
+        match Audience::try_from(enum_number("audience")).unwrap_or(Audience::Unspecified) {
+            Audience::Unspecified => Audience::Resource,
+            other => other,
+        };
     AccessRule {
         audience,
-        permission: Permission::try_from(enum_number("permission")).unwrap_or(Permission::Unspecified),
+        permission: Permission::try_from(enum_number("permission"))
+            .unwrap_or(Permission::Unspecified),
         resource_field: match rule.get_field_by_name("resource_field").as_deref() {
             Some(Value::String(field)) => field.clone(),
             _ => String::new(),
@@ -120,7 +123,9 @@ mod tests {
             .map(|name| pool.get_service_by_name(name).unwrap().methods().len())
             .sum();
         assert_eq!(rules.len(), total);
-        let create = rules.get("/weft.catalog.v1.CatalogService/CreateDomain").unwrap();
+        let create = rules
+            .get("/weft.catalog.v1.CatalogService/CreateDomain")
+            .unwrap();
         assert_eq!(create.permission, Permission::Alter);
         assert_eq!(create.resource_field, "domain.parent_domain");
         let search = rules.get("/weft.catalog.v1.CatalogService/Search").unwrap();

@@ -43,7 +43,9 @@ pub async fn mirror_health(reporter: HealthReporter, backends: Vec<(ServiceKind,
         for (index, (kind, channel)) in backends.iter().enumerate() {
             let name = kind.public_service_name();
             let status = match HealthClient::new(channel.clone())
-                .check(HealthCheckRequest { service: name.to_string() })
+                .check(HealthCheckRequest {
+                    service: name.to_string(),
+                })
                 .await
             {
                 Ok(response) if response.get_ref().status == 1 => ServingStatus::Serving,

@@ -23,10 +23,17 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use crate::proxy::{Catalog, Governance, Lineage, Provisioning, Proxy};
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
-pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let authenticator = Authenticator::from_config(&config.auth)?;
     let rules = access_rules::AccessRules::load()?;
-    tracing::info!(rpcs = rules.len(), "access rules loaded from the API descriptors");
+    tracing::info!(
+        rpcs = rules.len(),
+        "access rules loaded from the API descriptors"
+    );
 
     let mut channels = Vec::new();
     for kind in ServiceKind::BACKENDS {
@@ -43,16 +50,33 @@ pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl 
     let mut server = GrpcServer::new(ServiceKind::Gateway, config.clone());
     server.with_authenticator(authenticator.clone());
     server
-        .add_service(Proxy::<Catalog>::new(channel_of(ServiceKind::Catalog), authenticator.clone()))
-        .add_service(Proxy::<Governance>::new(channel_of(ServiceKind::Governance), authenticator.clone()))
-        .add_service(Proxy::<Provisioning>::new(channel_of(ServiceKind::Provisioning), authenticator.clone()))
-        .add_service(Proxy::<Lineage>::new(channel_of(ServiceKind::Lineage), authenticator.clone()))
+        .add_service(Proxy::<Catalog>::new(
+            channel_of(ServiceKind::Catalog),
+            authenticator.clone(),
+        ))
+        .add_service(Proxy::<Governance>::new(
+            channel_of(ServiceKind::Governance),
+            authenticator.clone(),
+        ))
+        .add_service(Proxy::<Provisioning>::new(
+            channel_of(ServiceKind::Provisioning),
+            authenticator.clone(),
+        ))
+        .add_service(Proxy::<Lineage>::new(
+            channel_of(ServiceKind::Lineage),
+            authenticator.clone(),
+        ))
         .add_service(InterceptedService::new(
-            PortalServiceServer::new(portal::PortalApi).max_decoding_message_size(config.max_message_bytes),
+            PortalServiceServer::new(portal::PortalApi)
+                .max_decoding_message_size(config.max_message_bytes),
             PublicAuth(authenticator),
         ));
     // The gateway reports the backends' health itself, from polling them.
-    server.health_managed_elsewhere(ServiceKind::BACKENDS.map(|k| k.public_service_name()).to_vec());
+    server.health_managed_elsewhere(
+        ServiceKind::BACKENDS
+            .map(|k| k.public_service_name())
+            .to_vec(),
+    );
 
     let reporter = server.health_reporter();
     let mirror = tokio::spawn(backends::mirror_health(reporter, channels));

@@ -12,7 +12,10 @@ pub struct PortalApi;
 
 #[tonic::async_trait]
 impl PortalService for PortalApi {
-    async fn get_caller(&self, request: Request<GetCallerRequest>) -> Result<Response<GetCallerResponse>, Status> {
+    async fn get_caller(
+        &self,
+        request: Request<GetCallerRequest>,
+    ) -> Result<Response<GetCallerResponse>, Status> {
         let caller = caller(&request)?;
         Ok(Response::new(GetCallerResponse {
             principal: Some(Principal {

@@ -86,26 +86,37 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
             let headers = request.headers_mut();
             // The backend trusts this header from the gateway, so a client's copy is replaced.
             headers.remove(http::header::AUTHORIZATION);
-            let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(encode_principal(&principal));
+            let encoded = base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(encode_principal(&principal));
             match http::HeaderValue::from_str(&encoded) {
                 Ok(value) => {
                     headers.insert(PRINCIPAL_METADATA_KEY, value);
                 }
-                Err(_) => return Ok(ApiError::internal("unencodable principal").into_status().into_http()),
+                Err(_) => {
+                    return Ok(ApiError::internal("unencodable principal")
+                        .into_status()
+                        .into_http());
+                }
             }
             telemetry::inject_current_context(headers);
             match channel.oneshot(request).await {
                 Ok(response) => Ok(response),
                 Err(error) => {
                     tracing::warn!(backend = B::NAME, %error, "backend unreachable");
-                    Ok(tonic::Status::unavailable(format!("{} is unavailable", B::NAME)).into_http())
+                    Ok(
+                        tonic::Status::unavailable(format!("{} is unavailable", B::NAME))
+                            .into_http(),
+                    )
                 }
             }
         })
     }
 }
 
-fn authenticate(authenticator: &Authenticator, headers: &http::HeaderMap) -> Result<weft_runtime::Principal, ApiError> {
+fn authenticate(
+    authenticator: &Authenticator,
+    headers: &http::HeaderMap,
+) -> Result<weft_runtime::Principal, ApiError> {
     let metadata = MetadataMap::from_headers(headers.clone());
     authenticator.verifier().verify(bearer_token(&metadata)?)
 }

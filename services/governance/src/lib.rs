@@ -9,8 +9,12 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::governance::v1::governance_internal_service_server::{GovernanceInternalService, GovernanceInternalServiceServer};
-use weft_proto::weft::governance::v1::governance_service_server::{GovernanceService, GovernanceServiceServer};
+use weft_proto::weft::governance::v1::governance_internal_service_server::{
+    GovernanceInternalService, GovernanceInternalServiceServer,
+};
+use weft_proto::weft::governance::v1::governance_service_server::{
+    GovernanceService, GovernanceServiceServer,
+};
 use weft_runtime::interceptors::{InternalAuth, PublicAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use weft_storage::Store;
@@ -42,14 +46,25 @@ pub struct GovernanceInternalApi {
 
 #[tonic::async_trait]
 impl GovernanceInternalService for GovernanceInternalApi {
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(&self.store, request.into_inner())?))
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            &self.store,
+            request.into_inner(),
+        )?))
     }
 }
 
 /// Runs the governance service on `listener` until `shutdown` resolves.
-pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let store = weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Governance).await?;
+pub async fn serve(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let store =
+        weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Governance).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let mut server = GrpcServer::new(ServiceKind::Governance, config);
     server.add_service(InterceptedService::new(

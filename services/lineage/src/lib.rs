@@ -9,7 +9,9 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::lineage::v1::lineage_internal_service_server::{LineageInternalService, LineageInternalServiceServer};
+use weft_proto::weft::lineage::v1::lineage_internal_service_server::{
+    LineageInternalService, LineageInternalServiceServer,
+};
 use weft_proto::weft::lineage::v1::lineage_service_server::{LineageService, LineageServiceServer};
 use weft_runtime::interceptors::{InternalAuth, PublicAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
@@ -42,14 +44,25 @@ pub struct LineageInternalApi {
 
 #[tonic::async_trait]
 impl LineageInternalService for LineageInternalApi {
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(&self.store, request.into_inner())?))
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            &self.store,
+            request.into_inner(),
+        )?))
     }
 }
 
 /// Runs the lineage service on `listener` until `shutdown` resolves.
-pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let store = weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Lineage).await?;
+pub async fn serve(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let store =
+        weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Lineage).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let mut server = GrpcServer::new(ServiceKind::Lineage, config);
     server.add_service(InterceptedService::new(

@@ -9,8 +9,12 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::{ProvisioningInternalService, ProvisioningInternalServiceServer};
-use weft_proto::weft::provisioning::v1::provisioning_service_server::{ProvisioningService, ProvisioningServiceServer};
+use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::{
+    ProvisioningInternalService, ProvisioningInternalServiceServer,
+};
+use weft_proto::weft::provisioning::v1::provisioning_service_server::{
+    ProvisioningService, ProvisioningServiceServer,
+};
 use weft_runtime::interceptors::{InternalAuth, PublicAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use weft_storage::Store;
@@ -42,14 +46,25 @@ pub struct ProvisioningInternalApi {
 
 #[tonic::async_trait]
 impl ProvisioningInternalService for ProvisioningInternalApi {
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(&self.store, request.into_inner())?))
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            &self.store,
+            request.into_inner(),
+        )?))
     }
 }
 
 /// Runs the provisioning service on `listener` until `shutdown` resolves.
-pub async fn serve(config: ServiceConfig, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let store = weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Provisioning).await?;
+pub async fn serve(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let store =
+        weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Provisioning).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let mut server = GrpcServer::new(ServiceKind::Provisioning, config);
     server.add_service(InterceptedService::new(

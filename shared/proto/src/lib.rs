@@ -7,7 +7,8 @@ include!(concat!(env!("OUT_DIR"), "/weft_includes.rs"));
 
 /// Encoded `FileDescriptorSet` of every Weft proto (with comments as source info, so grpcurl's
 /// `describe` shows them), plus the well-known types they import.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/weft_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/weft_descriptor.bin"));
 
 /// Fully-qualified names of the public services, as the gateway exposes them.
 pub const PUBLIC_SERVICES: [&str; 5] = [

@@ -87,10 +87,14 @@ impl TokenVerifier {
                 let algorithm = match jwk.common.key_algorithm.map(|a| a.to_string()).as_deref() {
                     Some("RS256") => Algorithm::RS256,
                     Some("ES256") => Algorithm::ES256,
-                    Some(other) => bail!("auth.jwks_file: key algorithm {other} is not supported (RS256, ES256)"),
+                    Some(other) => bail!(
+                        "auth.jwks_file: key algorithm {other} is not supported (RS256, ES256)"
+                    ),
                     None => match &jwk.algorithm {
                         jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => {
+                            Algorithm::ES256
+                        }
                         _ => bail!("auth.jwks_file: only RSA and EC keys are supported"),
                     },
                 };
@@ -146,15 +150,15 @@ impl TokenVerifier {
             }
         }
         match last_error.map(|e| e.into_kind()) {
-            Some(jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(ApiError::Unauthenticated(
-                "bearer token expired".to_string(),
-            )),
+            Some(jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(
+                ApiError::Unauthenticated("bearer token expired".to_string()),
+            ),
             _ => Err(invalid()),
         }
     }
 
     pub fn caller(&self, principal: Principal) -> Caller {
-        let is_admin = principal.groups.iter().any(|group| *group == self.admin_group);
+        let is_admin = principal.groups.contains(&self.admin_group);
         Caller {
             principal,
             is_admin,
@@ -225,6 +229,11 @@ impl Authenticator {
         Self { verifier }
     }
 
+    /// The authenticator of a process, from its `[auth]` configuration.
+    pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(TokenVerifier::from_config(config)?)))
+    }
+
     pub fn verifier(&self) -> &TokenVerifier {
         &self.verifier
     }
@@ -239,16 +248,21 @@ impl Authenticator {
         if let Some(forwarded) = metadata.get_bin(PRINCIPAL_METADATA_KEY) {
             if peer_service.is_none() {
                 return Err(ApiError::Unauthenticated(
-                    "a forwarded principal is accepted only from a Weft service certificate".to_string(),
+                    "a forwarded principal is accepted only from a Weft service certificate"
+                        .to_string(),
                 ));
             }
-            let bytes = forwarded
-                .to_bytes()
-                .map_err(|_| ApiError::Unauthenticated("malformed forwarded principal".to_string()))?;
-            let principal = weft_proto::weft::common::v1::Principal::decode(bytes)
-                .map_err(|_| ApiError::Unauthenticated("malformed forwarded principal".to_string()))?;
+            let bytes = forwarded.to_bytes().map_err(|_| {
+                ApiError::Unauthenticated("malformed forwarded principal".to_string())
+            })?;
+            let principal =
+                weft_proto::weft::common::v1::Principal::decode(bytes).map_err(|_| {
+                    ApiError::Unauthenticated("malformed forwarded principal".to_string())
+                })?;
             if principal.subject.is_empty() {
-                return Err(ApiError::Unauthenticated("forwarded principal has no subject".to_string()));
+                return Err(ApiError::Unauthenticated(
+                    "forwarded principal has no subject".to_string(),
+                ));
             }
             return Ok(self.verifier.caller(Principal {
                 subject: principal.subject,
@@ -272,16 +286,20 @@ impl Authenticator {
 
 /// The bearer token of a request's `authorization` metadata.
 pub fn bearer_token(metadata: &MetadataMap) -> Result<&str, ApiError> {
-    let value = metadata
-        .get("authorization")
-        .ok_or_else(|| ApiError::Unauthenticated("missing bearer token (authorization: Bearer <token>)".to_string()))?;
+    let value = metadata.get("authorization").ok_or_else(|| {
+        ApiError::Unauthenticated(
+            "missing bearer token (authorization: Bearer <token>)".to_string(),
+        )
+    })?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthenticated("malformed authorization header".to_string()))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::Unauthenticated("authorization must be 'Bearer <token>'".to_string()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("authorization must be 'Bearer <token>'".to_string())
+        })?;
     Ok(token.trim())
 }
 
@@ -310,7 +328,13 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_and_carries_its_groups() {
         let secret = "s".repeat(32);
-        let token = issue_hs256_token(secret.as_bytes(), "users/alice", &["analysts".into()], Duration::from_secs(60)).unwrap();
+        let token = issue_hs256_token(
+            secret.as_bytes(),
+            "users/alice",
+            &["analysts".into()],
+            Duration::from_secs(60),
+        )
+        .unwrap();
         let principal = verifier(&secret).verify(&token).unwrap();
         assert_eq!(principal.subject, "users/alice");
         assert_eq!(principal.groups, ["analysts"]);
@@ -319,25 +343,31 @@ mod tests {
 
     #[test]
     fn wrong_secret_and_expired_tokens_are_refused() {
-        let token = issue_hs256_token(&[b'a'; 32], "users/alice", &[], Duration::from_secs(60)).unwrap();
-        assert!(matches!(verifier(&"b".repeat(32)).verify(&token), Err(ApiError::Unauthenticated(_))));
+        let token =
+            issue_hs256_token(&[b'a'; 32], "users/alice", &[], Duration::from_secs(60)).unwrap();
+        assert!(matches!(
+            verifier(&"b".repeat(32)).verify(&token),
+            Err(ApiError::Unauthenticated(_))
+        ));
         let secret = "s".repeat(32);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let expired = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &Claims { sub: "users/a".into(), groups: vec![], exp: now - 3600, iat: now - 7200, iss: None },
+            &Claims {
+                sub: "users/a".into(),
+                groups: vec![],
+                exp: now - 3600,
+                iat: now - 7200,
+                iss: None,
+            },
             &EncodingKey::from_secret(secret.as_bytes()),
         )
         .unwrap();
         let error = verifier(&secret).verify(&expired).unwrap_err();
         assert!(error.to_string().contains("expired"), "{error}");
         assert!(verifier(&secret).verify("not-a-jwt").is_err());
-    }
-}
-
-impl Authenticator {
-    /// The authenticator of a process, from its `[auth]` configuration.
-    pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
-        Ok(Self::new(Arc::new(TokenVerifier::from_config(config)?)))
     }
 }

@@ -140,7 +140,10 @@ impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
             .field("hs256_secret_file", &self.hs256_secret_file)
-            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "hs256_secret",
+                &self.hs256_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("jwks_file", &self.jwks_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
@@ -249,7 +252,9 @@ impl ServiceConfig {
         figment = figment.merge(
             Env::prefixed("WEFT_")
                 // WEFT_CONFIG names the file; WEFT_TEST_* configure the test suite.
-                .filter(|key| key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_"))
+                .filter(|key| {
+                    key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_")
+                })
                 .split("__"),
         );
         let config: ServiceConfig = figment
@@ -273,7 +278,9 @@ impl ServiceConfig {
     /// Checks every value and names the key of the first bad one.
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = &self.database_url
-            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
         {
             bail!("database_url: must start with sqlite:, postgres:// or postgresql://");
         }
@@ -379,7 +386,11 @@ mod tests {
         assert_eq!(config.listen_addr.port(), 9999);
         assert_eq!(config.request_timeout, Duration::from_secs(5));
 
-        std::fs::write(&file, "max_message_bytes = 10\n[auth]\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "max_message_bytes = 10\n[auth]\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n",
+        )
+        .unwrap();
         let error = ServiceConfig::load(ServiceKind::Catalog, Some(&file)).unwrap_err();
         assert!(error.to_string().contains("max_message_bytes"), "{error}");
 

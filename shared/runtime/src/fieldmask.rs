@@ -7,7 +7,9 @@ pub fn resolve<'a>(
     mask: Option<&'a prost_types::FieldMask>,
     mutable_fields: &[&'a str],
 ) -> Result<Vec<&'a str>, ApiError> {
-    let paths: Vec<&str> = mask.map(|m| m.paths.iter().map(String::as_str).collect()).unwrap_or_default();
+    let paths: Vec<&str> = mask
+        .map(|m| m.paths.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     if paths.is_empty() || paths == ["*"] {
         return Ok(mutable_fields.to_vec());
     }
@@ -16,7 +18,10 @@ pub fn resolve<'a>(
         if !mutable_fields.contains(&path) {
             return Err(ApiError::invalid(
                 "update_mask",
-                format!("'{path}' cannot be updated; updatable fields: {}", mutable_fields.join(", ")),
+                format!(
+                    "'{path}' cannot be updated; updatable fields: {}",
+                    mutable_fields.join(", ")
+                ),
             ));
         }
         fields.push(path);

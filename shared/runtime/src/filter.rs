@@ -22,7 +22,10 @@ pub fn parse(filter: &str, allowed_fields: &[&str]) -> Result<Vec<Term>, ApiErro
             .unwrap_or(rest.len());
         let field = &rest[..field_end];
         if field.is_empty() {
-            return Err(invalid(format!("expected a field name at '{}'", preview(rest))));
+            return Err(invalid(format!(
+                "expected a field name at '{}'",
+                preview(rest)
+            )));
         }
         if !allowed_fields.contains(&field) {
             return Err(invalid(format!(
@@ -36,7 +39,9 @@ pub fn parse(filter: &str, allowed_fields: &[&str]) -> Result<Vec<Term>, ApiErro
             .ok_or_else(|| invalid(format!("expected '=' after '{field}'")))?
             .trim_start();
         let (value, remaining) = parse_value(rest).ok_or_else(|| {
-            invalid(format!("expected a value after '{field} =': a quoted string or a word"))
+            invalid(format!(
+                "expected a value after '{field} =': a quoted string or a word"
+            ))
         })?;
         terms.push(Term {
             field: field.to_string(),
@@ -95,7 +100,11 @@ mod tests {
 
     #[test]
     fn parses_conjunctions_of_quoted_and_bare_values() {
-        let terms = parse(r#"parent_domain = "domains/sales" AND tag=tier=gold"#, &["parent_domain", "tag"]).unwrap();
+        let terms = parse(
+            r#"parent_domain = "domains/sales" AND tag=tier=gold"#,
+            &["parent_domain", "tag"],
+        )
+        .unwrap();
         assert_eq!(terms.len(), 2);
         assert_eq!(terms[0].value, "domains/sales");
         assert_eq!(terms[1].value, "tier=gold");
@@ -104,7 +113,13 @@ mod tests {
 
     #[test]
     fn refuses_unknown_fields_and_broken_syntax() {
-        for bad in ["owner = x", "tag x", "tag = \"open", "tag = a OR tag = b", "tag = a AND"] {
+        for bad in [
+            "owner = x",
+            "tag x",
+            "tag = \"open",
+            "tag = a OR tag = b",
+            "tag = a AND",
+        ] {
             assert!(parse(bad, &["tag"]).is_err(), "{bad}");
         }
     }

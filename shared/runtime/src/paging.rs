@@ -95,6 +95,9 @@ mod tests {
         assert!(PageRequest::parse(2, &token, "parent=b").is_err());
         assert!(PageRequest::parse(2, "garbage!", "parent=a").is_err());
         assert!(PageRequest::parse(-1, "", "parent=a").is_err());
-        assert_eq!(PageRequest::parse(5000, "", "q").unwrap().size, MAX_PAGE_SIZE);
+        assert_eq!(
+            PageRequest::parse(5000, "", "q").unwrap().size,
+            MAX_PAGE_SIZE
+        );
     }
 }

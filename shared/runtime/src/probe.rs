@@ -16,7 +16,9 @@ pub async fn wait_serving(channel: Channel, services: &[&str], timeout: Duration
         let mut still = Vec::new();
         for name in pending {
             let serving = client
-                .check(HealthCheckRequest { service: name.clone() })
+                .check(HealthCheckRequest {
+                    service: name.clone(),
+                })
                 .await
                 .is_ok_and(|response| response.get_ref().status == 1);
             if !serving {

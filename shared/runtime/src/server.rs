@@ -23,8 +23,8 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use crate::auth::Authenticator;
 use crate::config::{ServiceConfig, ServiceKind};
 use crate::interceptors::PublicAuth;
-use tonic::service::interceptor::InterceptedService;
 use crate::telemetry;
+use tonic::service::interceptor::InterceptedService;
 
 const HEALTH_SERVICE_NAME: &str = "grpc.health.v1.Health";
 
@@ -38,7 +38,8 @@ pub struct GrpcServer {
     /// Services whose health another component reports (the gateway mirrors its backends').
     health_managed_elsewhere: Vec<String>,
     health: HealthReporter,
-    health_service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    health_service:
+        tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     /// Needed to close health and reflection when `open_health_and_reflection` is false.
     authenticator: Option<Authenticator>,
 }
@@ -113,9 +114,13 @@ impl GrpcServer {
         self.reflected.sort();
         self.reflected.dedup();
         for name in &self.reflected {
-            self.health.set_service_status(name, ServingStatus::NotServing).await;
+            self.health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
         }
-        self.health.set_service_status("", ServingStatus::NotServing).await;
+        self.health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
 
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(weft_proto::FILE_DESCRIPTOR_SET)
@@ -148,7 +153,10 @@ impl GrpcServer {
             )?;
             let guard = PublicAuth(authenticator);
             self.routes
-                .add_service(InterceptedService::new(self.health_service.clone(), guard.clone()))
+                .add_service(InterceptedService::new(
+                    self.health_service.clone(),
+                    guard.clone(),
+                ))
                 .add_service(InterceptedService::new(reflection_v1, guard.clone()))
                 .add_service(InterceptedService::new(reflection_v1alpha, guard));
         }
@@ -171,7 +179,9 @@ impl GrpcServer {
             .layer(LoadShedLayer::new())
             // Bounds requests in flight across all connections, protecting the database pool and
             // memory under overload.
-            .layer(GlobalConcurrencyLimitLayer::new(self.config.max_concurrent_requests))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                self.config.max_concurrent_requests,
+            ))
             .into_inner();
 
         let mut builder = tonic::transport::Server::builder()
@@ -180,7 +190,9 @@ impl GrpcServer {
             .tcp_nodelay(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)));
         if let Some(tls) = crate::tls::server_tls_config(&self.config.tls)? {
-            builder = builder.tls_config(tls).context("invalid TLS configuration")?;
+            builder = builder
+                .tls_config(tls)
+                .context("invalid TLS configuration")?;
         }
         let router = builder.layer(layers).add_routes(self.routes.routes());
 
@@ -202,7 +214,9 @@ impl GrpcServer {
         let mut warm_up = tokio::spawn(async move {
             warm_up.await?;
             for name in &reflected {
-                health.set_service_status(name, ServingStatus::Serving).await;
+                health
+                    .set_service_status(name, ServingStatus::Serving)
+                    .await;
             }
             health.set_service_status("", ServingStatus::Serving).await;
             tracing::info!(service = %kind, "serving");
@@ -227,12 +241,18 @@ impl GrpcServer {
         tracing::info!(service = %self.kind, grace = ?self.config.shutdown_grace, "shutting down: draining requests");
         warm_up.abort();
         for name in &self.reflected {
-            self.health.set_service_status(name, ServingStatus::NotServing).await;
+            self.health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
         }
-        self.health.set_service_status("", ServingStatus::NotServing).await;
+        self.health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         let _ = stop_accepting.send(());
         match tokio::time::timeout(self.config.shutdown_grace, &mut server).await {
-            Ok(result) => result.context("server task panicked")?.context("server failed")?,
+            Ok(result) => result
+                .context("server task panicked")?
+                .context("server failed")?,
             Err(_) => {
                 tracing::warn!(service = %self.kind, "grace period over: closing remaining connections");
                 server.abort();
@@ -254,7 +274,12 @@ fn rpc_span(request: &http::Request<Body>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    let span = tracing::info_span!("rpc", rpc.service = service, rpc.method = method, request_id);
+    let span = tracing::info_span!(
+        "rpc",
+        rpc.service = service,
+        rpc.method = method,
+        request_id
+    );
     telemetry::link_to_remote_parent(&span, request.headers());
     span
 }

@@ -26,7 +26,11 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber once per process. Later calls (tests start many services in
 /// one process) are no-ops returning `None`.
-pub fn init(service_name: &str, format: LogFormat, level: &str) -> anyhow::Result<Option<TelemetryGuard>> {
+pub fn init(
+    service_name: &str,
+    format: LogFormat,
+    level: &str,
+) -> anyhow::Result<Option<TelemetryGuard>> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let mut builder = SdkTracerProvider::builder().with_resource(
         opentelemetry_sdk::Resource::builder()
@@ -43,11 +47,14 @@ pub fn init(service_name: &str, format: LogFormat, level: &str) -> anyhow::Resul
     let provider = builder.build();
     let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("weft"));
 
-    let filter = EnvFilter::try_new(level)
-        .map_err(|error| anyhow::anyhow!("log_level: {error}"))?;
+    let filter =
+        EnvFilter::try_new(level).map_err(|error| anyhow::anyhow!("log_level: {error}"))?;
     let fmt_layer = match format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(true).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed(),
     };
     let installed = tracing_subscriber::registry()
         .with(filter)

@@ -33,7 +33,10 @@ pub fn server_tls_config(config: &TlsConfig) -> anyhow::Result<Option<ServerTlsC
 
 /// Client TLS towards another Weft service: trust the CA and present this service's certificate.
 /// `None` when no client certificate is configured (plaintext towards the other services).
-pub fn client_tls_config(config: &TlsConfig, target: ServiceKind) -> anyhow::Result<Option<ClientTlsConfig>> {
+pub fn client_tls_config(
+    config: &TlsConfig,
+    target: ServiceKind,
+) -> anyhow::Result<Option<ClientTlsConfig>> {
     let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) else {
         return Ok(None);
     };
@@ -81,7 +84,9 @@ impl DevPki {
     /// Generates a CA and a certificate per service (server and client use, SANs
     /// `<service>.weft.internal`, `localhost`, `127.0.0.1`) under `dir`, unless already there.
     pub fn ensure(dir: &Path) -> anyhow::Result<DevPki> {
-        let pki = DevPki { dir: dir.to_path_buf() };
+        let pki = DevPki {
+            dir: dir.to_path_buf(),
+        };
         let complete = pki.ca_file().exists()
             && ServiceKind::ALL
                 .iter()
@@ -93,7 +98,9 @@ impl DevPki {
 
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, "Weft dev CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Weft dev CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = ca_params.self_signed(&ca_key)?;
@@ -102,11 +109,14 @@ impl DevPki {
 
         for service in ServiceKind::ALL {
             let key = KeyPair::generate()?;
-            let mut params = CertificateParams::new(vec![service.tls_name(), "localhost".to_string()])?;
+            let mut params =
+                CertificateParams::new(vec![service.tls_name(), "localhost".to_string()])?;
             params
                 .subject_alt_names
                 .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-            params.distinguished_name.push(DnType::CommonName, service.tls_name());
+            params
+                .distinguished_name
+                .push(DnType::CommonName, service.tls_name());
             params.extended_key_usages = vec![
                 ExtendedKeyUsagePurpose::ServerAuth,
                 ExtendedKeyUsagePurpose::ClientAuth,

@@ -61,7 +61,12 @@ pub fn parse_name<'a>(name: &'a str, collections: &[&str]) -> Option<Vec<&'a str
 }
 
 /// A required resource name of the given shape.
-pub fn name<'a>(errors: &mut FieldErrors, field: &str, value: &'a str, collections: &[&str]) -> Option<Vec<&'a str>> {
+pub fn name<'a>(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &'a str,
+    collections: &[&str],
+) -> Option<Vec<&'a str>> {
     if value.is_empty() {
         errors.add(field, "is required");
         return None;
@@ -69,7 +74,10 @@ pub fn name<'a>(errors: &mut FieldErrors, field: &str, value: &'a str, collectio
     let parsed = parse_name(value, collections);
     if parsed.is_none() {
         let pattern: Vec<String> = collections.iter().map(|c| format!("{c}/{{id}}")).collect();
-        errors.add(field, format!("must be a resource name of the form {}", pattern.join("/")));
+        errors.add(
+            field,
+            format!("must be a resource name of the form {}", pattern.join("/")),
+        );
     }
     parsed
 }
@@ -78,13 +86,19 @@ pub fn display_name(errors: &mut FieldErrors, field: &str, value: &str) {
     if value.trim().is_empty() {
         errors.add(field, "is required");
     } else if value.chars().count() > MAX_DISPLAY_NAME {
-        errors.add(field, format!("must be at most {MAX_DISPLAY_NAME} characters"));
+        errors.add(
+            field,
+            format!("must be at most {MAX_DISPLAY_NAME} characters"),
+        );
     }
 }
 
 pub fn description(errors: &mut FieldErrors, field: &str, value: &str) {
     if value.chars().count() > MAX_DESCRIPTION {
-        errors.add(field, format!("must be at most {MAX_DESCRIPTION} characters"));
+        errors.add(
+            field,
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        );
     }
 }
 
@@ -162,10 +176,16 @@ mod tests {
     #[test]
     fn names_are_parsed_against_their_collections() {
         assert_eq!(
-            parse_name("domains/sales/dataProducts/orders", &["domains", "dataProducts"]),
+            parse_name(
+                "domains/sales/dataProducts/orders",
+                &["domains", "dataProducts"]
+            ),
             Some(vec!["sales", "orders"])
         );
-        assert_eq!(parse_name("domains/sales", &["domains", "dataProducts"]), None);
+        assert_eq!(
+            parse_name("domains/sales", &["domains", "dataProducts"]),
+            None
+        );
         assert_eq!(parse_name("domain/sales", &["domains"]), None);
         assert_eq!(parse_name("domains/Sales", &["domains"]), None);
     }

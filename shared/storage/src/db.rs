@@ -15,8 +15,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         if let Some(parent) = std::path::Path::new(path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create database directory {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("cannot create database directory {}", parent.display())
+            })?;
         }
     }
     let mut options = ConnectOptions::new(url.to_string());
@@ -102,8 +103,14 @@ impl Store {
 mod tests {
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(super::redact_url("postgres://h/db"), "postgres://h/db");
-        assert_eq!(super::redact_url("sqlite://.weft/c.db?mode=rwc"), "sqlite://.weft/c.db?mode=rwc");
+        assert_eq!(
+            super::redact_url("sqlite://.weft/c.db?mode=rwc"),
+            "sqlite://.weft/c.db?mode=rwc"
+        );
     }
 }

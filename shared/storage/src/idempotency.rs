@@ -40,10 +40,11 @@ impl IdempotencyKey {
     /// The stored answer of an earlier identical request, if any. The same id with a different
     /// request is refused.
     pub async fn replay<C: ConnectionTrait>(&self, conn: &C) -> Result<Option<Vec<u8>>, ApiError> {
-        let found = idempotency::Entity::find_by_id((self.request_id.clone(), self.method.to_string()))
-            .one(conn)
-            .await
-            .map_err(db_error)?;
+        let found =
+            idempotency::Entity::find_by_id((self.request_id.clone(), self.method.to_string()))
+                .one(conn)
+                .await
+                .map_err(db_error)?;
         match found {
             None => Ok(None),
             Some(row) if row.request_hash == self.request_hash => Ok(Some(row.response)),
@@ -55,7 +56,11 @@ impl IdempotencyKey {
     }
 
     /// Stores the answer, in the transaction that creates the resource.
-    pub async fn remember<C: ConnectionTrait>(&self, conn: &C, response: &impl Message) -> Result<(), ApiError> {
+    pub async fn remember<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        response: &impl Message,
+    ) -> Result<(), ApiError> {
         idempotency::ActiveModel {
             request_id: Set(self.request_id.clone()),
             method: Set(self.method.to_string()),

@@ -25,7 +25,9 @@ impl Record {
     pub fn hash(&self, previous_hash: &str) -> String {
         let mut hasher = Sha256::new();
         let seq = self.seq.to_string();
-        let time = self.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let time = self
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         for part in [
             previous_hash,
             &seq,
@@ -80,9 +82,11 @@ pub async fn verify_chain<C: ConnectionTrait>(conn: &C) -> Result<ChainReport, s
         for row in &page {
             let broken = |reason: String| Some((row.seq, reason));
             if row.seq != expected_seq {
-                report.broken = broken(format!("expected record {expected_seq}, found {}", row.seq));
+                report.broken =
+                    broken(format!("expected record {expected_seq}, found {}", row.seq));
             } else if row.previous_hash != previous_hash {
-                report.broken = broken("previous_hash does not match the previous record".to_string());
+                report.broken =
+                    broken("previous_hash does not match the previous record".to_string());
             } else {
                 let record = Record {
                     seq: row.seq,

@@ -61,11 +61,20 @@ impl MigrationTrait for CreateRuntimeTables {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(WeftOutbox::EventId).string().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(WeftOutbox::EventId)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(WeftOutbox::EventType).string().not_null())
                     .col(ColumnDef::new(WeftOutbox::Resource).string().not_null())
                     .col(ColumnDef::new(WeftOutbox::Actor).string().not_null())
-                    .col(ColumnDef::new(WeftOutbox::OccurTime).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(WeftOutbox::OccurTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(WeftOutbox::PayloadType).string().not_null())
                     .col(ColumnDef::new(WeftOutbox::Payload).binary().not_null())
                     .to_owned(),
@@ -75,14 +84,27 @@ impl MigrationTrait for CreateRuntimeTables {
             .create_table(
                 Table::create()
                     .table(WeftJournal::Table)
-                    .col(ColumnDef::new(WeftJournal::Seq).big_integer().not_null().primary_key())
-                    .col(ColumnDef::new(WeftJournal::Time).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(WeftJournal::Seq)
+                            .big_integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(WeftJournal::Time)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(WeftJournal::Actor).string().not_null())
                     .col(ColumnDef::new(WeftJournal::Action).string().not_null())
                     .col(ColumnDef::new(WeftJournal::Resource).string().not_null())
                     .col(ColumnDef::new(WeftJournal::Outcome).string().not_null())
                     .col(ColumnDef::new(WeftJournal::DetailJson).text().not_null())
-                    .col(ColumnDef::new(WeftJournal::PreviousHash).string().not_null())
+                    .col(
+                        ColumnDef::new(WeftJournal::PreviousHash)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(WeftJournal::Hash).string().not_null())
                     .to_owned(),
             )
@@ -100,11 +122,27 @@ impl MigrationTrait for CreateRuntimeTables {
             .create_table(
                 Table::create()
                     .table(WeftIdempotency::Table)
-                    .col(ColumnDef::new(WeftIdempotency::RequestId).string().not_null())
+                    .col(
+                        ColumnDef::new(WeftIdempotency::RequestId)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(WeftIdempotency::Method).string().not_null())
-                    .col(ColumnDef::new(WeftIdempotency::RequestHash).string().not_null())
-                    .col(ColumnDef::new(WeftIdempotency::Response).binary().not_null())
-                    .col(ColumnDef::new(WeftIdempotency::CreateTime).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(WeftIdempotency::RequestHash)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WeftIdempotency::Response)
+                            .binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WeftIdempotency::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(WeftIdempotency::RequestId)
@@ -121,7 +159,9 @@ impl MigrationTrait for CreateRuntimeTables {
             WeftJournal::Table.into_iden(),
             WeftIdempotency::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -18,7 +18,11 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const BATCH: u64 = 500;
 
 /// Events with a sequence above `after` (of the given types, or all), in order, forever.
-pub fn watch(store: Store, after: i64, types: Vec<String>) -> impl Stream<Item = Result<Event, ApiError>> {
+pub fn watch(
+    store: Store,
+    after: i64,
+    types: Vec<String>,
+) -> impl Stream<Item = Result<Event, ApiError>> {
     async_stream::try_stream! {
         let mut cursor = after;
         loop {

@@ -10,7 +10,10 @@ use weft_runtime::{ApiError, ServiceConfig, ServiceKind};
 use crate::db::{Store, connect, redact_url};
 
 /// Opens the service's database and brings its schema up to date.
-pub async fn open_store<M: MigratorTrait>(config: &ServiceConfig, kind: ServiceKind) -> anyhow::Result<Store> {
+pub async fn open_store<M: MigratorTrait>(
+    config: &ServiceConfig,
+    kind: ServiceKind,
+) -> anyhow::Result<Store> {
     let url = config.database_url(kind);
     let db = connect(&url).await?;
     M::up(&db, None)
@@ -24,7 +27,10 @@ pub async fn open_store<M: MigratorTrait>(config: &ServiceConfig, kind: ServiceK
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, tonic::Status>> + Send>>;
 
 /// Serves WatchEvents from the service's outbox.
-pub fn watch_events(store: &Store, request: WatchEventsRequest) -> Result<EventStream, tonic::Status> {
+pub fn watch_events(
+    store: &Store,
+    request: WatchEventsRequest,
+) -> Result<EventStream, tonic::Status> {
     if request.after_sequence < 0 {
         return Err(ApiError::invalid("after_sequence", "must not be negative").into());
     }

@@ -50,9 +50,16 @@ pub fn backends() -> Vec<Backend> {
 }
 
 /// A fresh, empty database URL for one service of one test.
-pub async fn fresh_database(backend: &Backend, dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+pub async fn fresh_database(
+    backend: &Backend,
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<String> {
     match backend {
-        Backend::Sqlite => Ok(format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())),
+        Backend::Sqlite => Ok(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{name}.db")).display()
+        )),
         Backend::Postgres(admin_url) => {
             let database = format!("weft_test_{}_{name}", uuid::Uuid::new_v4().simple());
             let admin = SeaDatabase::connect(admin_url.as_str()).await?;
@@ -63,7 +70,9 @@ pub async fn fresh_database(backend: &Backend, dir: &std::path::Path, name: &str
                 ))
                 .await?;
             admin.close().await?;
-            let (base, _) = admin_url.rsplit_once('/').unwrap_or((admin_url.as_str(), ""));
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .unwrap_or((admin_url.as_str(), ""));
             Ok(format!("{base}/{database}"))
         }
     }
@@ -110,7 +119,10 @@ impl TestSuite {
     }
 
     /// Like `start`, letting the test adjust each service's configuration.
-    pub async fn start_with(backend: Backend, adjust: impl Fn(ServiceKind, &mut ServiceConfig)) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl Fn(ServiceKind, &mut ServiceConfig),
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let pki = DevPki::ensure(&dir.path().join("tls"))?;
         let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
@@ -123,7 +135,10 @@ impl TestSuite {
         }
         let mut database_urls = HashMap::new();
         for kind in ServiceKind::BACKENDS {
-            database_urls.insert(kind, fresh_database(&backend, dir.path(), kind.as_str()).await?);
+            database_urls.insert(
+                kind,
+                fresh_database(&backend, dir.path(), kind.as_str()).await?,
+            );
         }
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -165,8 +180,12 @@ impl TestSuite {
                 match kind {
                     ServiceKind::Gateway => weft_gateway::serve(config, listener, shutdown).await,
                     ServiceKind::Catalog => weft_catalog::serve(config, listener, shutdown).await,
-                    ServiceKind::Governance => weft_governance::serve(config, listener, shutdown).await,
-                    ServiceKind::Provisioning => weft_provisioning::serve(config, listener, shutdown).await,
+                    ServiceKind::Governance => {
+                        weft_governance::serve(config, listener, shutdown).await
+                    }
+                    ServiceKind::Provisioning => {
+                        weft_provisioning::serve(config, listener, shutdown).await
+                    }
                     ServiceKind::Lineage => weft_lineage::serve(config, listener, shutdown).await,
                 }
             });
@@ -182,8 +201,16 @@ impl TestSuite {
             stop,
             tasks,
         };
-        let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.public_service_name()).collect();
-        let pending = weft_runtime::probe::wait_serving(suite.gateway_channel(), &names, Duration::from_secs(30)).await;
+        let names: Vec<&str> = ServiceKind::ALL
+            .iter()
+            .map(|k| k.public_service_name())
+            .collect();
+        let pending = weft_runtime::probe::wait_serving(
+            suite.gateway_channel(),
+            &names,
+            Duration::from_secs(30),
+        )
+        .await;
         if !pending.is_empty() {
             for (kind, task) in &suite.tasks {
                 if task.is_finished() {
@@ -211,24 +238,39 @@ impl TestSuite {
     }
 
     /// A channel straight to a backend over TLS, presenting `identity`'s certificate if given.
-    pub fn backend_channel(&self, kind: ServiceKind, identity: Option<ServiceKind>) -> anyhow::Result<Channel> {
+    pub fn backend_channel(
+        &self,
+        kind: ServiceKind,
+        identity: Option<ServiceKind>,
+    ) -> anyhow::Result<Channel> {
         let tls = match identity {
-            Some(identity) => weft_runtime::tls::client_tls_config(&self.pki.tls_config(identity), kind)?
-                .expect("the PKI has a certificate per service"),
+            Some(identity) => {
+                weft_runtime::tls::client_tls_config(&self.pki.tls_config(identity), kind)?
+                    .expect("the PKI has a certificate per service")
+            }
             None => tonic::transport::ClientTlsConfig::new()
                 .domain_name(kind.tls_name())
-                .ca_certificate(tonic::transport::Certificate::from_pem(std::fs::read(self.pki.ca_file())?)),
+                .ca_certificate(tonic::transport::Certificate::from_pem(std::fs::read(
+                    self.pki.ca_file(),
+                )?)),
         };
-        Ok(Endpoint::from_shared(format!("https://{}", self.addresses[&kind]))?
-            .tls_config(tls)?
-            .connect_lazy())
+        Ok(
+            Endpoint::from_shared(format!("https://{}", self.addresses[&kind]))?
+                .tls_config(tls)?
+                .connect_lazy(),
+        )
     }
 
     /// A token for `subject` with `groups`, signed with the suite's secret.
     pub fn token(&self, subject: &str, groups: &[&str]) -> String {
         let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        weft_runtime::auth::issue_hs256_token(self.secret.as_bytes(), subject, &groups, Duration::from_secs(3600))
-            .expect("token")
+        weft_runtime::auth::issue_hs256_token(
+            self.secret.as_bytes(),
+            subject,
+            &groups,
+            Duration::from_secs(3600),
+        )
+        .expect("token")
     }
 
     /// A token of a Weft administrator.
@@ -258,7 +300,10 @@ impl TestSuite {
 pub struct Bearer(pub String);
 
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         let value: MetadataValue<_> = format!("Bearer {}", self.0)
             .parse()
             .map_err(|_| tonic::Status::internal("bad token"))?;

@@ -30,29 +30,56 @@ impl CatalogApi {
 
 #[tonic::async_trait]
 impl CatalogService for CatalogApi {
-    async fn create_domain(&self, request: Request<CreateDomainRequest>) -> Result<Response<Domain>, Status> {
+    async fn create_domain(
+        &self,
+        request: Request<CreateDomainRequest>,
+    ) -> Result<Response<Domain>, Status> {
         let caller = caller(&request)?;
-        let domain = self.catalog.create_domain(caller.subject(), request.into_inner()).await?;
+        let domain = self
+            .catalog
+            .create_domain(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(domain))
     }
 
-    async fn get_domain(&self, request: Request<GetDomainRequest>) -> Result<Response<Domain>, Status> {
-        Ok(Response::new(self.catalog.get_domain(&request.into_inner().name).await?))
+    async fn get_domain(
+        &self,
+        request: Request<GetDomainRequest>,
+    ) -> Result<Response<Domain>, Status> {
+        Ok(Response::new(
+            self.catalog.get_domain(&request.into_inner().name).await?,
+        ))
     }
 
-    async fn list_domains(&self, request: Request<ListDomainsRequest>) -> Result<Response<ListDomainsResponse>, Status> {
-        Ok(Response::new(self.catalog.list_domains(request.into_inner()).await?))
+    async fn list_domains(
+        &self,
+        request: Request<ListDomainsRequest>,
+    ) -> Result<Response<ListDomainsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog.list_domains(request.into_inner()).await?,
+        ))
     }
 
-    async fn update_domain(&self, request: Request<UpdateDomainRequest>) -> Result<Response<Domain>, Status> {
+    async fn update_domain(
+        &self,
+        request: Request<UpdateDomainRequest>,
+    ) -> Result<Response<Domain>, Status> {
         let caller = caller(&request)?;
-        let domain = self.catalog.update_domain(caller.subject(), request.into_inner()).await?;
+        let domain = self
+            .catalog
+            .update_domain(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(domain))
     }
 
-    async fn delete_domain(&self, request: Request<DeleteDomainRequest>) -> Result<Response<()>, Status> {
+    async fn delete_domain(
+        &self,
+        request: Request<DeleteDomainRequest>,
+    ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
-        self.catalog.delete_domain(caller.subject(), request.into_inner()).await?;
+        self.catalog
+            .delete_domain(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(()))
     }
 
@@ -61,19 +88,33 @@ impl CatalogService for CatalogApi {
         request: Request<CreateDataProductRequest>,
     ) -> Result<Response<DataProduct>, Status> {
         let caller = caller(&request)?;
-        let product = self.catalog.create_data_product(caller.subject(), request.into_inner()).await?;
+        let product = self
+            .catalog
+            .create_data_product(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(product))
     }
 
-    async fn get_data_product(&self, request: Request<GetDataProductRequest>) -> Result<Response<DataProduct>, Status> {
-        Ok(Response::new(self.catalog.get_data_product(&request.into_inner().name).await?))
+    async fn get_data_product(
+        &self,
+        request: Request<GetDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_data_product(&request.into_inner().name)
+                .await?,
+        ))
     }
 
     async fn list_data_products(
         &self,
         request: Request<ListDataProductsRequest>,
     ) -> Result<Response<ListDataProductsResponse>, Status> {
-        Ok(Response::new(self.catalog.list_data_products(request.into_inner()).await?))
+        Ok(Response::new(
+            self.catalog
+                .list_data_products(request.into_inner())
+                .await?,
+        ))
     }
 
     async fn update_data_product(
@@ -81,13 +122,21 @@ impl CatalogService for CatalogApi {
         request: Request<UpdateDataProductRequest>,
     ) -> Result<Response<DataProduct>, Status> {
         let caller = caller(&request)?;
-        let product = self.catalog.update_data_product(caller.subject(), request.into_inner()).await?;
+        let product = self
+            .catalog
+            .update_data_product(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(product))
     }
 
-    async fn delete_data_product(&self, request: Request<DeleteDataProductRequest>) -> Result<Response<()>, Status> {
+    async fn delete_data_product(
+        &self,
+        request: Request<DeleteDataProductRequest>,
+    ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
-        self.catalog.delete_data_product(caller.subject(), request.into_inner()).await?;
+        self.catalog
+            .delete_data_product(caller.subject(), request.into_inner())
+            .await?;
         Ok(Response::new(()))
     }
 }
@@ -106,7 +155,13 @@ impl CatalogInternalApi {
 
 #[tonic::async_trait]
 impl CatalogInternalService for CatalogInternalApi {
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(self.catalog.store(), request.into_inner())?))
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            self.catalog.store(),
+            request.into_inner(),
+        )?))
     }
 }

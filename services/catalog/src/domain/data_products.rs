@@ -34,7 +34,12 @@ fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
     validate::principals(errors, "data_product.owners", &product.owners);
     validate::tags(errors, "data_product.tags", &product.tags);
     for (index, term) in product.glossary_terms.iter().enumerate() {
-        validate::name(errors, &format!("data_product.glossary_terms[{index}]"), term, GLOSSARY_TERMS);
+        validate::name(
+            errors,
+            &format!("data_product.glossary_terms[{index}]"),
+            term,
+            GLOSSARY_TERMS,
+        );
     }
     if let Some(level) = &product.service_level {
         if !(0.0..=100.0).contains(&level.availability_percent) {
@@ -43,30 +48,51 @@ fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
                 "must be between 0 and 100",
             );
         }
-        if level.freshness.as_ref().is_some_and(|f| f.seconds < 0 || f.nanos < 0) {
-            errors.add("data_product.service_level.freshness", "must not be negative");
+        if level
+            .freshness
+            .as_ref()
+            .is_some_and(|f| f.seconds < 0 || f.nanos < 0)
+        {
+            errors.add(
+                "data_product.service_level.freshness",
+                "must not be negative",
+            );
         }
     }
     if let Some(policy) = &product.subscription_policy {
-        validate::principals(errors, "data_product.subscription_policy.approvers", &policy.approvers);
+        validate::principals(
+            errors,
+            "data_product.subscription_policy.approvers",
+            &policy.approvers,
+        );
     }
 }
 
 fn parse_state(value: &str) -> Result<LifecycleState, ApiError> {
     let upper = value.to_ascii_uppercase();
-    let full = if upper.starts_with("LIFECYCLE_STATE_") { upper } else { format!("LIFECYCLE_STATE_{upper}") };
+    let full = if upper.starts_with("LIFECYCLE_STATE_") {
+        upper
+    } else {
+        format!("LIFECYCLE_STATE_{upper}")
+    };
     LifecycleState::from_str_name(&full)
         .filter(|state| *state != LifecycleState::Unspecified)
         .ok_or_else(|| {
             ApiError::invalid(
                 "filter",
-                format!("unknown lifecycle_state '{value}': DRAFT, PUBLISHED, DEPRECATED or RETIRED"),
+                format!(
+                    "unknown lifecycle_state '{value}': DRAFT, PUBLISHED, DEPRECATED or RETIRED"
+                ),
             )
         })
 }
 
 impl Catalog {
-    pub async fn create_data_product(&self, actor: &str, request: CreateDataProductRequest) -> Result<DataProduct, ApiError> {
+    pub async fn create_data_product(
+        &self,
+        actor: &str,
+        request: CreateDataProductRequest,
+    ) -> Result<DataProduct, ApiError> {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, DOMAINS);
         validate::resource_id(&mut errors, "data_product_id", &request.data_product_id);
@@ -83,12 +109,18 @@ impl Catalog {
             {
                 return decode_replay(&stored);
             }
-            if storage::domains::find(txn.conn(), &request.parent).await?.is_none() {
+            if storage::domains::find(txn.conn(), &request.parent)
+                .await?
+                .is_none()
+            {
                 return Err(ApiError::not_found(&request.parent));
             }
             let time = Some(to_timestamp(now()));
             let product = DataProduct {
-                name: format!("{}/dataProducts/{}", request.parent, request.data_product_id),
+                name: format!(
+                    "{}/dataProducts/{}",
+                    request.parent, request.data_product_id
+                ),
                 uid: uuid::Uuid::new_v4().to_string(),
                 lifecycle_state: LifecycleState::Draft as i32,
                 published_revision: String::new(),
@@ -97,7 +129,8 @@ impl Catalog {
                 etag: String::new(),
                 ..request.data_product.clone().unwrap_or_default()
             };
-            let created = storage::data_products::insert(txn.conn(), &request.parent, &product).await?;
+            let created =
+                storage::data_products::insert(txn.conn(), &request.parent, &product).await?;
             if let Some(key) = &key {
                 key.remember(txn.conn(), &created).await?;
             }
@@ -124,7 +157,10 @@ impl Catalog {
             .ok_or_else(|| ApiError::not_found(name))
     }
 
-    pub async fn list_data_products(&self, request: ListDataProductsRequest) -> Result<ListDataProductsResponse, ApiError> {
+    pub async fn list_data_products(
+        &self,
+        request: ListDataProductsRequest,
+    ) -> Result<ListDataProductsResponse, ApiError> {
         let all_domains = request.parent == "domains/-";
         if !all_domains {
             let mut errors = FieldErrors::new();
@@ -145,9 +181,13 @@ impl Catalog {
             conditions.push(match term.field.as_str() {
                 "lifecycle_state" => {
                     let state = parse_state(&term.value)?;
-                    storage::data_products::in_state(state.as_str_name().trim_start_matches("LIFECYCLE_STATE_"))
+                    storage::data_products::in_state(
+                        state.as_str_name().trim_start_matches("LIFECYCLE_STATE_"),
+                    )
                 }
-                "owner" => storage::labels::owned_by(storage::data_products::name_column(), &term.value),
+                "owner" => {
+                    storage::labels::owned_by(storage::data_products::name_column(), &term.value)
+                }
                 _ => storage::labels::tagged(storage::data_products::name_column(), &term.value),
             });
         }
@@ -165,7 +205,11 @@ impl Catalog {
         })
     }
 
-    pub async fn update_data_product(&self, actor: &str, request: UpdateDataProductRequest) -> Result<DataProduct, ApiError> {
+    pub async fn update_data_product(
+        &self,
+        actor: &str,
+        request: UpdateDataProductRequest,
+    ) -> Result<DataProduct, ApiError> {
         let Some(input) = request.data_product else {
             return Err(ApiError::invalid("data_product", "is required"));
         };
@@ -195,7 +239,9 @@ impl Catalog {
         validate_fields(&mut errors, &updated);
         errors.into_result()?;
         updated.update_time = Some(to_timestamp(now()));
-        let saved = storage::data_products::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
+        let saved =
+            storage::data_products::update(txn.conn(), &updated, revision_of(&current.etag))
+                .await?;
         txn.commit(vec![change(
             "UpdateDataProduct",
             "data_product.updated",
@@ -208,7 +254,11 @@ impl Catalog {
         Ok(saved)
     }
 
-    pub async fn delete_data_product(&self, actor: &str, request: DeleteDataProductRequest) -> Result<(), ApiError> {
+    pub async fn delete_data_product(
+        &self,
+        actor: &str,
+        request: DeleteDataProductRequest,
+    ) -> Result<(), ApiError> {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;
@@ -217,7 +267,8 @@ impl Catalog {
             .await?
             .ok_or_else(|| ApiError::not_found(&request.name))?;
         check_etag(&request.name, &request.etag, &current.etag)?;
-        storage::data_products::delete(txn.conn(), &request.name, revision_of(&current.etag)).await?;
+        storage::data_products::delete(txn.conn(), &request.name, revision_of(&current.etag))
+            .await?;
         txn.commit(vec![change(
             "DeleteDataProduct",
             "data_product.deleted",

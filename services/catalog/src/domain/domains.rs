@@ -15,7 +15,13 @@ use super::{Catalog, change, check_etag, revision_of};
 use crate::storage;
 
 const DOMAINS: &[&str] = &["domains"];
-const MUTABLE_FIELDS: &[&str] = &["display_name", "description", "parent_domain", "owners", "tags"];
+const MUTABLE_FIELDS: &[&str] = &[
+    "display_name",
+    "description",
+    "parent_domain",
+    "owners",
+    "tags",
+];
 const FILTER_FIELDS: &[&str] = &["parent_domain", "owner", "tag"];
 /// Deepest nesting of domains.
 const MAX_DEPTH: usize = 32;
@@ -24,14 +30,23 @@ fn validate_fields(errors: &mut FieldErrors, domain: &Domain) {
     validate::display_name(errors, "domain.display_name", &domain.display_name);
     validate::description(errors, "domain.description", &domain.description);
     if !domain.parent_domain.is_empty() {
-        validate::name(errors, "domain.parent_domain", &domain.parent_domain, DOMAINS);
+        validate::name(
+            errors,
+            "domain.parent_domain",
+            &domain.parent_domain,
+            DOMAINS,
+        );
     }
     validate::principals(errors, "domain.owners", &domain.owners);
     validate::tags(errors, "domain.tags", &domain.tags);
 }
 
 impl Catalog {
-    pub async fn create_domain(&self, actor: &str, request: CreateDomainRequest) -> Result<Domain, ApiError> {
+    pub async fn create_domain(
+        &self,
+        actor: &str,
+        request: CreateDomainRequest,
+    ) -> Result<Domain, ApiError> {
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "domain_id", &request.domain_id);
         match &request.domain {
@@ -49,7 +64,9 @@ impl Catalog {
             }
             let input = request.domain.clone().unwrap_or_default();
             if !input.parent_domain.is_empty()
-                && storage::domains::find(txn.conn(), &input.parent_domain).await?.is_none()
+                && storage::domains::find(txn.conn(), &input.parent_domain)
+                    .await?
+                    .is_none()
             {
                 return Err(ApiError::invalid(
                     "domain.parent_domain",
@@ -92,7 +109,10 @@ impl Catalog {
             .ok_or_else(|| ApiError::not_found(name))
     }
 
-    pub async fn list_domains(&self, request: ListDomainsRequest) -> Result<ListDomainsResponse, ApiError> {
+    pub async fn list_domains(
+        &self,
+        request: ListDomainsRequest,
+    ) -> Result<ListDomainsResponse, ApiError> {
         let terms = filter::parse(&request.filter, FILTER_FIELDS)?;
         let page = PageRequest::parse(request.page_size, &request.page_token, &request.filter)?;
         let mut conditions = Vec::new();
@@ -118,7 +138,11 @@ impl Catalog {
         })
     }
 
-    pub async fn update_domain(&self, actor: &str, request: UpdateDomainRequest) -> Result<Domain, ApiError> {
+    pub async fn update_domain(
+        &self,
+        actor: &str,
+        request: UpdateDomainRequest,
+    ) -> Result<Domain, ApiError> {
         let Some(input) = request.domain else {
             return Err(ApiError::invalid("domain", "is required"));
         };
@@ -146,10 +170,12 @@ impl Catalog {
         validate_fields(&mut errors, &updated);
         errors.into_result()?;
         if updated.parent_domain != current.parent_domain && !updated.parent_domain.is_empty() {
-            self.check_new_parent(&txn, &updated.name, &updated.parent_domain).await?;
+            self.check_new_parent(&txn, &updated.name, &updated.parent_domain)
+                .await?;
         }
         updated.update_time = Some(to_timestamp(now()));
-        let saved = storage::domains::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
+        let saved =
+            storage::domains::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
         txn.commit(vec![change(
             "UpdateDomain",
             "domain.updated",
@@ -163,7 +189,12 @@ impl Catalog {
     }
 
     /// A new parent must exist and must not be the domain itself or one of its descendants.
-    async fn check_new_parent(&self, txn: &weft_storage::WriteTxn, name: &str, parent: &str) -> Result<(), ApiError> {
+    async fn check_new_parent(
+        &self,
+        txn: &weft_storage::WriteTxn,
+        name: &str,
+        parent: &str,
+    ) -> Result<(), ApiError> {
         let mut cursor = parent.to_string();
         for _ in 0..MAX_DEPTH {
             if cursor == name {
@@ -172,9 +203,11 @@ impl Catalog {
                     "would make the domain its own ancestor",
                 ));
             }
-            let ancestor = storage::domains::find(txn.conn(), &cursor).await?.ok_or_else(|| {
-                ApiError::invalid("domain.parent_domain", format!("{cursor} does not exist"))
-            })?;
+            let ancestor = storage::domains::find(txn.conn(), &cursor)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("domain.parent_domain", format!("{cursor} does not exist"))
+                })?;
             if ancestor.parent_domain.is_empty() {
                 return Ok(());
             }
@@ -186,7 +219,11 @@ impl Catalog {
         ))
     }
 
-    pub async fn delete_domain(&self, actor: &str, request: DeleteDomainRequest) -> Result<(), ApiError> {
+    pub async fn delete_domain(
+        &self,
+        actor: &str,
+        request: DeleteDomainRequest,
+    ) -> Result<(), ApiError> {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DOMAINS);
         errors.into_result()?;
@@ -195,14 +232,17 @@ impl Catalog {
             .await?
             .ok_or_else(|| ApiError::not_found(&request.name))?;
         check_etag(&request.name, &request.etag, &current.etag)?;
-        let (sub_domains, products) = storage::domains::count_children(txn.conn(), &request.name).await?;
+        let (sub_domains, products) =
+            storage::domains::count_children(txn.conn(), &request.name).await?;
         if sub_domains > 0 || products > 0 {
             let mut violations = Vec::new();
             if sub_domains > 0 {
                 violations.push(Violation {
                     kind: "HAS_SUB_DOMAINS".to_string(),
                     subject: request.name.clone(),
-                    description: format!("{sub_domains} sub-domain(s) must be deleted or moved first"),
+                    description: format!(
+                        "{sub_domains} sub-domain(s) must be deleted or moved first"
+                    ),
                 });
             }
             if products > 0 {

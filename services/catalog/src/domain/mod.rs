@@ -50,7 +50,11 @@ pub(crate) fn change(
 }
 
 /// Checks an etag a client sent (empty: no check).
-pub(crate) fn check_etag(resource: &str, sent: &str, current: &str) -> Result<(), weft_runtime::ApiError> {
+pub(crate) fn check_etag(
+    resource: &str,
+    sent: &str,
+    current: &str,
+) -> Result<(), weft_runtime::ApiError> {
     if !sent.is_empty() && sent != current {
         return Err(weft_runtime::ApiError::stale_etag(resource));
     }

@@ -2,7 +2,10 @@
 
 use prost::Message;
 use sea_orm::sea_query::SimpleExpr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use weft_proto::weft::catalog::v1::{DataProduct, LifecycleState};
 use weft_runtime::ApiError;
 use weft_storage::write::db_error;
@@ -34,7 +37,11 @@ fn state_name(product: &DataProduct) -> String {
 }
 
 /// Inserts a new product (revision 1) in `domain`; ALREADY_EXISTS if the name is taken.
-pub async fn insert<C: ConnectionTrait>(conn: &C, domain: &str, product: &DataProduct) -> Result<DataProduct, ApiError> {
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    domain: &str,
+    product: &DataProduct,
+) -> Result<DataProduct, ApiError> {
     let row = data_product::ActiveModel {
         name: Set(product.name.clone()),
         uid: Set(product.uid.clone()),
@@ -52,7 +59,10 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, domain: &str, product: &DataPr
     decode(row)
 }
 
-pub async fn find<C: ConnectionTrait>(conn: &C, name: &str) -> Result<Option<DataProduct>, ApiError> {
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+) -> Result<Option<DataProduct>, ApiError> {
     data_product::Entity::find_by_id(name)
         .one(conn)
         .await
@@ -89,15 +99,31 @@ pub async fn list<C: ConnectionTrait>(
     for condition in conditions {
         query = query.filter(condition);
     }
-    query.all(conn).await.map_err(db_error)?.into_iter().map(decode).collect()
+    query
+        .all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// Writes `product` if its stored revision is still `revision`; ABORTED otherwise.
-pub async fn update<C: ConnectionTrait>(conn: &C, product: &DataProduct, revision: i64) -> Result<DataProduct, ApiError> {
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    product: &DataProduct,
+    revision: i64,
+) -> Result<DataProduct, ApiError> {
     let result = data_product::Entity::update_many()
-        .col_expr(data_product::Column::LifecycleState, state_name(product).into())
+        .col_expr(
+            data_product::Column::LifecycleState,
+            state_name(product).into(),
+        )
         .col_expr(data_product::Column::Revision, (revision + 1).into())
-        .col_expr(data_product::Column::UpdateTime, from_timestamp(product.update_time.as_ref()).into())
+        .col_expr(
+            data_product::Column::UpdateTime,
+            from_timestamp(product.update_time.as_ref()).into(),
+        )
         .col_expr(data_product::Column::Body, body(product).into())
         .filter(data_product::Column::Name.eq(&product.name))
         .filter(data_product::Column::Revision.eq(revision))
@@ -108,10 +134,16 @@ pub async fn update<C: ConnectionTrait>(conn: &C, product: &DataProduct, revisio
         return Err(ApiError::stale_etag(&product.name));
     }
     labels::replace(conn, &product.name, &product.owners, &product.tags).await?;
-    find(conn, &product.name).await?.ok_or_else(|| ApiError::not_found(&product.name))
+    find(conn, &product.name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&product.name))
 }
 
-pub async fn delete<C: ConnectionTrait>(conn: &C, name: &str, revision: i64) -> Result<(), ApiError> {
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    revision: i64,
+) -> Result<(), ApiError> {
     let result = data_product::Entity::delete_many()
         .filter(data_product::Column::Name.eq(name))
         .filter(data_product::Column::Revision.eq(revision))

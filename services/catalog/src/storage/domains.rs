@@ -1,8 +1,11 @@
 //! Queries on `catalog_domains`.
 
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use weft_proto::weft::catalog::v1::Domain;
 use weft_runtime::ApiError;
 use weft_storage::write::db_error;
@@ -67,22 +70,37 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Domain>, ApiError> {
-    let mut query = domain::Entity::find().order_by_asc(domain::Column::Name).limit(limit);
+    let mut query = domain::Entity::find()
+        .order_by_asc(domain::Column::Name)
+        .limit(limit);
     if let Some(after) = after {
         query = query.filter(domain::Column::Name.gt(after));
     }
     for condition in conditions {
         query = query.filter(condition);
     }
-    query.all(conn).await.map_err(db_error)?.into_iter().map(decode).collect()
+    query
+        .all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// Writes `domain` if its stored revision is still `revision`; ABORTED otherwise.
-pub async fn update<C: ConnectionTrait>(conn: &C, domain: &Domain, revision: i64) -> Result<Domain, ApiError> {
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    domain: &Domain,
+    revision: i64,
+) -> Result<Domain, ApiError> {
     let result = domain::Entity::update_many()
         .col_expr(domain::Column::ParentDomain, parent_of(domain).into())
         .col_expr(domain::Column::Revision, (revision + 1).into())
-        .col_expr(domain::Column::UpdateTime, from_timestamp(domain.update_time.as_ref()).into())
+        .col_expr(
+            domain::Column::UpdateTime,
+            from_timestamp(domain.update_time.as_ref()).into(),
+        )
         .col_expr(domain::Column::Body, body(domain).into())
         .filter(domain::Column::Name.eq(&domain.name))
         .filter(domain::Column::Revision.eq(revision))
@@ -93,10 +111,16 @@ pub async fn update<C: ConnectionTrait>(conn: &C, domain: &Domain, revision: i64
         return Err(ApiError::stale_etag(&domain.name));
     }
     labels::replace(conn, &domain.name, &domain.owners, &domain.tags).await?;
-    find(conn, &domain.name).await?.ok_or_else(|| ApiError::not_found(&domain.name))
+    find(conn, &domain.name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&domain.name))
 }
 
-pub async fn delete<C: ConnectionTrait>(conn: &C, name: &str, revision: i64) -> Result<(), ApiError> {
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    revision: i64,
+) -> Result<(), ApiError> {
     let result = domain::Entity::delete_many()
         .filter(domain::Column::Name.eq(name))
         .filter(domain::Column::Revision.eq(revision))
@@ -110,7 +134,10 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, name: &str, revision: i64) -> 
 }
 
 /// Sub-domains and data products directly in a domain.
-pub async fn count_children<C: ConnectionTrait>(conn: &C, name: &str) -> Result<(u64, u64), ApiError> {
+pub async fn count_children<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+) -> Result<(u64, u64), ApiError> {
     let domains = domain::Entity::find()
         .filter(domain::Column::ParentDomain.eq(name))
         .count(conn)

@@ -9,7 +9,12 @@ use weft_storage::write::db_error;
 use super::entities::{owner, tag};
 
 /// Replaces a resource's owners and tags.
-pub async fn replace<C: ConnectionTrait>(conn: &C, resource: &str, owners: &[String], tags: &[Tag]) -> Result<(), ApiError> {
+pub async fn replace<C: ConnectionTrait>(
+    conn: &C,
+    resource: &str,
+    owners: &[String],
+    tags: &[Tag],
+) -> Result<(), ApiError> {
     delete(conn, resource).await?;
     if !owners.is_empty() {
         owner::Entity::insert_many(owners.iter().map(|principal| owner::ActiveModel {

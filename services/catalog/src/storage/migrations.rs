@@ -73,12 +73,34 @@ impl MigrationTrait for CreateDomainsAndProducts {
             .create_table(
                 Table::create()
                     .table(CatalogDomains::Table)
-                    .col(ColumnDef::new(CatalogDomains::Name).string().not_null().primary_key())
-                    .col(ColumnDef::new(CatalogDomains::Uid).string().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(CatalogDomains::Name)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDomains::Uid)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(CatalogDomains::ParentDomain).string().null())
-                    .col(ColumnDef::new(CatalogDomains::Revision).big_integer().not_null())
-                    .col(ColumnDef::new(CatalogDomains::CreateTime).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(CatalogDomains::UpdateTime).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(CatalogDomains::Revision)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDomains::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDomains::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(CatalogDomains::Body).binary().not_null())
                     .to_owned(),
             )
@@ -96,14 +118,48 @@ impl MigrationTrait for CreateDomainsAndProducts {
             .create_table(
                 Table::create()
                     .table(CatalogDataProducts::Table)
-                    .col(ColumnDef::new(CatalogDataProducts::Name).string().not_null().primary_key())
-                    .col(ColumnDef::new(CatalogDataProducts::Uid).string().not_null().unique_key())
-                    .col(ColumnDef::new(CatalogDataProducts::Domain).string().not_null())
-                    .col(ColumnDef::new(CatalogDataProducts::LifecycleState).string().not_null())
-                    .col(ColumnDef::new(CatalogDataProducts::Revision).big_integer().not_null())
-                    .col(ColumnDef::new(CatalogDataProducts::CreateTime).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(CatalogDataProducts::UpdateTime).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(CatalogDataProducts::Body).binary().not_null())
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::Name)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::Uid)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::Domain)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::LifecycleState)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::Revision)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogDataProducts::Body)
+                            .binary()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -122,7 +178,11 @@ impl MigrationTrait for CreateDomainsAndProducts {
                     .table(CatalogOwners::Table)
                     .col(ColumnDef::new(CatalogOwners::Resource).string().not_null())
                     .col(ColumnDef::new(CatalogOwners::Principal).string().not_null())
-                    .primary_key(Index::create().col(CatalogOwners::Resource).col(CatalogOwners::Principal))
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogOwners::Resource)
+                            .col(CatalogOwners::Principal),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -170,7 +230,9 @@ impl MigrationTrait for CreateDomainsAndProducts {
             CatalogDataProducts::Table.into_iden(),
             CatalogDomains::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }
