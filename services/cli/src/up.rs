@@ -148,7 +148,9 @@ fn start(
     command
         .arg("serve")
         .arg(kind.as_str())
+        // Each service gets its own SQLite file under the data dir, whatever this shell sets.
         .env_remove("WEFT_CONFIG")
+        .env_remove("WEFT_DATABASE_URL")
         .env("WEFT_LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
         .env("WEFT_DATA_DIR", data_dir)
         .env("WEFT_AUTH__HS256_SECRET_FILE", secret_file)

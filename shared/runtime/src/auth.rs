@@ -370,4 +370,73 @@ mod tests {
         assert!(error.to_string().contains("expired"), "{error}");
         assert!(verifier(&secret).verify("not-a-jwt").is_err());
     }
+
+    #[test]
+    fn es256_tokens_verify_against_a_jwks_file_and_kid_selects_the_key() {
+        use base64::Engine;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let signing = rcgen::KeyPair::generate().unwrap();
+        let other = rcgen::KeyPair::generate().unwrap();
+        let jwk = |key: &rcgen::KeyPair, kid: &str| {
+            let point = key.public_key_raw();
+            serde_json::json!({
+                "kty": "EC", "crv": "P-256", "alg": "ES256", "kid": kid, "use": "sig",
+                "x": b64(&point[1..33]), "y": b64(&point[33..65]),
+            })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let jwks_file = dir.path().join("jwks.json");
+        let jwks = serde_json::json!({ "keys": [jwk(&other, "old"), jwk(&signing, "current")] });
+        std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+        let verifier = TokenVerifier::from_config(&AuthConfig {
+            jwks_file: Some(jwks_file),
+            issuer: Some("https://idp.example".into()),
+            admin_group: "weft-admins".into(),
+            ..AuthConfig::default()
+        })
+        .unwrap();
+
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let sign = |kid: &str, iss: &str| {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some(kid.to_string());
+            let claims = Claims {
+                sub: "users/zoe".into(),
+                groups: vec!["weft-admins".into()],
+                exp: now + 600,
+                iat: now,
+                iss: Some(iss.to_string()),
+            };
+            let key = EncodingKey::from_ec_pem(signing.serialize_pem().as_bytes()).unwrap();
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        };
+        let principal = verifier
+            .verify(&sign("current", "https://idp.example"))
+            .unwrap();
+        assert_eq!(principal.subject, "users/zoe");
+        assert!(verifier.caller(principal).is_admin);
+        // Signed by "current" but claiming the other key, or from another issuer: refused.
+        assert!(
+            verifier
+                .verify(&sign("old", "https://idp.example"))
+                .is_err()
+        );
+        assert!(
+            verifier
+                .verify(&sign("current", "https://evil.example"))
+                .is_err()
+        );
+        // An HS256 token cannot stand in for an ES256 one (algorithm confusion).
+        let hs = issue_hs256_token(
+            b"0123456789abcdef0123456789abcdef",
+            "users/zoe",
+            &[],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert!(verifier.verify(&hs).is_err());
+    }
 }

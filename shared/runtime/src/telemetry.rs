@@ -110,3 +110,32 @@ pub fn inject_current_context(headers: &mut http::HeaderMap) {
         propagator.inject_context(&context, &mut HeaderInjector(headers))
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_continues_the_callers_trace_and_passes_it_on() {
+        let _guard = init("test", LogFormat::Pretty, "info").unwrap();
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let mut incoming = http::HeaderMap::new();
+        incoming.insert(
+            "traceparent",
+            format!("00-{trace_id}-00f067aa0ba902b7-01")
+                .parse()
+                .unwrap(),
+        );
+        let span = tracing::info_span!("rpc");
+        link_to_remote_parent(&span, &incoming);
+        let _entered = span.enter();
+        let mut outgoing = http::HeaderMap::new();
+        inject_current_context(&mut outgoing);
+        let traceparent = outgoing["traceparent"].to_str().unwrap();
+        assert!(traceparent.contains(trace_id), "{traceparent}");
+        assert!(
+            !traceparent.contains("00f067aa0ba902b7"),
+            "the span has its own id: {traceparent}"
+        );
+    }
+}
