@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use weft_proto::weft::catalog::v1::{
-    CreateDataProductRequest, DataProduct, DeleteDataProductRequest, LifecycleState,
+    CreateDataProductRequest, DataProduct, DeleteDataProductRequest, Domain, LifecycleState,
     ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
@@ -12,7 +12,8 @@ use weft_storage::write::now;
 
 use super::time::to_timestamp;
 use super::{Catalog, change, check_etag, revision_of};
-use crate::storage;
+use crate::storage::kinds::lifecycle_column;
+use crate::storage::resources;
 
 const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
@@ -109,7 +110,7 @@ impl Catalog {
             {
                 return decode_replay(&stored);
             }
-            if storage::domains::find(txn.conn(), &request.parent)
+            if resources::find::<Domain, _>(txn.conn(), &request.parent)
                 .await?
                 .is_none()
             {
@@ -129,8 +130,7 @@ impl Catalog {
                 etag: String::new(),
                 ..request.data_product.clone().unwrap_or_default()
             };
-            let created =
-                storage::data_products::insert(txn.conn(), &request.parent, &product).await?;
+            let created = resources::insert(txn.conn(), &product).await?;
             if let Some(key) = &key {
                 key.remember(txn.conn(), &created).await?;
             }
@@ -152,9 +152,7 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", name, DATA_PRODUCTS);
         errors.into_result()?;
-        storage::data_products::find(self.store().db(), name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(name))
+        resources::get(self.store().db(), name).await
     }
 
     pub async fn list_data_products(
@@ -175,23 +173,18 @@ impl Catalog {
         )?;
         let mut conditions = Vec::new();
         if !all_domains {
-            conditions.push(storage::data_products::in_domain(&request.parent));
+            conditions.push(resources::parent_is(Some(&request.parent)));
         }
         for term in &terms {
             conditions.push(match term.field.as_str() {
                 "lifecycle_state" => {
-                    let state = parse_state(&term.value)?;
-                    storage::data_products::in_state(
-                        state.as_str_name().trim_start_matches("LIFECYCLE_STATE_"),
-                    )
+                    resources::state_is(lifecycle_column(parse_state(&term.value)?))
                 }
-                "owner" => {
-                    storage::labels::owned_by(storage::data_products::name_column(), &term.value)
-                }
-                _ => storage::labels::tagged(storage::data_products::name_column(), &term.value),
+                "owner" => resources::owned_by(&term.value),
+                _ => resources::tagged(&term.value),
             });
         }
-        let mut data_products = storage::data_products::list(
+        let mut data_products = resources::list::<DataProduct, _>(
             self.store().db(),
             conditions,
             page.after.as_deref(),
@@ -219,9 +212,7 @@ impl Catalog {
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
 
         let txn = self.store().begin_write(actor).await?;
-        let current = storage::data_products::find(txn.conn(), &input.name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(&input.name))?;
+        let current: DataProduct = resources::get(txn.conn(), &input.name).await?;
         check_etag(&input.name, &input.etag, &current.etag)?;
         let mut updated = current.clone();
         for field in &fields {
@@ -239,9 +230,7 @@ impl Catalog {
         validate_fields(&mut errors, &updated);
         errors.into_result()?;
         updated.update_time = Some(to_timestamp(now()));
-        let saved =
-            storage::data_products::update(txn.conn(), &updated, revision_of(&current.etag))
-                .await?;
+        let saved = resources::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
         txn.commit(vec![change(
             "UpdateDataProduct",
             "data_product.updated",
@@ -263,11 +252,9 @@ impl Catalog {
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;
         let txn = self.store().begin_write(actor).await?;
-        let current = storage::data_products::find(txn.conn(), &request.name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(&request.name))?;
+        let current: DataProduct = resources::get(txn.conn(), &request.name).await?;
         check_etag(&request.name, &request.etag, &current.etag)?;
-        storage::data_products::delete(txn.conn(), &request.name, revision_of(&current.etag))
+        resources::delete::<DataProduct, _>(txn.conn(), &request.name, revision_of(&current.etag))
             .await?;
         txn.commit(vec![change(
             "DeleteDataProduct",

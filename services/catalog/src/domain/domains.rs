@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use weft_proto::weft::catalog::v1::{
-    CreateDomainRequest, DeleteDomainRequest, Domain, ListDomainsRequest, ListDomainsResponse,
-    UpdateDomainRequest,
+    CreateDomainRequest, DataProduct, DeleteDomainRequest, Domain, ListDomainsRequest,
+    ListDomainsResponse, UpdateDomainRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
@@ -12,7 +12,7 @@ use weft_storage::write::now;
 
 use super::time::to_timestamp;
 use super::{Catalog, change, check_etag, revision_of};
-use crate::storage;
+use crate::storage::resources;
 
 const DOMAINS: &[&str] = &["domains"];
 const MUTABLE_FIELDS: &[&str] = &[
@@ -64,7 +64,7 @@ impl Catalog {
             }
             let input = request.domain.clone().unwrap_or_default();
             if !input.parent_domain.is_empty()
-                && storage::domains::find(txn.conn(), &input.parent_domain)
+                && resources::find::<Domain, _>(txn.conn(), &input.parent_domain)
                     .await?
                     .is_none()
             {
@@ -82,7 +82,7 @@ impl Catalog {
                 etag: String::new(),
                 ..input
             };
-            let created = storage::domains::insert(txn.conn(), &domain).await?;
+            let created = resources::insert(txn.conn(), &domain).await?;
             if let Some(key) = &key {
                 key.remember(txn.conn(), &created).await?;
             }
@@ -104,9 +104,7 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", name, DOMAINS);
         errors.into_result()?;
-        storage::domains::find(self.store().db(), name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(name))
+        resources::get(self.store().db(), name).await
     }
 
     pub async fn list_domains(
@@ -118,13 +116,13 @@ impl Catalog {
         let mut conditions = Vec::new();
         for term in &terms {
             conditions.push(match term.field.as_str() {
-                "parent_domain" if term.value.is_empty() => storage::domains::with_parent(None),
-                "parent_domain" => storage::domains::with_parent(Some(&term.value)),
-                "owner" => storage::labels::owned_by(storage::domains::name_column(), &term.value),
-                _ => storage::labels::tagged(storage::domains::name_column(), &term.value),
+                "parent_domain" if term.value.is_empty() => resources::parent_is(None),
+                "parent_domain" => resources::parent_is(Some(&term.value)),
+                "owner" => resources::owned_by(&term.value),
+                _ => resources::tagged(&term.value),
             });
         }
-        let mut domains = storage::domains::list(
+        let mut domains = resources::list::<Domain, _>(
             self.store().db(),
             conditions,
             page.after.as_deref(),
@@ -152,9 +150,7 @@ impl Catalog {
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
 
         let txn = self.store().begin_write(actor).await?;
-        let current = storage::domains::find(txn.conn(), &input.name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(&input.name))?;
+        let current: Domain = resources::get(txn.conn(), &input.name).await?;
         check_etag(&input.name, &input.etag, &current.etag)?;
         let mut updated = current.clone();
         for field in &fields {
@@ -174,8 +170,7 @@ impl Catalog {
                 .await?;
         }
         updated.update_time = Some(to_timestamp(now()));
-        let saved =
-            storage::domains::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
+        let saved = resources::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
         txn.commit(vec![change(
             "UpdateDomain",
             "domain.updated",
@@ -203,7 +198,7 @@ impl Catalog {
                     "would make the domain its own ancestor",
                 ));
             }
-            let ancestor = storage::domains::find(txn.conn(), &cursor)
+            let ancestor = resources::find::<Domain, _>(txn.conn(), &cursor)
                 .await?
                 .ok_or_else(|| {
                     ApiError::invalid("domain.parent_domain", format!("{cursor} does not exist"))
@@ -228,12 +223,11 @@ impl Catalog {
         validate::name(&mut errors, "name", &request.name, DOMAINS);
         errors.into_result()?;
         let txn = self.store().begin_write(actor).await?;
-        let current = storage::domains::find(txn.conn(), &request.name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(&request.name))?;
+        let current: Domain = resources::get(txn.conn(), &request.name).await?;
         check_etag(&request.name, &request.etag, &current.etag)?;
-        let (sub_domains, products) =
-            storage::domains::count_children(txn.conn(), &request.name).await?;
+        let sub_domains = resources::count_children::<Domain, _>(txn.conn(), &request.name).await?;
+        let products =
+            resources::count_children::<DataProduct, _>(txn.conn(), &request.name).await?;
         if sub_domains > 0 || products > 0 {
             let mut violations = Vec::new();
             if sub_domains > 0 {
@@ -257,7 +251,8 @@ impl Catalog {
                 violations,
             ));
         }
-        storage::domains::delete(txn.conn(), &request.name, revision_of(&current.etag)).await?;
+        resources::delete::<Domain, _>(txn.conn(), &request.name, revision_of(&current.etag))
+            .await?;
         txn.commit(vec![change(
             "DeleteDomain",
             "domain.deleted",

@@ -1,45 +1,23 @@
 //! sea-orm entities of the catalog's own tables. Each resource row keeps its indexed columns
-//! (names, parents, state, revision) next to the encoded protobuf of the whole resource; owners
-//! and tags are also kept in side tables so that List filters can use indexes.
+//! (name, kind, parent, state, revision) next to the encoded protobuf of the whole resource;
+//! owners and tags are also kept in side tables so that List filters can use indexes.
 
-pub mod domain {
+pub mod resource {
     use sea_orm::entity::prelude::*;
 
+    /// Every catalog resource, whatever its kind (see `storage::resources`).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "catalog_domains")]
+    #[sea_orm(table_name = "catalog_resources")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub name: String,
-        pub uid: String,
-        pub parent_domain: Option<String>,
+        pub kind: String,
+        pub parent: Option<String>,
+        pub state: Option<String>,
         pub revision: i64,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
-        /// Encoded `weft.catalog.v1.Domain`.
-        pub body: Vec<u8>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod data_product {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "catalog_data_products")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub name: String,
-        pub uid: String,
-        pub domain: String,
-        pub lifecycle_state: String,
-        pub revision: i64,
-        pub create_time: DateTimeUtc,
-        pub update_time: DateTimeUtc,
-        /// Encoded `weft.catalog.v1.DataProduct`.
+        /// The encoded protobuf message of the resource.
         pub body: Vec<u8>,
     }
 

@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(weft_storage::migration::CreateRuntimeTables),
             Box::new(CreateDomainsAndProducts),
+            Box::new(OneResourceTable),
         ]
     }
 
@@ -235,5 +236,101 @@ impl MigrationTrait for CreateDomainsAndProducts {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Moves domains and data products into one `catalog_resources` table that every resource kind
+/// shares, and drops their own tables.
+struct OneResourceTable;
+
+impl MigrationName for OneResourceTable {
+    fn name(&self) -> &str {
+        "m0002_catalog_one_resource_table"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogResources {
+    Table,
+    Name,
+    Kind,
+    Parent,
+    State,
+    Revision,
+    CreateTime,
+    UpdateTime,
+    Body,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OneResourceTable {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogResources::Table)
+                    .col(
+                        ColumnDef::new(CatalogResources::Name)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(CatalogResources::Kind).string().not_null())
+                    .col(ColumnDef::new(CatalogResources::Parent).string().null())
+                    .col(ColumnDef::new(CatalogResources::State).string().null())
+                    .col(
+                        ColumnDef::new(CatalogResources::Revision)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogResources::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogResources::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(CatalogResources::Body).binary().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_resources_kind_parent")
+                    .table(CatalogResources::Table)
+                    .col(CatalogResources::Kind)
+                    .col(CatalogResources::Parent)
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "INSERT INTO catalog_resources (name, kind, parent, state, revision, create_time, update_time, body) \
+             SELECT name, 'domain', parent_domain, NULL, revision, create_time, update_time, body FROM catalog_domains",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO catalog_resources (name, kind, parent, state, revision, create_time, update_time, body) \
+             SELECT name, 'data_product', domain, lifecycle_state, revision, create_time, update_time, body \
+             FROM catalog_data_products",
+        )
+        .await?;
+        manager
+            .drop_table(Table::drop().table(CatalogDataProducts::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(CatalogDomains::Table).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Moving rows back is not supported; a down migration only removes the new table.
+        manager
+            .drop_table(Table::drop().table(CatalogResources::Table).to_owned())
+            .await
     }
 }

@@ -1,11 +1,11 @@
 //! The catalog's storage: entities, migrations and the queries domain code runs. Nothing here
 //! builds SQL text from user input: every value is bound through sea-orm / sea-query.
 
-pub mod data_products;
-pub mod domains;
 pub mod entities;
+pub mod kinds;
 pub mod labels;
 pub mod migrations;
+pub mod resources;
 
 use sea_orm::{DbErr, SqlErr};
 use weft_runtime::ApiError;

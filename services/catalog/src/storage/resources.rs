@@ -1,0 +1,203 @@
+//! One table for every catalog resource kind (domains, data products, assets, glossaries, terms,
+//! tag keys, form types): indexed columns (name, kind, parent, state, revision, times) next to
+//! the encoded protobuf of the resource. Typed access goes through `Stored`, so each kind needs
+//! no storage code of its own beyond saying where its fields are.
+
+use prost::Message;
+use prost_types::Timestamp;
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use weft_proto::weft::common::v1::Tag;
+use weft_runtime::ApiError;
+use weft_storage::write::db_error;
+
+use super::entities::resource;
+use super::{insert_error, labels};
+use crate::domain::time::{from_timestamp, to_timestamp};
+
+/// A resource kind kept in `catalog_resources`.
+pub trait Stored: Message + Default + Clone {
+    /// Value of the `kind` column.
+    const KIND: &'static str;
+    fn name(&self) -> &str;
+    /// The indexed parent (a domain's parent domain, a product's domain…), if any.
+    fn parent(&self) -> Option<String>;
+    /// The indexed state (a product's lifecycle), if any.
+    fn state(&self) -> Option<String> {
+        None
+    }
+    fn owners(&self) -> &[String] {
+        &[]
+    }
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+    fn create_time(&self) -> Option<&Timestamp>;
+    fn update_time(&self) -> Option<&Timestamp>;
+    /// Sets the output-only fields that are columns, not part of the stored body.
+    fn set_stored_fields(&mut self, etag: String, create_time: Timestamp, update_time: Timestamp);
+}
+
+fn decode<R: Stored>(row: resource::Model) -> Result<R, ApiError> {
+    let mut value = R::decode(row.body.as_slice()).map_err(ApiError::internal)?;
+    value.set_stored_fields(
+        row.revision.to_string(),
+        to_timestamp(row.create_time),
+        to_timestamp(row.update_time),
+    );
+    Ok(value)
+}
+
+fn body<R: Stored>(value: &R) -> Vec<u8> {
+    let mut stored = value.clone();
+    stored.set_stored_fields(String::new(), Timestamp::default(), Timestamp::default());
+    stored.encode_to_vec()
+}
+
+/// Inserts a new resource at revision 1; ALREADY_EXISTS if the name is taken.
+pub async fn insert<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Result<R, ApiError> {
+    let row = resource::ActiveModel {
+        name: Set(value.name().to_string()),
+        kind: Set(R::KIND.to_string()),
+        parent: Set(value.parent()),
+        state: Set(value.state()),
+        revision: Set(1),
+        create_time: Set(from_timestamp(value.create_time())),
+        update_time: Set(from_timestamp(value.update_time())),
+        body: Set(body(value)),
+    }
+    .insert(conn)
+    .await
+    .map_err(insert_error(value.name()))?;
+    labels::replace(conn, value.name(), value.owners(), value.tags()).await?;
+    decode(row)
+}
+
+pub async fn find<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+) -> Result<Option<R>, ApiError> {
+    resource::Entity::find_by_id(name)
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .one(conn)
+        .await
+        .map_err(db_error)?
+        .map(decode)
+        .transpose()
+}
+
+/// Like `find`, NOT_FOUND when absent.
+pub async fn get<R: Stored, C: ConnectionTrait>(conn: &C, name: &str) -> Result<R, ApiError> {
+    find(conn, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(name))
+}
+
+/// Resources of kind `R` matching every condition, by name, after `after`.
+pub async fn list<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    conditions: Vec<SimpleExpr>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<R>, ApiError> {
+    let mut query = resource::Entity::find()
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .order_by_asc(resource::Column::Name)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(resource::Column::Name.gt(after));
+    }
+    for condition in conditions {
+        query = query.filter(condition);
+    }
+    query
+        .all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+/// Writes `value` if its stored revision is still `revision`; ABORTED otherwise.
+pub async fn update<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    value: &R,
+    revision: i64,
+) -> Result<R, ApiError> {
+    let result = resource::Entity::update_many()
+        .col_expr(resource::Column::Parent, value.parent().into())
+        .col_expr(resource::Column::State, value.state().into())
+        .col_expr(resource::Column::Revision, (revision + 1).into())
+        .col_expr(
+            resource::Column::UpdateTime,
+            from_timestamp(value.update_time()).into(),
+        )
+        .col_expr(resource::Column::Body, body(value).into())
+        .filter(resource::Column::Name.eq(value.name()))
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .filter(resource::Column::Revision.eq(revision))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected != 1 {
+        return Err(ApiError::stale_etag(value.name()));
+    }
+    labels::replace(conn, value.name(), value.owners(), value.tags()).await?;
+    get(conn, value.name()).await
+}
+
+/// Deletes a resource if its stored revision is still `revision`; ABORTED otherwise.
+pub async fn delete<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    revision: i64,
+) -> Result<(), ApiError> {
+    let result = resource::Entity::delete_many()
+        .filter(resource::Column::Name.eq(name))
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .filter(resource::Column::Revision.eq(revision))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected != 1 {
+        return Err(ApiError::stale_etag(name));
+    }
+    labels::delete(conn, name).await
+}
+
+/// Resources of kind `R` whose parent is `parent`.
+pub async fn count_children<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    parent: &str,
+) -> Result<u64, ApiError> {
+    resource::Entity::find()
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .filter(resource::Column::Parent.eq(parent))
+        .count(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// Conditions for List filters.
+pub fn parent_is(parent: Option<&str>) -> SimpleExpr {
+    match parent {
+        Some(parent) => resource::Column::Parent.eq(parent),
+        None => resource::Column::Parent.is_null(),
+    }
+}
+
+pub fn state_is(state: &str) -> SimpleExpr {
+    resource::Column::State.eq(state)
+}
+
+pub fn owned_by(principal: &str) -> SimpleExpr {
+    labels::owned_by(resource::Column::Name, principal)
+}
+
+pub fn tagged(tag: &str) -> SimpleExpr {
+    labels::tagged(resource::Column::Name, tag)
+}
