@@ -13,6 +13,23 @@ pub fn catalog(suite: &TestSuite, token: &str) -> Catalog {
     CatalogServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
+/// Declares tag keys (with their allowed values; any value when empty) through the gateway.
+pub async fn declare_tag_keys(client: &mut Catalog, keys: &[(&str, &[&str])]) {
+    for (key, values) in keys {
+        client
+            .create_tag_key(weft_proto::weft::catalog::v1::CreateTagKeyRequest {
+                tag_key_id: key.to_string(),
+                tag_key: Some(weft_proto::weft::catalog::v1::TagKey {
+                    allowed_values: values.iter().map(|v| v.to_string()).collect(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("tag key declared");
+    }
+}
+
 /// The fields named by a status's google.rpc.BadRequest.
 pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
     status

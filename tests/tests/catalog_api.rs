@@ -9,7 +9,9 @@ use weft_proto::weft::catalog::v1::{
     ListDataProductsRequest, ListDomainsRequest, UpdateDataProductRequest, UpdateDomainRequest,
 };
 use weft_proto::weft::common::v1::Tag;
-use weft_tests::{bad_fields, catalog, on_every_backend, precondition_violations};
+use weft_tests::{
+    bad_fields, catalog, declare_tag_keys, on_every_backend, precondition_violations,
+};
 
 fn domain_request(id: &str, display_name: &str, parent: &str) -> CreateDomainRequest {
     CreateDomainRequest {
@@ -46,6 +48,7 @@ fn product_request(parent: &str, id: &str) -> CreateDataProductRequest {
 async fn domains_crud_filters_pages_and_etags() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.token("users/alice", &[]));
+        declare_tag_keys(&mut client, &[("tier", &["gold", "silver"])]).await;
         let sales = client
             .create_domain(domain_request("sales", "Sales", ""))
             .await
@@ -208,6 +211,7 @@ async fn domains_crud_filters_pages_and_etags() {
 async fn data_products_lifecycle_filters_and_cross_domain_listing() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.admin_token());
+        declare_tag_keys(&mut client, &[("tier", &["gold"]), ("pii", &[])]).await;
         client
             .create_domain(domain_request("sales", "Sales", ""))
             .await
@@ -309,6 +313,7 @@ async fn data_products_lifecycle_filters_and_cross_domain_listing() {
 async fn bad_input_is_invalid_argument_naming_the_field() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.admin_token());
+        declare_tag_keys(&mut client, &[("tier", &["gold"])]).await;
         let cases: Vec<(CreateDomainRequest, Vec<&str>)> = vec![
             (domain_request("Bad_Id", "x", ""), vec!["domain_id"]),
             (domain_request("", "x", ""), vec!["domain_id"]),
@@ -405,6 +410,7 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
 async fn the_same_request_id_twice_gives_one_resource_and_the_same_answer() {
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.admin_token());
+        declare_tag_keys(&mut client, &[("tier", &["gold"])]).await;
         let mut request = domain_request("retail", "Retail", "");
         request.request_id = uuid::Uuid::new_v4().to_string();
         let first = client

@@ -23,8 +23,6 @@ static PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(users|groups|projects|serviceAccounts)/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
         .expect("valid regex")
 });
-static TAG_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_.-]{0,62}$").expect("valid regex"));
 
 /// An AIP-122 resource id: lowercase letters, digits and hyphens, 1–63 characters, starting with
 /// a letter and not ending with a hyphen.
@@ -133,10 +131,11 @@ pub fn tags(errors: &mut FieldErrors, field: &str, tags: &[Tag]) {
         return;
     }
     for (index, tag) in tags.iter().enumerate() {
-        if !TAG_KEY.is_match(&tag.key) {
+        // Tag keys are the ids of declared `tagKeys/{key}` resources.
+        if !RESOURCE_ID.is_match(&tag.key) {
             errors.add(
                 format!("{field}[{index}].key"),
-                "must be 1-63 lowercase letters, digits, '_', '.' or '-', starting with a letter",
+                "must be a tag key id: 1-63 lowercase letters, digits or hyphens, starting with a letter",
             );
         }
         if tag.value.chars().count() > 256 || tag.value.chars().any(char::is_control) {

@@ -4,19 +4,14 @@
 use tonic::{Request, Response, Status};
 use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInternalService;
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogService;
-use weft_proto::weft::catalog::v1::{
-    CreateDataProductRequest, CreateDomainRequest, DataProduct, DeleteDataProductRequest,
-    DeleteDomainRequest, Domain, GetDataProductRequest, GetDomainRequest, ListDataProductsRequest,
-    ListDataProductsResponse, ListDomainsRequest, ListDomainsResponse, UpdateDataProductRequest,
-    UpdateDomainRequest,
-};
+use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_runtime::interceptors::caller;
 use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs of later issues (assets, glossaries, search,
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (assets, metadata forms, search,
 /// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
@@ -136,6 +131,171 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         self.catalog
             .delete_data_product(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(()))
+    }
+
+    async fn create_tag_key(
+        &self,
+        request: Request<CreateTagKeyRequest>,
+    ) -> Result<Response<TagKey>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .create_tag_key(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_tag_key(
+        &self,
+        request: Request<GetTagKeyRequest>,
+    ) -> Result<Response<TagKey>, Status> {
+        Ok(Response::new(
+            self.catalog.get_tag_key(&request.into_inner().name).await?,
+        ))
+    }
+
+    async fn list_tag_keys(
+        &self,
+        request: Request<ListTagKeysRequest>,
+    ) -> Result<Response<ListTagKeysResponse>, Status> {
+        Ok(Response::new(
+            self.catalog.list_tag_keys(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_tag_key(
+        &self,
+        request: Request<UpdateTagKeyRequest>,
+    ) -> Result<Response<TagKey>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .update_tag_key(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn delete_tag_key(
+        &self,
+        request: Request<DeleteTagKeyRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog
+            .delete_tag_key(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(()))
+    }
+
+    async fn create_glossary(
+        &self,
+        request: Request<CreateGlossaryRequest>,
+    ) -> Result<Response<Glossary>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .create_glossary(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_glossary(
+        &self,
+        request: Request<GetGlossaryRequest>,
+    ) -> Result<Response<Glossary>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_glossary(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_glossaries(
+        &self,
+        request: Request<ListGlossariesRequest>,
+    ) -> Result<Response<ListGlossariesResponse>, Status> {
+        Ok(Response::new(
+            self.catalog.list_glossaries(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_glossary(
+        &self,
+        request: Request<UpdateGlossaryRequest>,
+    ) -> Result<Response<Glossary>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .update_glossary(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn delete_glossary(
+        &self,
+        request: Request<DeleteGlossaryRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog
+            .delete_glossary(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(()))
+    }
+
+    async fn create_glossary_term(
+        &self,
+        request: Request<CreateGlossaryTermRequest>,
+    ) -> Result<Response<GlossaryTerm>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .create_glossary_term(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_glossary_term(
+        &self,
+        request: Request<GetGlossaryTermRequest>,
+    ) -> Result<Response<GlossaryTerm>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_glossary_term(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_glossary_terms(
+        &self,
+        request: Request<ListGlossaryTermsRequest>,
+    ) -> Result<Response<ListGlossaryTermsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .list_glossary_terms(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn update_glossary_term(
+        &self,
+        request: Request<UpdateGlossaryTermRequest>,
+    ) -> Result<Response<GlossaryTerm>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .update_glossary_term(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn delete_glossary_term(
+        &self,
+        request: Request<DeleteGlossaryTermRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog
+            .delete_glossary_term(caller.subject(), request.into_inner())
             .await?;
         Ok(Response::new(()))
     }

@@ -1,17 +1,15 @@
 //! Data products: a domain's owned, documented data, created as DRAFT.
 
-use serde_json::json;
+use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     CreateDataProductRequest, DataProduct, DeleteDataProductRequest, Domain, LifecycleState,
     ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
-use weft_storage::idempotency::{IdempotencyKey, decode_replay, replay_on_conflict};
-use weft_storage::write::now;
 
-use super::time::to_timestamp;
-use super::{Catalog, change, check_etag, revision_of};
+use super::Catalog;
+use super::references::{check_tags, check_terms};
 use crate::storage::kinds::lifecycle_column;
 use crate::storage::resources;
 
@@ -27,7 +25,7 @@ const MUTABLE_FIELDS: &[&str] = &[
     "service_level",
     "subscription_policy",
 ];
-const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag"];
+const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag", "glossary_term"];
 
 fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
     validate::display_name(errors, "data_product.display_name", &product.display_name);
@@ -69,6 +67,26 @@ fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
     }
 }
 
+/// Tags are declared and terms exist (enabled, unless already attached).
+async fn check_references<C: ConnectionTrait>(
+    conn: &C,
+    product: &DataProduct,
+    previous: Option<&DataProduct>,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    check_tags(conn, &mut errors, "data_product.tags", &product.tags).await?;
+    let already = previous.map_or(&[][..], |p| &p.glossary_terms[..]);
+    check_terms(
+        conn,
+        &mut errors,
+        "data_product.glossary_terms",
+        &product.glossary_terms,
+        already,
+    )
+    .await?;
+    errors.into_result()
+}
+
 fn parse_state(value: &str) -> Result<LifecycleState, ApiError> {
     let upper = value.to_ascii_uppercase();
     let full = if upper.starts_with("LIFECYCLE_STATE_") {
@@ -102,49 +120,31 @@ impl Catalog {
             None => errors.add("data_product", "is required"),
         }
         errors.into_result()?;
-        let key = IdempotencyKey::from_request("CreateDataProduct", &request.request_id, &request)?;
-        replay_on_conflict(self.store(), key.as_ref(), async {
-            let txn = self.store().begin_write(actor).await?;
-            if let Some(key) = &key
-                && let Some(stored) = key.replay(txn.conn()).await?
-            {
-                return decode_replay(&stored);
-            }
-            if resources::find::<Domain, _>(txn.conn(), &request.parent)
-                .await?
-                .is_none()
-            {
-                return Err(ApiError::not_found(&request.parent));
-            }
-            let time = Some(to_timestamp(now()));
-            let product = DataProduct {
-                name: format!(
-                    "{}/dataProducts/{}",
-                    request.parent, request.data_product_id
-                ),
-                uid: uuid::Uuid::new_v4().to_string(),
-                lifecycle_state: LifecycleState::Draft as i32,
-                published_revision: String::new(),
-                create_time: time,
-                update_time: time,
-                etag: String::new(),
-                ..request.data_product.clone().unwrap_or_default()
-            };
-            let created = resources::insert(txn.conn(), &product).await?;
-            if let Some(key) = &key {
-                key.remember(txn.conn(), &created).await?;
-            }
-            txn.commit(vec![change(
-                "CreateDataProduct",
-                "data_product.created",
-                &created.name,
-                "DataProduct",
-                &created,
-                json!({ "request_id": request.request_id }),
-            )])
-            .await?;
-            Ok(created)
-        })
+        let product = DataProduct {
+            name: format!(
+                "{}/dataProducts/{}",
+                request.parent, request.data_product_id
+            ),
+            uid: uuid::Uuid::new_v4().to_string(),
+            lifecycle_state: LifecycleState::Draft as i32,
+            published_revision: String::new(),
+            etag: String::new(),
+            ..request.data_product.clone().unwrap_or_default()
+        };
+        let parent = request.parent.clone();
+        self.create_resource(
+            actor,
+            "CreateDataProduct",
+            &request.request_id,
+            &request,
+            move |conn| {
+                Box::pin(async move {
+                    resources::get::<Domain, _>(conn, &parent).await?;
+                    check_references(conn, &product, None).await?;
+                    Ok(product)
+                })
+            },
+        )
         .await
     }
 
@@ -181,6 +181,7 @@ impl Catalog {
                     resources::state_is(lifecycle_column(parse_state(&term.value)?))
                 }
                 "owner" => resources::owned_by(&term.value),
+                "glossary_term" => resources::linked_to_term(&term.value),
                 _ => resources::tagged(&term.value),
             });
         }
@@ -210,37 +211,38 @@ impl Catalog {
         validate::name(&mut errors, "data_product.name", &input.name, DATA_PRODUCTS);
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
-
-        let txn = self.store().begin_write(actor).await?;
-        let current: DataProduct = resources::get(txn.conn(), &input.name).await?;
-        check_etag(&input.name, &input.etag, &current.etag)?;
-        let mut updated = current.clone();
-        for field in &fields {
-            match *field {
-                "display_name" => updated.display_name = input.display_name.clone(),
-                "description" => updated.description = input.description.clone(),
-                "owners" => updated.owners = input.owners.clone(),
-                "tags" => updated.tags = input.tags.clone(),
-                "glossary_terms" => updated.glossary_terms = input.glossary_terms.clone(),
-                "service_level" => updated.service_level = input.service_level.clone(),
-                _ => updated.subscription_policy = input.subscription_policy.clone(),
-            }
-        }
-        let mut errors = FieldErrors::new();
-        validate_fields(&mut errors, &updated);
-        errors.into_result()?;
-        updated.update_time = Some(to_timestamp(now()));
-        let saved = resources::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
-        txn.commit(vec![change(
+        let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
+        self.update_resource(
+            actor,
             "UpdateDataProduct",
-            "data_product.updated",
-            &saved.name,
-            "DataProduct",
-            &saved,
-            json!({ "update_mask": fields }),
-        )])
-        .await?;
-        Ok(saved)
+            &name,
+            &etag,
+            &fields,
+            move |conn, mut product: DataProduct| {
+                Box::pin(async move {
+                    let previous = product.clone();
+                    for field in &apply_fields {
+                        match *field {
+                            "display_name" => product.display_name = input.display_name.clone(),
+                            "description" => product.description = input.description.clone(),
+                            "owners" => product.owners = input.owners.clone(),
+                            "tags" => product.tags = input.tags.clone(),
+                            "glossary_terms" => {
+                                product.glossary_terms = input.glossary_terms.clone()
+                            }
+                            "service_level" => product.service_level = input.service_level.clone(),
+                            _ => product.subscription_policy = input.subscription_policy.clone(),
+                        }
+                    }
+                    let mut errors = FieldErrors::new();
+                    validate_fields(&mut errors, &product);
+                    errors.into_result()?;
+                    check_references(conn, &product, Some(&previous)).await?;
+                    Ok(product)
+                })
+            },
+        )
+        .await
     }
 
     pub async fn delete_data_product(
@@ -251,20 +253,13 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;
-        let txn = self.store().begin_write(actor).await?;
-        let current: DataProduct = resources::get(txn.conn(), &request.name).await?;
-        check_etag(&request.name, &request.etag, &current.etag)?;
-        resources::delete::<DataProduct, _>(txn.conn(), &request.name, revision_of(&current.etag))
-            .await?;
-        txn.commit(vec![change(
+        self.delete_resource::<DataProduct, _>(
+            actor,
             "DeleteDataProduct",
-            "data_product.deleted",
             &request.name,
-            "DataProduct",
-            &current,
-            json!({}),
-        )])
-        .await?;
-        Ok(())
+            &request.etag,
+            |_, _| Box::pin(async { Ok(()) }),
+        )
+        .await
     }
 }

@@ -1,17 +1,15 @@
 //! Domains: business domains nested through `parent_domain`.
 
-use serde_json::json;
+use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     CreateDomainRequest, DataProduct, DeleteDomainRequest, Domain, ListDomainsRequest,
     ListDomainsResponse, UpdateDomainRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
-use weft_storage::idempotency::{IdempotencyKey, decode_replay, replay_on_conflict};
-use weft_storage::write::now;
 
-use super::time::to_timestamp;
-use super::{Catalog, change, check_etag, revision_of};
+use super::Catalog;
+use super::references::check_tags;
 use crate::storage::resources;
 
 const DOMAINS: &[&str] = &["domains"];
@@ -41,6 +39,35 @@ fn validate_fields(errors: &mut FieldErrors, domain: &Domain) {
     validate::tags(errors, "domain.tags", &domain.tags);
 }
 
+/// The parent exists and is not the domain itself or one of its descendants; tags are declared.
+async fn check_references<C: ConnectionTrait>(conn: &C, domain: &Domain) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    check_tags(conn, &mut errors, "domain.tags", &domain.tags).await?;
+    errors.into_result()?;
+    let mut cursor = domain.parent_domain.clone();
+    for _ in 0..MAX_DEPTH {
+        if cursor.is_empty() {
+            return Ok(());
+        }
+        if cursor == domain.name {
+            return Err(ApiError::invalid(
+                "domain.parent_domain",
+                "would make the domain its own ancestor",
+            ));
+        }
+        let ancestor = resources::find::<Domain, _>(conn, &cursor)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid("domain.parent_domain", format!("{cursor} does not exist"))
+            })?;
+        cursor = ancestor.parent_domain;
+    }
+    Err(ApiError::invalid(
+        "domain.parent_domain",
+        format!("domains nest at most {MAX_DEPTH} levels deep"),
+    ))
+}
+
 impl Catalog {
     pub async fn create_domain(
         &self,
@@ -54,49 +81,24 @@ impl Catalog {
             None => errors.add("domain", "is required"),
         }
         errors.into_result()?;
-        let key = IdempotencyKey::from_request("CreateDomain", &request.request_id, &request)?;
-        replay_on_conflict(self.store(), key.as_ref(), async {
-            let txn = self.store().begin_write(actor).await?;
-            if let Some(key) = &key
-                && let Some(stored) = key.replay(txn.conn()).await?
-            {
-                return decode_replay(&stored);
-            }
-            let input = request.domain.clone().unwrap_or_default();
-            if !input.parent_domain.is_empty()
-                && resources::find::<Domain, _>(txn.conn(), &input.parent_domain)
-                    .await?
-                    .is_none()
-            {
-                return Err(ApiError::invalid(
-                    "domain.parent_domain",
-                    format!("{} does not exist", input.parent_domain),
-                ));
-            }
-            let time = Some(to_timestamp(now()));
-            let domain = Domain {
-                name: format!("domains/{}", request.domain_id),
-                uid: uuid::Uuid::new_v4().to_string(),
-                create_time: time,
-                update_time: time,
-                etag: String::new(),
-                ..input
-            };
-            let created = resources::insert(txn.conn(), &domain).await?;
-            if let Some(key) = &key {
-                key.remember(txn.conn(), &created).await?;
-            }
-            txn.commit(vec![change(
-                "CreateDomain",
-                "domain.created",
-                &created.name,
-                "Domain",
-                &created,
-                json!({ "request_id": request.request_id }),
-            )])
-            .await?;
-            Ok(created)
-        })
+        let domain = Domain {
+            name: format!("domains/{}", request.domain_id),
+            uid: uuid::Uuid::new_v4().to_string(),
+            etag: String::new(),
+            ..request.domain.clone().unwrap_or_default()
+        };
+        self.create_resource(
+            actor,
+            "CreateDomain",
+            &request.request_id,
+            &request,
+            move |conn| {
+                Box::pin(async move {
+                    check_references(conn, &domain).await?;
+                    Ok(domain)
+                })
+            },
+        )
         .await
     }
 
@@ -113,15 +115,15 @@ impl Catalog {
     ) -> Result<ListDomainsResponse, ApiError> {
         let terms = filter::parse(&request.filter, FILTER_FIELDS)?;
         let page = PageRequest::parse(request.page_size, &request.page_token, &request.filter)?;
-        let mut conditions = Vec::new();
-        for term in &terms {
-            conditions.push(match term.field.as_str() {
+        let conditions = terms
+            .iter()
+            .map(|term| match term.field.as_str() {
                 "parent_domain" if term.value.is_empty() => resources::parent_is(None),
                 "parent_domain" => resources::parent_is(Some(&term.value)),
                 "owner" => resources::owned_by(&term.value),
                 _ => resources::tagged(&term.value),
-            });
-        }
+            })
+            .collect();
         let mut domains = resources::list::<Domain, _>(
             self.store().db(),
             conditions,
@@ -148,72 +150,36 @@ impl Catalog {
         validate::name(&mut errors, "domain.name", &input.name, DOMAINS);
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
-
-        let txn = self.store().begin_write(actor).await?;
-        let current: Domain = resources::get(txn.conn(), &input.name).await?;
-        check_etag(&input.name, &input.etag, &current.etag)?;
-        let mut updated = current.clone();
-        for field in &fields {
-            match *field {
-                "display_name" => updated.display_name = input.display_name.clone(),
-                "description" => updated.description = input.description.clone(),
-                "parent_domain" => updated.parent_domain = input.parent_domain.clone(),
-                "owners" => updated.owners = input.owners.clone(),
-                _ => updated.tags = input.tags.clone(),
-            }
-        }
-        let mut errors = FieldErrors::new();
-        validate_fields(&mut errors, &updated);
-        errors.into_result()?;
-        if updated.parent_domain != current.parent_domain && !updated.parent_domain.is_empty() {
-            self.check_new_parent(&txn, &updated.name, &updated.parent_domain)
-                .await?;
-        }
-        updated.update_time = Some(to_timestamp(now()));
-        let saved = resources::update(txn.conn(), &updated, revision_of(&current.etag)).await?;
-        txn.commit(vec![change(
+        let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
+        self.update_resource(
+            actor,
             "UpdateDomain",
-            "domain.updated",
-            &saved.name,
-            "Domain",
-            &saved,
-            json!({ "update_mask": fields }),
-        )])
-        .await?;
-        Ok(saved)
+            &name,
+            &etag,
+            &fields,
+            move |conn, mut domain: Domain| {
+                Box::pin(async move {
+                    for field in &apply_fields {
+                        match *field {
+                            "display_name" => domain.display_name = input.display_name.clone(),
+                            "description" => domain.description = input.description.clone(),
+                            "parent_domain" => domain.parent_domain = input.parent_domain.clone(),
+                            "owners" => domain.owners = input.owners.clone(),
+                            _ => domain.tags = input.tags.clone(),
+                        }
+                    }
+                    let mut errors = FieldErrors::new();
+                    validate_fields(&mut errors, &domain);
+                    errors.into_result()?;
+                    check_references(conn, &domain).await?;
+                    Ok(domain)
+                })
+            },
+        )
+        .await
     }
 
-    /// A new parent must exist and must not be the domain itself or one of its descendants.
-    async fn check_new_parent(
-        &self,
-        txn: &weft_storage::WriteTxn,
-        name: &str,
-        parent: &str,
-    ) -> Result<(), ApiError> {
-        let mut cursor = parent.to_string();
-        for _ in 0..MAX_DEPTH {
-            if cursor == name {
-                return Err(ApiError::invalid(
-                    "domain.parent_domain",
-                    "would make the domain its own ancestor",
-                ));
-            }
-            let ancestor = resources::find::<Domain, _>(txn.conn(), &cursor)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid("domain.parent_domain", format!("{cursor} does not exist"))
-                })?;
-            if ancestor.parent_domain.is_empty() {
-                return Ok(());
-            }
-            cursor = ancestor.parent_domain;
-        }
-        Err(ApiError::invalid(
-            "domain.parent_domain",
-            format!("domains nest at most {MAX_DEPTH} levels deep"),
-        ))
-    }
-
+    /// Refused while the domain has sub-domains or data products.
     pub async fn delete_domain(
         &self,
         actor: &str,
@@ -222,46 +188,47 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DOMAINS);
         errors.into_result()?;
-        let txn = self.store().begin_write(actor).await?;
-        let current: Domain = resources::get(txn.conn(), &request.name).await?;
-        check_etag(&request.name, &request.etag, &current.etag)?;
-        let sub_domains = resources::count_children::<Domain, _>(txn.conn(), &request.name).await?;
-        let products =
-            resources::count_children::<DataProduct, _>(txn.conn(), &request.name).await?;
-        if sub_domains > 0 || products > 0 {
-            let mut violations = Vec::new();
-            if sub_domains > 0 {
-                violations.push(Violation {
-                    kind: "HAS_SUB_DOMAINS".to_string(),
-                    subject: request.name.clone(),
-                    description: format!(
-                        "{sub_domains} sub-domain(s) must be deleted or moved first"
-                    ),
-                });
-            }
-            if products > 0 {
-                violations.push(Violation {
-                    kind: "HAS_DATA_PRODUCTS".to_string(),
-                    subject: request.name.clone(),
-                    description: format!("{products} data product(s) must be deleted first"),
-                });
-            }
-            return Err(ApiError::precondition(
-                format!("{} is not empty", request.name),
-                violations,
-            ));
-        }
-        resources::delete::<Domain, _>(txn.conn(), &request.name, revision_of(&current.etag))
-            .await?;
-        txn.commit(vec![change(
+        self.delete_resource(
+            actor,
             "DeleteDomain",
-            "domain.deleted",
             &request.name,
-            "Domain",
-            &current,
-            json!({}),
-        )])
-        .await?;
-        Ok(())
+            &request.etag,
+            |conn, domain: &Domain| {
+                Box::pin(async move {
+                    let sub_domains =
+                        resources::count_children::<Domain, _>(conn, &domain.name).await?;
+                    let products =
+                        resources::count_children::<DataProduct, _>(conn, &domain.name).await?;
+                    let mut violations = Vec::new();
+                    if sub_domains > 0 {
+                        violations.push(Violation {
+                            kind: "HAS_SUB_DOMAINS".to_string(),
+                            subject: domain.name.clone(),
+                            description: format!(
+                                "{sub_domains} sub-domain(s) must be deleted or moved first"
+                            ),
+                        });
+                    }
+                    if products > 0 {
+                        violations.push(Violation {
+                            kind: "HAS_DATA_PRODUCTS".to_string(),
+                            subject: domain.name.clone(),
+                            description: format!(
+                                "{products} data product(s) must be deleted first"
+                            ),
+                        });
+                    }
+                    if violations.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(ApiError::precondition(
+                            format!("{} is not empty", domain.name),
+                            violations,
+                        ))
+                    }
+                })
+            },
+        )
+        .await
     }
 }

@@ -64,3 +64,22 @@ pub mod tag {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod term_link {
+    use sea_orm::entity::prelude::*;
+
+    /// A resource linked to a glossary term.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "catalog_term_links")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub resource: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub term: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

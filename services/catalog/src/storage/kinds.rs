@@ -1,17 +1,56 @@
 //! Where each resource kind keeps the fields `catalog_resources` indexes.
 
 use prost_types::Timestamp;
-use weft_proto::weft::catalog::v1::{DataProduct, Domain, LifecycleState};
+use weft_proto::weft::catalog::v1::{
+    DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState, TagKey, TermState,
+};
 use weft_proto::weft::common::v1::Tag;
 
-use super::resources::Stored;
+use super::resources::{StandardFields, Stored};
+
+/// Implements `StandardFields` for messages with the standard field names.
+macro_rules! standard_fields {
+    ($($message:ty),*) => {$(
+        impl StandardFields for $message {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn etag(&self) -> &str {
+                &self.etag
+            }
+
+            fn create_time(&self) -> Option<&Timestamp> {
+                self.create_time.as_ref()
+            }
+
+            fn update_time(&self) -> Option<&Timestamp> {
+                self.update_time.as_ref()
+            }
+
+            fn set_etag(&mut self, etag: String) {
+                self.etag = etag;
+            }
+
+            fn set_times(&mut self, create_time: Option<Timestamp>, update_time: Option<Timestamp>) {
+                self.create_time = create_time;
+                self.update_time = update_time;
+            }
+        }
+    )*};
+}
+
+standard_fields!(Domain, DataProduct, TagKey, Glossary, GlossaryTerm);
+
+/// The part of a name before `/<collection>/`, e.g. the domain of a product.
+fn parent_before(name: &str, collection: &str) -> Option<String> {
+    name.split_once(&format!("/{collection}/"))
+        .map(|(parent, _)| parent.to_string())
+}
 
 impl Stored for Domain {
     const KIND: &'static str = "domain";
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    const MESSAGE: &'static str = "Domain";
 
     fn parent(&self) -> Option<String> {
         Some(self.parent_domain.clone()).filter(|parent| !parent.is_empty())
@@ -24,34 +63,14 @@ impl Stored for Domain {
     fn tags(&self) -> &[Tag] {
         &self.tags
     }
-
-    fn create_time(&self) -> Option<&Timestamp> {
-        self.create_time.as_ref()
-    }
-
-    fn update_time(&self) -> Option<&Timestamp> {
-        self.update_time.as_ref()
-    }
-
-    fn set_stored_fields(&mut self, etag: String, create_time: Timestamp, update_time: Timestamp) {
-        self.etag = etag;
-        self.create_time = Some(create_time).filter(|t| *t != Timestamp::default());
-        self.update_time = Some(update_time).filter(|t| *t != Timestamp::default());
-    }
 }
 
 impl Stored for DataProduct {
     const KIND: &'static str = "data_product";
+    const MESSAGE: &'static str = "DataProduct";
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The product's domain: the name up to "/dataProducts/".
     fn parent(&self) -> Option<String> {
-        self.name
-            .split_once("/dataProducts/")
-            .map(|(domain, _)| domain.to_string())
+        parent_before(&self.name, "dataProducts")
     }
 
     fn state(&self) -> Option<String> {
@@ -66,22 +85,60 @@ impl Stored for DataProduct {
         &self.tags
     }
 
-    fn create_time(&self) -> Option<&Timestamp> {
-        self.create_time.as_ref()
+    fn glossary_terms(&self) -> Vec<String> {
+        self.glossary_terms.clone()
+    }
+}
+
+impl Stored for TagKey {
+    const KIND: &'static str = "tag_key";
+    const MESSAGE: &'static str = "TagKey";
+
+    fn parent(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Stored for Glossary {
+    const KIND: &'static str = "glossary";
+    const MESSAGE: &'static str = "Glossary";
+
+    fn parent(&self) -> Option<String> {
+        None
     }
 
-    fn update_time(&self) -> Option<&Timestamp> {
-        self.update_time.as_ref()
+    fn owners(&self) -> &[String] {
+        &self.owners
+    }
+}
+
+impl Stored for GlossaryTerm {
+    const KIND: &'static str = "glossary_term";
+    const MESSAGE: &'static str = "GlossaryTerm";
+
+    fn parent(&self) -> Option<String> {
+        parent_before(&self.name, "terms")
     }
 
-    fn set_stored_fields(&mut self, etag: String, create_time: Timestamp, update_time: Timestamp) {
-        self.etag = etag;
-        self.create_time = Some(create_time).filter(|t| *t != Timestamp::default());
-        self.update_time = Some(update_time).filter(|t| *t != Timestamp::default());
+    fn state(&self) -> Option<String> {
+        Some(term_state_column(self.state()).to_string())
+    }
+
+    /// Its isA and classifies relations, so that a term in use by another cannot be deleted.
+    fn glossary_terms(&self) -> Vec<String> {
+        self.is_a.iter().chain(&self.classifies).cloned().collect()
     }
 }
 
 /// The `state` column value of a lifecycle state, e.g. "DRAFT".
 pub fn lifecycle_column(state: LifecycleState) -> &'static str {
     state.as_str_name().trim_start_matches("LIFECYCLE_STATE_")
+}
+
+/// The `state` column value of a term state ("ENABLED" when unset).
+pub fn term_state_column(state: TermState) -> &'static str {
+    match state {
+        TermState::Disabled => "DISABLED",
+        _ => "ENABLED",
+    }
 }

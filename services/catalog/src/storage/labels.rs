@@ -1,19 +1,21 @@
-//! Owners and tags of catalog resources, mirrored into side tables for List filters.
+//! Owners, tags and glossary-term links of catalog resources, mirrored into side tables for List
+//! filters and for "is it still in use" checks.
 
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use weft_proto::weft::common::v1::Tag;
 use weft_runtime::ApiError;
 use weft_storage::write::db_error;
 
-use super::entities::{owner, tag};
+use super::entities::{owner, tag, term_link};
 
-/// Replaces a resource's owners and tags.
+/// Replaces a resource's owners, tags and glossary-term links.
 pub async fn replace<C: ConnectionTrait>(
     conn: &C,
     resource: &str,
     owners: &[String],
     tags: &[Tag],
+    terms: &[String],
 ) -> Result<(), ApiError> {
     delete(conn, resource).await?;
     if !owners.is_empty() {
@@ -35,10 +37,19 @@ pub async fn replace<C: ConnectionTrait>(
         .await
         .map_err(db_error)?;
     }
+    if !terms.is_empty() {
+        term_link::Entity::insert_many(terms.iter().map(|term| term_link::ActiveModel {
+            resource: Set(resource.to_string()),
+            term: Set(term.clone()),
+        }))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    }
     Ok(())
 }
 
-/// Removes a resource's owners and tags.
+/// Removes a resource's owners, tags and term links.
 pub async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), ApiError> {
     owner::Entity::delete_many()
         .filter(owner::Column::Resource.eq(resource))
@@ -50,7 +61,51 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), 
         .exec(conn)
         .await
         .map_err(db_error)?;
+    term_link::Entity::delete_many()
+        .filter(term_link::Column::Resource.eq(resource))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
+}
+
+/// How many resources carry tag `key` (with `value`, if given).
+pub async fn count_tag_uses<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+    value: Option<&str>,
+) -> Result<u64, ApiError> {
+    let mut query = tag::Entity::find().filter(tag::Column::Key.eq(key));
+    if let Some(value) = value {
+        query = query.filter(tag::Column::Value.eq(value));
+    }
+    query.count(conn).await.map_err(db_error)
+}
+
+/// The distinct values of tag `key` in use.
+pub async fn tag_values_in_use<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+) -> Result<Vec<String>, ApiError> {
+    use sea_orm::QuerySelect;
+    tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Value)
+        .distinct()
+        .filter(tag::Column::Key.eq(key))
+        .into_tuple::<String>()
+        .all(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// How many resources are linked to glossary term `term`.
+pub async fn count_term_uses<C: ConnectionTrait>(conn: &C, term: &str) -> Result<u64, ApiError> {
+    term_link::Entity::find()
+        .filter(term_link::Column::Term.eq(term))
+        .count(conn)
+        .await
+        .map_err(db_error)
 }
 
 /// `name_column IN (resources owned by principal)`.
@@ -75,4 +130,15 @@ pub fn tagged(name_column: impl ColumnTrait, tag_filter: &str) -> SimpleExpr {
         None => query.and_where(Expr::col(tag::Column::Key).eq(tag_filter)),
     };
     name_column.in_subquery(query.to_owned())
+}
+
+/// `name_column IN (resources linked to term)`.
+pub fn linked_to(name_column: impl ColumnTrait, term: &str) -> SimpleExpr {
+    name_column.in_subquery(
+        Query::select()
+            .column(term_link::Column::Resource)
+            .from(term_link::Entity)
+            .and_where(Expr::col(term_link::Column::Term).eq(term))
+            .to_owned(),
+    )
 }

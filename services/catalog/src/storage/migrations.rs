@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(weft_storage::migration::CreateRuntimeTables),
             Box::new(CreateDomainsAndProducts),
             Box::new(OneResourceTable),
+            Box::new(CreateTermLinks),
         ]
     }
 
@@ -331,6 +332,61 @@ impl MigrationTrait for OneResourceTable {
         // Moving rows back is not supported; a down migration only removes the new table.
         manager
             .drop_table(Table::drop().table(CatalogResources::Table).to_owned())
+            .await
+    }
+}
+
+/// Links between resources and the glossary terms they carry.
+struct CreateTermLinks;
+
+impl MigrationName for CreateTermLinks {
+    fn name(&self) -> &str {
+        "m0003_catalog_term_links"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogTermLinks {
+    Table,
+    Resource,
+    Term,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTermLinks {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogTermLinks::Table)
+                    .col(
+                        ColumnDef::new(CatalogTermLinks::Resource)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(CatalogTermLinks::Term).string().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogTermLinks::Resource)
+                            .col(CatalogTermLinks::Term),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_term_links_term")
+                    .table(CatalogTermLinks::Table)
+                    .col(CatalogTermLinks::Term)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(CatalogTermLinks::Table).to_owned())
             .await
     }
 }

@@ -18,11 +18,23 @@ use super::entities::resource;
 use super::{insert_error, labels};
 use crate::domain::time::{from_timestamp, to_timestamp};
 
-/// A resource kind kept in `catalog_resources`.
-pub trait Stored: Message + Default + Clone {
-    /// Value of the `kind` column.
-    const KIND: &'static str;
+/// The fields every resource message has (`name`, `etag`, `create_time`, `update_time`).
+pub trait StandardFields {
     fn name(&self) -> &str;
+    fn etag(&self) -> &str;
+    fn create_time(&self) -> Option<&Timestamp>;
+    fn update_time(&self) -> Option<&Timestamp>;
+    fn set_etag(&mut self, etag: String);
+    /// Replaces both times.
+    fn set_times(&mut self, create_time: Option<Timestamp>, update_time: Option<Timestamp>);
+}
+
+/// A resource kind kept in `catalog_resources` (implemented in `storage::kinds`).
+pub trait Stored: StandardFields + Message + Default + Clone {
+    /// Value of the `kind` column, and the prefix of its event types, e.g. "domain".
+    const KIND: &'static str;
+    /// Its protobuf message in `weft.catalog.v1`, e.g. "Domain".
+    const MESSAGE: &'static str;
     /// The indexed parent (a domain's parent domain, a product's domain…), if any.
     fn parent(&self) -> Option<String>;
     /// The indexed state (a product's lifecycle), if any.
@@ -35,25 +47,27 @@ pub trait Stored: Message + Default + Clone {
     fn tags(&self) -> &[Tag] {
         &[]
     }
-    fn create_time(&self) -> Option<&Timestamp>;
-    fn update_time(&self) -> Option<&Timestamp>;
-    /// Sets the output-only fields that are columns, not part of the stored body.
-    fn set_stored_fields(&mut self, etag: String, create_time: Timestamp, update_time: Timestamp);
+    /// Glossary terms the resource links to (for a term: its isA and classifies relations).
+    fn glossary_terms(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 fn decode<R: Stored>(row: resource::Model) -> Result<R, ApiError> {
     let mut value = R::decode(row.body.as_slice()).map_err(ApiError::internal)?;
-    value.set_stored_fields(
-        row.revision.to_string(),
-        to_timestamp(row.create_time),
-        to_timestamp(row.update_time),
+    value.set_etag(row.revision.to_string());
+    value.set_times(
+        Some(to_timestamp(row.create_time)),
+        Some(to_timestamp(row.update_time)),
     );
     Ok(value)
 }
 
+/// The stored body: the message without the fields kept as columns.
 fn body<R: Stored>(value: &R) -> Vec<u8> {
     let mut stored = value.clone();
-    stored.set_stored_fields(String::new(), Timestamp::default(), Timestamp::default());
+    stored.set_etag(String::new());
+    stored.set_times(None, None);
     stored.encode_to_vec()
 }
 
@@ -72,7 +86,14 @@ pub async fn insert<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Resul
     .insert(conn)
     .await
     .map_err(insert_error(value.name()))?;
-    labels::replace(conn, value.name(), value.owners(), value.tags()).await?;
+    labels::replace(
+        conn,
+        value.name(),
+        value.owners(),
+        value.tags(),
+        &value.glossary_terms(),
+    )
+    .await?;
     decode(row)
 }
 
@@ -146,7 +167,14 @@ pub async fn update<R: Stored, C: ConnectionTrait>(
     if result.rows_affected != 1 {
         return Err(ApiError::stale_etag(value.name()));
     }
-    labels::replace(conn, value.name(), value.owners(), value.tags()).await?;
+    labels::replace(
+        conn,
+        value.name(),
+        value.owners(),
+        value.tags(),
+        &value.glossary_terms(),
+    )
+    .await?;
     get(conn, value.name()).await
 }
 
@@ -200,4 +228,8 @@ pub fn owned_by(principal: &str) -> SimpleExpr {
 
 pub fn tagged(tag: &str) -> SimpleExpr {
     labels::tagged(resource::Column::Name, tag)
+}
+
+pub fn linked_to_term(term: &str) -> SimpleExpr {
+    labels::linked_to(resource::Column::Name, term)
 }
