@@ -11,7 +11,7 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs not built yet (assets, metadata forms, search,
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (metadata forms, published revisions, search,
 /// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
@@ -298,6 +298,92 @@ impl CatalogService for CatalogApi {
             .delete_glossary_term(caller.subject(), request.into_inner())
             .await?;
         Ok(Response::new(()))
+    }
+
+    async fn create_asset(
+        &self,
+        request: Request<CreateAssetRequest>,
+    ) -> Result<Response<Asset>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .create_asset(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_asset(
+        &self,
+        request: Request<GetAssetRequest>,
+    ) -> Result<Response<Asset>, Status> {
+        Ok(Response::new(
+            self.catalog.get_asset(&request.into_inner().name).await?,
+        ))
+    }
+
+    async fn list_assets(
+        &self,
+        request: Request<ListAssetsRequest>,
+    ) -> Result<Response<ListAssetsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog.list_assets(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_asset(
+        &self,
+        request: Request<UpdateAssetRequest>,
+    ) -> Result<Response<Asset>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .update_asset(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn delete_asset(
+        &self,
+        request: Request<DeleteAssetRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog
+            .delete_asset(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(()))
+    }
+
+    async fn list_schema_versions(
+        &self,
+        request: Request<ListSchemaVersionsRequest>,
+    ) -> Result<Response<ListSchemaVersionsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .list_schema_versions(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_schema_version(
+        &self,
+        request: Request<GetSchemaVersionRequest>,
+    ) -> Result<Response<SchemaVersion>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_schema_version(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn diff_schema_versions(
+        &self,
+        request: Request<DiffSchemaVersionsRequest>,
+    ) -> Result<Response<DiffSchemaVersionsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .diff_schema_versions(request.into_inner())
+                .await?,
+        ))
     }
 }
 

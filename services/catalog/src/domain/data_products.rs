@@ -2,11 +2,11 @@
 
 use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
-    CreateDataProductRequest, DataProduct, DeleteDataProductRequest, Domain, LifecycleState,
+    Asset, CreateDataProductRequest, DataProduct, DeleteDataProductRequest, Domain, LifecycleState,
     ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
 use super::references::{check_tags, check_terms};
@@ -253,12 +253,28 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;
-        self.delete_resource::<DataProduct, _>(
+        // Refused while the product has assets.
+        self.delete_resource(
             actor,
             "DeleteDataProduct",
             &request.name,
             &request.etag,
-            |_, _| Box::pin(async { Ok(()) }),
+            |conn, product: &DataProduct| {
+                Box::pin(async move {
+                    let assets = resources::count_children::<Asset, _>(conn, &product.name).await?;
+                    if assets == 0 {
+                        return Ok(());
+                    }
+                    Err(ApiError::precondition(
+                        format!("{} is not empty", product.name),
+                        vec![Violation {
+                            kind: "HAS_ASSETS".to_string(),
+                            subject: product.name.clone(),
+                            description: format!("{assets} asset(s) must be deleted first"),
+                        }],
+                    ))
+                })
+            },
         )
         .await
     }

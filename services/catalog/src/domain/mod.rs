@@ -2,13 +2,16 @@
 //! Every mutation goes through `mutations` (create / update / delete), which runs it in one write
 //! transaction together with its outbox event, its journal record and its idempotency record.
 
+pub mod assets;
 pub mod data_products;
 pub mod domains;
 pub mod glossaries;
 pub mod mutations;
 pub mod references;
+pub mod schemas;
 pub mod tag_keys;
 pub mod time;
+pub mod types;
 
 use weft_storage::Store;
 

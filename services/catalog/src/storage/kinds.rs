@@ -2,10 +2,12 @@
 
 use prost_types::Timestamp;
 use weft_proto::weft::catalog::v1::{
-    DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState, TagKey, TermState,
+    Asset, AssetKind, Column, DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState, TagKey,
+    TermState,
 };
 use weft_proto::weft::common::v1::Tag;
 
+use super::labels::PartLabels;
 use super::resources::{StandardFields, Stored};
 
 /// Implements `StandardFields` for messages with the standard field names.
@@ -40,7 +42,7 @@ macro_rules! standard_fields {
     )*};
 }
 
-standard_fields!(Domain, DataProduct, TagKey, Glossary, GlossaryTerm);
+standard_fields!(Domain, DataProduct, TagKey, Glossary, GlossaryTerm, Asset);
 
 /// The part of a name before `/<collection>/`, e.g. the domain of a product.
 fn parent_before(name: &str, collection: &str) -> Option<String> {
@@ -141,4 +143,62 @@ pub fn term_state_column(state: TermState) -> &'static str {
         TermState::Disabled => "DISABLED",
         _ => "ENABLED",
     }
+}
+
+impl Stored for Asset {
+    const KIND: &'static str = "asset";
+    const MESSAGE: &'static str = "Asset";
+
+    fn parent(&self) -> Option<String> {
+        parent_before(&self.name, "assets")
+    }
+
+    /// The asset's kind, e.g. "TABLE" (for List filters).
+    fn state(&self) -> Option<String> {
+        Some(asset_kind_column(self.kind()).to_string())
+    }
+
+    fn owners(&self) -> &[String] {
+        &self.owners
+    }
+
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+
+    fn glossary_terms(&self) -> Vec<String> {
+        self.glossary_terms.clone()
+    }
+
+    fn part_labels(&self) -> Vec<PartLabels> {
+        fn walk(prefix: &str, columns: &[Column], out: &mut Vec<PartLabels>) {
+            for column in columns {
+                let path = if prefix.is_empty() {
+                    column.name.clone()
+                } else {
+                    format!("{prefix}.{}", column.name)
+                };
+                if !column.tags.is_empty() || !column.glossary_terms.is_empty() {
+                    out.push(PartLabels {
+                        path: path.clone(),
+                        tags: column.tags.clone(),
+                        terms: column.glossary_terms.clone(),
+                    });
+                }
+                walk(&path, &column.fields, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            "",
+            self.schema.as_ref().map_or(&[][..], |s| &s.columns),
+            &mut out,
+        );
+        out
+    }
+}
+
+/// The `state` column value of an asset kind, e.g. "TABLE".
+pub fn asset_kind_column(kind: AssetKind) -> &'static str {
+    kind.as_str_name().trim_start_matches("ASSET_KIND_")
 }

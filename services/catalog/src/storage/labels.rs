@@ -49,6 +49,68 @@ pub async fn replace<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Tags and terms of one part of a resource (a column), by dotted path.
+#[derive(Debug, Clone, Default)]
+pub struct PartLabels {
+    pub path: String,
+    pub tags: Vec<Tag>,
+    pub terms: Vec<String>,
+}
+
+/// Replaces the labels of a resource's parts (side-table rows "<resource>#<path>").
+pub async fn replace_parts<C: ConnectionTrait>(
+    conn: &C,
+    resource: &str,
+    parts: &[PartLabels],
+) -> Result<(), ApiError> {
+    // Rows of parts sort between "<resource>#" and "<resource>$" ('$' follows '#').
+    let (low, high) = (format!("{resource}#"), format!("{resource}$"));
+    tag::Entity::delete_many()
+        .filter(tag::Column::Resource.gte(low.as_str()))
+        .filter(tag::Column::Resource.lt(high.as_str()))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    term_link::Entity::delete_many()
+        .filter(term_link::Column::Resource.gte(low.as_str()))
+        .filter(term_link::Column::Resource.lt(high.as_str()))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    let tags: Vec<tag::ActiveModel> = parts
+        .iter()
+        .flat_map(|part| {
+            part.tags.iter().map(move |t| tag::ActiveModel {
+                resource: Set(format!("{resource}#{}", part.path)),
+                key: Set(t.key.clone()),
+                value: Set(t.value.clone()),
+            })
+        })
+        .collect();
+    if !tags.is_empty() {
+        tag::Entity::insert_many(tags)
+            .exec(conn)
+            .await
+            .map_err(db_error)?;
+    }
+    let links: Vec<term_link::ActiveModel> = parts
+        .iter()
+        .flat_map(|part| {
+            part.terms.iter().map(move |term| term_link::ActiveModel {
+                resource: Set(format!("{resource}#{}", part.path)),
+                term: Set(term.clone()),
+            })
+        })
+        .collect();
+    if !links.is_empty() {
+        term_link::Entity::insert_many(links)
+            .exec(conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
 /// Removes a resource's owners, tags and term links.
 pub async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), ApiError> {
     owner::Entity::delete_many()

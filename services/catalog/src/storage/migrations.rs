@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateDomainsAndProducts),
             Box::new(OneResourceTable),
             Box::new(CreateTermLinks),
+            Box::new(CreateAssetTables),
         ]
     }
 
@@ -387,6 +388,121 @@ impl MigrationTrait for CreateTermLinks {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(CatalogTermLinks::Table).to_owned())
+            .await
+    }
+}
+
+/// Schema versions of assets and the unique asset locations.
+struct CreateAssetTables;
+
+impl MigrationName for CreateAssetTables {
+    fn name(&self) -> &str {
+        "m0004_catalog_asset_tables"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogSchemaVersions {
+    Table,
+    Asset,
+    Version,
+    CreatedBy,
+    CreateTime,
+    Body,
+}
+
+#[derive(DeriveIden)]
+enum CatalogAssetLocations {
+    Table,
+    Namespace,
+    Name,
+    Asset,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAssetTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogSchemaVersions::Table)
+                    .col(
+                        ColumnDef::new(CatalogSchemaVersions::Asset)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogSchemaVersions::Version)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogSchemaVersions::CreatedBy)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogSchemaVersions::CreateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogSchemaVersions::Body)
+                            .binary()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogSchemaVersions::Asset)
+                            .col(CatalogSchemaVersions::Version),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogAssetLocations::Table)
+                    .col(
+                        ColumnDef::new(CatalogAssetLocations::Namespace)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogAssetLocations::Name)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogAssetLocations::Asset)
+                            .string()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogAssetLocations::Namespace)
+                            .col(CatalogAssetLocations::Name),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_asset_locations_asset")
+                    .table(CatalogAssetLocations::Table)
+                    .col(CatalogAssetLocations::Asset)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(CatalogAssetLocations::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(CatalogSchemaVersions::Table).to_owned())
             .await
     }
 }

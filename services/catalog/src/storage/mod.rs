@@ -1,6 +1,7 @@
 //! The catalog's storage: entities, migrations and the queries domain code runs. Nothing here
 //! builds SQL text from user input: every value is bound through sea-orm / sea-query.
 
+pub mod assets;
 pub mod entities;
 pub mod kinds;
 pub mod labels;

@@ -51,6 +51,11 @@ pub trait Stored: StandardFields + Message + Default + Clone {
     fn glossary_terms(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Tags and glossary terms of the resource's parts (an asset's columns) by dotted path, kept
+    /// in the side tables under "<name>#<path>".
+    fn part_labels(&self) -> Vec<labels::PartLabels> {
+        Vec::new()
+    }
 }
 
 fn decode<R: Stored>(row: resource::Model) -> Result<R, ApiError> {
@@ -71,6 +76,21 @@ fn body<R: Stored>(value: &R) -> Vec<u8> {
     stored.encode_to_vec()
 }
 
+/// Mirrors the resource's owners, tags and term links (its own and its parts') into the side
+/// tables.
+async fn write_labels<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Result<(), ApiError> {
+    let name = value.name();
+    labels::replace(
+        conn,
+        name,
+        value.owners(),
+        value.tags(),
+        &value.glossary_terms(),
+    )
+    .await?;
+    labels::replace_parts(conn, name, &value.part_labels()).await
+}
+
 /// Inserts a new resource at revision 1; ALREADY_EXISTS if the name is taken.
 pub async fn insert<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Result<R, ApiError> {
     let row = resource::ActiveModel {
@@ -86,14 +106,7 @@ pub async fn insert<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Resul
     .insert(conn)
     .await
     .map_err(insert_error(value.name()))?;
-    labels::replace(
-        conn,
-        value.name(),
-        value.owners(),
-        value.tags(),
-        &value.glossary_terms(),
-    )
-    .await?;
+    write_labels(conn, value).await?;
     decode(row)
 }
 
@@ -167,14 +180,7 @@ pub async fn update<R: Stored, C: ConnectionTrait>(
     if result.rows_affected != 1 {
         return Err(ApiError::stale_etag(value.name()));
     }
-    labels::replace(
-        conn,
-        value.name(),
-        value.owners(),
-        value.tags(),
-        &value.glossary_terms(),
-    )
-    .await?;
+    write_labels(conn, value).await?;
     get(conn, value.name()).await
 }
 
@@ -194,7 +200,8 @@ pub async fn delete<R: Stored, C: ConnectionTrait>(
     if result.rows_affected != 1 {
         return Err(ApiError::stale_etag(name));
     }
-    labels::delete(conn, name).await
+    labels::delete(conn, name).await?;
+    labels::replace_parts(conn, name, &[]).await
 }
 
 /// Resources of kind `R` whose parent is `parent`.

@@ -1,0 +1,475 @@
+//! Assets: a product's output ports (tables, views, file sets, streams) at a unique location,
+//! with a schema whose every change makes a new version checked against the compatibility mode.
+
+use sea_orm::ConnectionTrait;
+use weft_proto::weft::catalog::v1::{
+    Asset, AssetKind, Column, CompatibilityMode, CreateAssetRequest, DataProduct,
+    DeleteAssetRequest, DiffSchemaVersionsRequest, DiffSchemaVersionsResponse, ListAssetsRequest,
+    ListAssetsResponse, ListSchemaVersionsRequest, ListSchemaVersionsResponse, Schema,
+    SchemaVersion, UpdateAssetRequest,
+};
+use weft_runtime::paging::PageRequest;
+use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+
+use super::Catalog;
+use super::references::{check_tags, check_terms};
+use super::schemas::{diff, normalize, validate_schema, violations};
+use crate::storage::kinds::asset_kind_column;
+use crate::storage::{assets, resources};
+
+const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
+const ASSETS: &[&str] = &["domains", "dataProducts", "assets"];
+const SCHEMA_VERSIONS: &[&str] = &["domains", "dataProducts", "assets", "schemaVersions"];
+const GLOSSARY_TERMS: &[&str] = &["glossaries", "terms"];
+const MUTABLE_FIELDS: &[&str] = &[
+    "display_name",
+    "description",
+    "owners",
+    "tags",
+    "glossary_terms",
+    "forms",
+    "schema",
+    "compatibility",
+    "location",
+];
+const FILTER_FIELDS: &[&str] = &["kind", "owner", "tag", "glossary_term"];
+const MAX_LOCATION_PART: usize = 1024;
+
+fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
+    if !asset.display_name.is_empty() {
+        validate::display_name(errors, "asset.display_name", &asset.display_name);
+    }
+    if asset.kind() == AssetKind::Unspecified {
+        errors.add("asset.kind", "is required: TABLE, VIEW, FILE_SET or STREAM");
+    }
+    match &asset.location {
+        None => errors.add(
+            "asset.location",
+            "is required (OpenLineage namespace and name)",
+        ),
+        Some(location) => {
+            for (field, value) in [("namespace", &location.namespace), ("name", &location.name)] {
+                if value.trim().is_empty() {
+                    errors.add(format!("asset.location.{field}"), "is required");
+                } else if value.len() > MAX_LOCATION_PART || value.chars().any(char::is_control) {
+                    errors.add(
+                        format!("asset.location.{field}"),
+                        format!("must be at most {MAX_LOCATION_PART} printable characters"),
+                    );
+                }
+            }
+        }
+    }
+    validate::description(errors, "asset.description", &asset.description);
+    validate::principals(errors, "asset.owners", &asset.owners);
+    validate::tags(errors, "asset.tags", &asset.tags);
+    for (index, term) in asset.glossary_terms.iter().enumerate() {
+        validate::name(
+            errors,
+            &format!("asset.glossary_terms[{index}]"),
+            term,
+            GLOSSARY_TERMS,
+        );
+    }
+    if !asset.forms.is_empty() {
+        errors.add("asset.forms", "metadata forms are not supported yet");
+    }
+    if let Some(schema) = &asset.schema {
+        validate_schema(errors, "asset.schema", schema);
+    }
+}
+
+/// Declared tags and existing (enabled, if new) terms, on the asset and on every column.
+async fn check_references<C: ConnectionTrait>(
+    conn: &C,
+    asset: &Asset,
+    previous: Option<&Asset>,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    check_tags(conn, &mut errors, "asset.tags", &asset.tags).await?;
+    let already: Vec<String> = previous.map(all_terms).unwrap_or_default();
+    check_terms(
+        conn,
+        &mut errors,
+        "asset.glossary_terms",
+        &asset.glossary_terms,
+        &already,
+    )
+    .await?;
+    let mut stack: Vec<(String, &Column)> = asset
+        .schema
+        .as_ref()
+        .map(|s| {
+            s.columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("asset.schema.columns[{i}]"), c))
+                .collect()
+        })
+        .unwrap_or_default();
+    while let Some((field, column)) = stack.pop() {
+        check_tags(conn, &mut errors, &format!("{field}.tags"), &column.tags).await?;
+        check_terms(
+            conn,
+            &mut errors,
+            &format!("{field}.glossary_terms"),
+            &column.glossary_terms,
+            &already,
+        )
+        .await?;
+        stack.extend(
+            column
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("{field}.fields[{i}]"), c)),
+        );
+    }
+    errors.into_result()
+}
+
+/// Every term an asset carries, on itself or its columns.
+fn all_terms(asset: &Asset) -> Vec<String> {
+    let mut terms = asset.glossary_terms.clone();
+    let mut stack: Vec<&Column> = asset.schema.iter().flat_map(|s| &s.columns).collect();
+    while let Some(column) = stack.pop() {
+        terms.extend(column.glossary_terms.iter().cloned());
+        stack.extend(&column.fields);
+    }
+    terms
+}
+
+fn mode_of(asset: &Asset) -> CompatibilityMode {
+    match asset.compatibility() {
+        CompatibilityMode::Unspecified => CompatibilityMode::Backward,
+        mode => mode,
+    }
+}
+
+fn parse_kind(value: &str) -> Result<AssetKind, ApiError> {
+    let upper = value.to_ascii_uppercase();
+    let full = if upper.starts_with("ASSET_KIND_") {
+        upper
+    } else {
+        format!("ASSET_KIND_{upper}")
+    };
+    AssetKind::from_str_name(&full)
+        .filter(|kind| *kind != AssetKind::Unspecified)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "filter",
+                format!("unknown kind '{value}': TABLE, VIEW, FILE_SET or STREAM"),
+            )
+        })
+}
+
+impl Catalog {
+    pub async fn create_asset(
+        &self,
+        actor: &str,
+        request: CreateAssetRequest,
+    ) -> Result<Asset, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "parent", &request.parent, DATA_PRODUCTS);
+        validate::resource_id(&mut errors, "asset_id", &request.asset_id);
+        match &request.asset {
+            Some(asset) => validate_fields(&mut errors, asset),
+            None => errors.add("asset", "is required"),
+        }
+        errors.into_result()?;
+        let input = request.asset.clone().unwrap_or_default();
+        let asset = Asset {
+            name: format!("{}/assets/{}", request.parent, request.asset_id),
+            uid: uuid::Uuid::new_v4().to_string(),
+            compatibility: mode_of(&input) as i32,
+            schema: Some(normalize(&input.schema.clone().unwrap_or_default())),
+            schema_version: 1,
+            etag: String::new(),
+            ..input
+        };
+        let (parent, actor_name) = (request.parent.clone(), actor.to_string());
+        self.create_resource(
+            actor,
+            "CreateAsset",
+            &request.request_id,
+            &request,
+            move |conn| {
+                Box::pin(async move {
+                    resources::get::<DataProduct, _>(conn, &parent).await?;
+                    check_references(conn, &asset, None).await?;
+                    assets::claim_location(
+                        conn,
+                        asset.location.as_ref().expect("validated"),
+                        &asset.name,
+                    )
+                    .await?;
+                    let schema = asset.schema.clone().unwrap_or_default();
+                    assets::insert_schema_version(conn, &asset.name, 1, &actor_name, &schema)
+                        .await?;
+                    Ok(asset)
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn get_asset(&self, name: &str) -> Result<Asset, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "name", name, ASSETS);
+        errors.into_result()?;
+        resources::get(self.store().db(), name).await
+    }
+
+    pub async fn list_assets(
+        &self,
+        request: ListAssetsRequest,
+    ) -> Result<ListAssetsResponse, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "parent", &request.parent, DATA_PRODUCTS);
+        errors.into_result()?;
+        let terms = filter::parse(&request.filter, FILTER_FIELDS)?;
+        let page = PageRequest::parse(
+            request.page_size,
+            &request.page_token,
+            &format!("{}\n{}", request.parent, request.filter),
+        )?;
+        let mut conditions = vec![resources::parent_is(Some(&request.parent))];
+        for term in &terms {
+            conditions.push(match term.field.as_str() {
+                "kind" => resources::state_is(asset_kind_column(parse_kind(&term.value)?)),
+                "owner" => resources::owned_by(&term.value),
+                "glossary_term" => resources::linked_to_term(&term.value),
+                _ => resources::tagged(&term.value),
+            });
+        }
+        let mut assets = resources::list::<Asset, _>(
+            self.store().db(),
+            conditions,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut assets, |a| &a.name);
+        Ok(ListAssetsResponse {
+            assets,
+            next_page_token,
+        })
+    }
+
+    /// A schema change makes a new version, refused with FAILED_PRECONDITION listing each
+    /// violation when it breaks the (new) compatibility mode.
+    pub async fn update_asset(
+        &self,
+        actor: &str,
+        request: UpdateAssetRequest,
+    ) -> Result<Asset, ApiError> {
+        let Some(input) = request.asset else {
+            return Err(ApiError::invalid("asset", "is required"));
+        };
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "asset.name", &input.name, ASSETS);
+        errors.into_result()?;
+        let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
+        let (name, etag, apply_fields, actor_name) = (
+            input.name.clone(),
+            input.etag.clone(),
+            fields.clone(),
+            actor.to_string(),
+        );
+        self.update_resource(
+            actor,
+            "UpdateAsset",
+            &name,
+            &etag,
+            &fields,
+            move |conn, mut asset: Asset| {
+                Box::pin(async move {
+                    let previous = asset.clone();
+                    for field in &apply_fields {
+                        match *field {
+                            "display_name" => asset.display_name = input.display_name.clone(),
+                            "description" => asset.description = input.description.clone(),
+                            "owners" => asset.owners = input.owners.clone(),
+                            "tags" => asset.tags = input.tags.clone(),
+                            "glossary_terms" => asset.glossary_terms = input.glossary_terms.clone(),
+                            "forms" => asset.forms = input.forms.clone(),
+                            "schema" => asset.schema = input.schema.clone(),
+                            "compatibility" => asset.compatibility = mode_of(&input) as i32,
+                            _ => asset.location = input.location.clone(),
+                        }
+                    }
+                    let mut errors = FieldErrors::new();
+                    validate_fields(&mut errors, &asset);
+                    errors.into_result()?;
+                    check_references(conn, &asset, Some(&previous)).await?;
+
+                    if asset.location != previous.location {
+                        assets::release_location(conn, &asset.name).await?;
+                        assets::claim_location(
+                            conn,
+                            asset.location.as_ref().expect("validated"),
+                            &asset.name,
+                        )
+                        .await?;
+                    }
+                    let old_schema = previous.schema.clone().unwrap_or_default();
+                    let new_schema = normalize(&asset.schema.clone().unwrap_or_default());
+                    if new_schema != old_schema {
+                        let mode = mode_of(&asset);
+                        let broken = violations(&old_schema, &new_schema, mode);
+                        if !broken.is_empty() {
+                            return Err(ApiError::precondition(
+                                format!(
+                                    "the schema change breaks {} compatibility ({} violation(s))",
+                                    mode.as_str_name().trim_start_matches("COMPATIBILITY_MODE_"),
+                                    broken.len()
+                                ),
+                                broken,
+                            ));
+                        }
+                        asset.schema_version = previous.schema_version + 1;
+                        assets::insert_schema_version(
+                            conn,
+                            &asset.name,
+                            asset.schema_version,
+                            &actor_name,
+                            &new_schema,
+                        )
+                        .await?;
+                    }
+                    asset.schema = Some(new_schema);
+                    Ok(asset)
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn delete_asset(
+        &self,
+        actor: &str,
+        request: DeleteAssetRequest,
+    ) -> Result<(), ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "name", &request.name, ASSETS);
+        errors.into_result()?;
+        self.delete_resource(
+            actor,
+            "DeleteAsset",
+            &request.name,
+            &request.etag,
+            |conn, asset: &Asset| {
+                Box::pin(async move {
+                    assets::release_location(conn, &asset.name).await?;
+                    assets::delete_schema_versions(conn, &asset.name).await
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn list_schema_versions(
+        &self,
+        request: ListSchemaVersionsRequest,
+    ) -> Result<ListSchemaVersionsResponse, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "parent", &request.parent, ASSETS);
+        errors.into_result()?;
+        resources::get::<Asset, _>(self.store().db(), &request.parent).await?;
+        let page = PageRequest::parse(request.page_size, &request.page_token, &request.parent)?;
+        let before = page
+            .after
+            .as_deref()
+            .map(|v| v.parse::<i64>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("page_token", "is not a token from this listing"))?;
+        let versions = assets::list_schema_versions(
+            self.store().db(),
+            &request.parent,
+            before,
+            page.fetch_limit(),
+        )
+        .await?;
+        // Pages are keyed by version number (newest first), not by name.
+        let mut keyed: Vec<(String, SchemaVersion)> = versions
+            .into_iter()
+            .map(|v| (v.version.to_string(), v))
+            .collect();
+        let next_page_token = page.finish(&mut keyed, |(key, _)| key);
+        Ok(ListSchemaVersionsResponse {
+            schema_versions: keyed.into_iter().map(|(_, v)| v).collect(),
+            next_page_token,
+        })
+    }
+
+    pub async fn get_schema_version(&self, name: &str) -> Result<SchemaVersion, ApiError> {
+        let mut errors = FieldErrors::new();
+        let parsed = validate_version_name(&mut errors, "name", name);
+        errors.into_result()?;
+        let (asset, version) = parsed.expect("validated");
+        assets::find_schema_version(self.store().db(), &asset, version)
+            .await?
+            .ok_or_else(|| ApiError::not_found(name))
+    }
+
+    /// The changes between two versions, each marked breaking or not under the asset's mode.
+    pub async fn diff_schema_versions(
+        &self,
+        request: DiffSchemaVersionsRequest,
+    ) -> Result<DiffSchemaVersionsResponse, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "asset", &request.asset, ASSETS);
+        if request.from_version < 1 {
+            errors.add("from_version", "must be a version number (1 or more)");
+        }
+        if request.to_version < 1 {
+            errors.add("to_version", "must be a version number (1 or more)");
+        }
+        errors.into_result()?;
+        let db = self.store().db();
+        let asset: Asset = resources::get(db, &request.asset).await?;
+        let mut schemas: Vec<Schema> = Vec::new();
+        for (field, version) in [
+            ("from_version", request.from_version),
+            ("to_version", request.to_version),
+        ] {
+            let found = assets::find_schema_version(db, &request.asset, version)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        field,
+                        format!("{} has no schema version {version}", request.asset),
+                    )
+                })?;
+            schemas.push(found.schema.unwrap_or_default());
+        }
+        Ok(DiffSchemaVersionsResponse {
+            changes: diff(&schemas[0], &schemas[1], mode_of(&asset)),
+        })
+    }
+}
+
+/// "…/assets/{asset}/schemaVersions/{n}" → (asset name, n).
+fn validate_version_name(
+    errors: &mut FieldErrors,
+    field: &str,
+    name: &str,
+) -> Option<(String, i64)> {
+    let invalid = |errors: &mut FieldErrors| {
+        errors.add(
+            field,
+            "must be domains/{id}/dataProducts/{id}/assets/{id}/schemaVersions/{number}",
+        );
+        None
+    };
+    let Some((asset, version)) = name.rsplit_once("/schemaVersions/") else {
+        return invalid(errors);
+    };
+    let Ok(version) = version.parse::<i64>() else {
+        return invalid(errors);
+    };
+    if version < 1 || validate::parse_name(asset, &SCHEMA_VERSIONS[..3]).is_none() {
+        return invalid(errors);
+    }
+    Some((asset.to_string(), version))
+}

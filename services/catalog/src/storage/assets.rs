@@ -1,0 +1,135 @@
+//! Asset-only tables: schema versions (immutable, one row per version) and the unique locations.
+
+use prost::Message;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use weft_proto::weft::catalog::v1::{Location, Schema, SchemaVersion};
+use weft_runtime::ApiError;
+use weft_storage::write::{db_error, now};
+
+use super::entities::{asset_location, schema_version};
+use crate::domain::time::to_timestamp;
+
+/// Records that `asset` is at `location`; ALREADY_EXISTS naming the holder if another asset is.
+pub async fn claim_location<C: ConnectionTrait>(
+    conn: &C,
+    location: &Location,
+    asset: &str,
+) -> Result<(), ApiError> {
+    let holder =
+        asset_location::Entity::find_by_id((location.namespace.clone(), location.name.clone()))
+            .one(conn)
+            .await
+            .map_err(db_error)?;
+    if let Some(holder) = holder {
+        if holder.asset == asset {
+            return Ok(());
+        }
+        return Err(ApiError::AlreadyExists(format!(
+            "location {} {} (used by {})",
+            location.namespace, location.name, holder.asset
+        )));
+    }
+    asset_location::ActiveModel {
+        namespace: Set(location.namespace.clone()),
+        name: Set(location.name.clone()),
+        asset: Set(asset.to_string()),
+    }
+    .insert(conn)
+    .await
+    .map_err(super::insert_error(&format!(
+        "location {} {}",
+        location.namespace, location.name
+    )))?;
+    Ok(())
+}
+
+/// Forgets the location of `asset`.
+pub async fn release_location<C: ConnectionTrait>(conn: &C, asset: &str) -> Result<(), ApiError> {
+    asset_location::Entity::delete_many()
+        .filter(asset_location::Column::Asset.eq(asset))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+pub async fn insert_schema_version<C: ConnectionTrait>(
+    conn: &C,
+    asset: &str,
+    version: i64,
+    created_by: &str,
+    schema: &Schema,
+) -> Result<(), ApiError> {
+    schema_version::ActiveModel {
+        asset: Set(asset.to_string()),
+        version: Set(version),
+        created_by: Set(created_by.to_string()),
+        create_time: Set(now()),
+        body: Set(schema.encode_to_vec()),
+    }
+    .insert(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn decode(row: schema_version::Model) -> Result<SchemaVersion, ApiError> {
+    Ok(SchemaVersion {
+        name: format!("{}/schemaVersions/{}", row.asset, row.version),
+        version: row.version,
+        schema: Some(Schema::decode(row.body.as_slice()).map_err(ApiError::internal)?),
+        created_by: row.created_by,
+        create_time: Some(to_timestamp(row.create_time)),
+    })
+}
+
+pub async fn find_schema_version<C: ConnectionTrait>(
+    conn: &C,
+    asset: &str,
+    version: i64,
+) -> Result<Option<SchemaVersion>, ApiError> {
+    schema_version::Entity::find_by_id((asset.to_string(), version))
+        .one(conn)
+        .await
+        .map_err(db_error)?
+        .map(decode)
+        .transpose()
+}
+
+/// Versions of `asset`, newest first, below `before` if given.
+pub async fn list_schema_versions<C: ConnectionTrait>(
+    conn: &C,
+    asset: &str,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<SchemaVersion>, ApiError> {
+    let mut query = schema_version::Entity::find()
+        .filter(schema_version::Column::Asset.eq(asset))
+        .order_by_desc(schema_version::Column::Version)
+        .limit(limit);
+    if let Some(before) = before {
+        query = query.filter(schema_version::Column::Version.lt(before));
+    }
+    query
+        .all(conn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+pub async fn delete_schema_versions<C: ConnectionTrait>(
+    conn: &C,
+    asset: &str,
+) -> Result<(), ApiError> {
+    schema_version::Entity::delete_many()
+        .filter(schema_version::Column::Asset.eq(asset))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! Assets with versioned schemas through the gateway, on SQLite and PostgreSQL: unique locations,
+//! column types and tags, compatibility checks on every schema change, versions and diffs.
+
+use prost_types::FieldMask;
+use tonic::Code;
+use weft_proto::weft::catalog::v1::{
+    Asset, AssetKind, Column, CompatibilityMode, CreateAssetRequest, CreateDataProductRequest,
+    CreateDomainRequest, DataProduct, DeleteAssetRequest, DeleteDataProductRequest,
+    DeleteTagKeyRequest, DiffSchemaVersionsRequest, Domain, GetSchemaVersionRequest,
+    ListAssetsRequest, ListSchemaVersionsRequest, Location, Schema, SchemaChangeKind,
+    UpdateAssetRequest,
+};
+use weft_proto::weft::common::v1::Tag;
+use weft_tests::{
+    Catalog, bad_fields, catalog, declare_tag_keys, on_every_backend, precondition_violations,
+};
+
+const PRODUCT: &str = "domains/sales/dataProducts/orders";
+
+fn column(name: &str, r#type: &str, nullable: bool) -> Column {
+    Column {
+        name: name.into(),
+        r#type: r#type.into(),
+        nullable,
+        description: format!("The {name}."),
+        ..Default::default()
+    }
+}
+
+fn orders_schema() -> Schema {
+    Schema {
+        columns: vec![
+            column("order_id", "BIGINT", false),
+            column("quantity", "int", false),
+            Column {
+                tags: vec![Tag {
+                    key: "pii".into(),
+                    value: "email".into(),
+                }],
+                ..column("customer_email", "varchar(320)", true)
+            },
+            Column {
+                fields: vec![
+                    column("city", "string", true),
+                    column("zip", "string", true),
+                ],
+                ..column("shipping", "struct", true)
+            },
+            column("note", "string", true),
+        ],
+    }
+}
+
+fn asset(id: &str, kind: AssetKind, location_name: &str, schema: Schema) -> CreateAssetRequest {
+    CreateAssetRequest {
+        parent: PRODUCT.into(),
+        asset_id: id.into(),
+        asset: Some(Asset {
+            display_name: id.into(),
+            kind: kind as i32,
+            location: Some(Location {
+                namespace: "postgres://db.example:5432".into(),
+                name: location_name.into(),
+            }),
+            description: "Orders placed on the web shop.".into(),
+            schema: Some(schema),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+async fn setup(client: &mut Catalog) {
+    declare_tag_keys(client, &[("pii", &["email", "phone"])]).await;
+    client
+        .create_domain(CreateDomainRequest {
+            domain_id: "sales".into(),
+            domain: Some(Domain {
+                display_name: "Sales".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    client
+        .create_data_product(CreateDataProductRequest {
+            parent: "domains/sales".into(),
+            data_product_id: "orders".into(),
+            data_product: Some(DataProduct {
+                display_name: "Orders".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn change_schema(
+    client: &mut Catalog,
+    current: &Asset,
+    schema: Schema,
+) -> Result<Asset, tonic::Status> {
+    client
+        .update_asset(UpdateAssetRequest {
+            asset: Some(Asset {
+                schema: Some(schema),
+                ..current.clone()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["schema".into()],
+            }),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn schema_changes_are_versioned_and_checked_against_the_compatibility_mode() {
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        setup(&mut client).await;
+        let orders = client
+            .create_asset(asset(
+                "orders",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(orders.name, format!("{PRODUCT}/assets/orders"));
+        assert_eq!(orders.schema_version, 1);
+        assert_eq!(orders.compatibility(), CompatibilityMode::Backward);
+        let columns = &orders.schema.as_ref().unwrap().columns;
+        assert_eq!(
+            columns[0].r#type, "bigint",
+            "types are stored in canonical form"
+        );
+        assert_eq!(columns[2].r#type, "string");
+        client
+            .create_asset(asset(
+                "orders-daily",
+                AssetKind::View,
+                "sales.public.orders_daily",
+                orders_schema(),
+            ))
+            .await
+            .unwrap();
+
+        // Breaking: a column removed, a type narrowed, a nullable column made required, a nested
+        // field's type changed.
+        let mut breaking = orders_schema();
+        breaking.columns[0].r#type = "int".into();
+        breaking.columns[2].nullable = false;
+        breaking.columns[3].fields[1].r#type = "int".into();
+        breaking.columns.pop();
+        let error = change_schema(&mut client, &orders, breaking)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::FailedPrecondition, "{error:?}");
+        assert!(error.message().contains("BACKWARD"), "{}", error.message());
+        assert_eq!(
+            precondition_violations(&error),
+            [
+                ("MADE_REQUIRED".to_string(), "customer_email".to_string()),
+                ("COLUMN_REMOVED".to_string(), "note".to_string()),
+                ("TYPE_NARROWED".to_string(), "order_id".to_string()),
+                ("TYPE_NARROWED".to_string(), "shipping.zip".to_string()),
+            ]
+        );
+
+        // Compatible: a nullable column added, a type widened.
+        let mut compatible = orders_schema();
+        compatible.columns[1].r#type = "bigint".into();
+        compatible.columns.push(column("coupon", "string", true));
+        let v2 = change_schema(&mut client, &orders, compatible)
+            .await
+            .unwrap();
+        assert_eq!(v2.schema_version, 2);
+        // The same schema again is no new version.
+        let same = change_schema(&mut client, &v2, v2.schema.clone().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(same.schema_version, 2);
+
+        let first_page = client
+            .list_schema_versions(ListSchemaVersionsRequest {
+                parent: orders.name.clone(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first_page.schema_versions[0].version, 2);
+        let second_page = client
+            .list_schema_versions(ListSchemaVersionsRequest {
+                parent: orders.name.clone(),
+                page_size: 1,
+                page_token: first_page.next_page_token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second_page.schema_versions[0].version, 1);
+        assert!(second_page.next_page_token.is_empty());
+        let v1 = client
+            .get_schema_version(GetSchemaVersionRequest {
+                name: format!("{}/schemaVersions/1", orders.name),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(v1.schema, orders.schema);
+        assert_eq!(v1.created_by, "users/admin");
+
+        let diff = client
+            .diff_schema_versions(DiffSchemaVersionsRequest {
+                asset: orders.name.clone(),
+                from_version: 1,
+                to_version: 2,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let changes: Vec<(SchemaChangeKind, &str, bool)> = diff
+            .changes
+            .iter()
+            .map(|c| (c.kind(), c.column.as_str(), c.breaking))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (SchemaChangeKind::TypeWidened, "quantity", false),
+                (SchemaChangeKind::ColumnAdded, "coupon", false)
+            ]
+        );
+        let error = client
+            .diff_schema_versions(DiffSchemaVersionsRequest {
+                asset: orders.name.clone(),
+                from_version: 1,
+                to_version: 9,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&error), ["to_version"]);
+
+        // Under NONE, anything goes.
+        let none = client
+            .update_asset(UpdateAssetRequest {
+                asset: Some(Asset {
+                    compatibility: CompatibilityMode::None as i32,
+                    schema: Some(Schema {
+                        columns: vec![column("id", "int", false)],
+                    }),
+                    ..same.clone()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["compatibility".into(), "schema".into()],
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(none.schema_version, 3);
+    });
+}
+
+#[tokio::test]
+async fn assets_have_unique_locations_known_types_and_declared_column_tags() {
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        setup(&mut client).await;
+        let orders = client
+            .create_asset(asset(
+                "orders",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let error = client
+            .create_asset(asset(
+                "copy",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::AlreadyExists);
+        assert!(
+            error.message().contains(&orders.name),
+            "{}",
+            error.message()
+        );
+
+        let mut unknown_type = orders_schema();
+        unknown_type.columns[1].r#type = "varchar2".into();
+        let error = client
+            .create_asset(asset(
+                "bad",
+                AssetKind::Table,
+                "sales.public.bad",
+                unknown_type,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&error), ["asset.schema.columns[1].type"]);
+
+        let mut undeclared = orders_schema();
+        undeclared.columns[3].fields[0].tags = vec![Tag {
+            key: "geo".into(),
+            value: "city".into(),
+        }];
+        let error = client
+            .create_asset(asset(
+                "bad",
+                AssetKind::Table,
+                "sales.public.bad",
+                undeclared,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            ["asset.schema.columns[3].fields[0].tags[0].key"]
+        );
+
+        let mut request = asset("bad", AssetKind::Unspecified, "", orders_schema());
+        request
+            .asset
+            .as_mut()
+            .unwrap()
+            .location
+            .as_mut()
+            .unwrap()
+            .namespace
+            .clear();
+        let error = client.create_asset(request).await.unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            [
+                "asset.kind",
+                "asset.location.namespace",
+                "asset.location.name"
+            ]
+        );
+        let mut missing_parent = asset("x", AssetKind::Table, "sales.public.x", orders_schema());
+        missing_parent.parent = "domains/sales/dataProducts/nothing".into();
+        assert_eq!(
+            client
+                .create_asset(missing_parent)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+
+        // Column tags count as uses of their key.
+        let error = client
+            .delete_tag_key(DeleteTagKeyRequest {
+                name: "tagKeys/pii".into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(precondition_violations(&error)[0].0, "TAG_KEY_IN_USE");
+
+        let views = client
+            .list_assets(ListAssetsRequest {
+                parent: PRODUCT.into(),
+                filter: "kind = VIEW".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(views.assets.is_empty());
+        let tables = client
+            .list_assets(ListAssetsRequest {
+                parent: PRODUCT.into(),
+                filter: "kind = table".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(tables.assets.len(), 1);
+
+        // A product with assets cannot be deleted; once the asset is gone its location is free.
+        let error = client
+            .delete_data_product(DeleteDataProductRequest {
+                name: PRODUCT.into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(precondition_violations(&error)[0].0, "HAS_ASSETS");
+        client
+            .delete_asset(DeleteAssetRequest {
+                name: orders.name.clone(),
+                etag: orders.etag.clone(),
+            })
+            .await
+            .unwrap();
+        client
+            .create_asset(asset(
+                "orders-v2",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap();
+    });
+}
