@@ -379,3 +379,145 @@ async fn glossary_terms_relate_and_attach_only_while_enabled() {
         assert_eq!(terms.terms.len(), 2);
     });
 }
+
+#[tokio::test]
+async fn metadata_forms_are_validated_against_their_type() {
+    use weft_proto::weft::catalog::v1::form_value::Value;
+    use weft_proto::weft::catalog::v1::{
+        CreateMetadataFormTypeRequest, DeleteMetadataFormTypeRequest, FormField, FormFieldType,
+        FormValue, MetadataForm, MetadataFormType,
+    };
+    fn field(name: &str, r#type: FormFieldType, required: bool, values: &[&str]) -> FormField {
+        FormField {
+            name: name.into(),
+            r#type: r#type as i32,
+            required,
+            enum_values: values.iter().map(|v| v.to_string()).collect(),
+            description: String::new(),
+        }
+    }
+    fn form(values: Vec<(&str, Value)>) -> MetadataForm {
+        MetadataForm {
+            form_type: "metadataFormTypes/retention".into(),
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), FormValue { value: Some(v) }))
+                .collect(),
+        }
+    }
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        client
+            .create_metadata_form_type(CreateMetadataFormTypeRequest {
+                form_type_id: "retention".into(),
+                form_type: Some(MetadataFormType {
+                    display_name: "Retention".into(),
+                    fields: vec![
+                        field("days", FormFieldType::Int, true, &[]),
+                        field(
+                            "legal_basis",
+                            FormFieldType::Enum,
+                            true,
+                            &["contract", "consent"],
+                        ),
+                        field("review_on", FormFieldType::Date, false, &[]),
+                        field("archived", FormFieldType::Bool, false, &[]),
+                    ],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let error = client
+            .create_metadata_form_type(CreateMetadataFormTypeRequest {
+                form_type_id: "broken".into(),
+                form_type: Some(MetadataFormType {
+                    fields: vec![
+                        field("x", FormFieldType::Enum, false, &[]),
+                        field("x", FormFieldType::Unspecified, false, &[]),
+                    ],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            [
+                "form_type.fields[0].enum_values",
+                "form_type.fields[1].name",
+                "form_type.fields[1].type"
+            ]
+        );
+
+        client
+            .create_domain(CreateDomainRequest {
+                domain_id: "sales".into(),
+                domain: Some(Domain {
+                    display_name: "Sales".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let product = |forms: Vec<MetadataForm>| CreateDataProductRequest {
+            parent: "domains/sales".into(),
+            data_product_id: "orders".into(),
+            data_product: Some(DataProduct {
+                display_name: "Orders".into(),
+                forms,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+        let error = client
+            .create_data_product(product(vec![form(vec![
+                ("days", Value::StringValue("thirty".into())),
+                ("legal_basis", Value::StringValue("whim".into())),
+                ("review_on", Value::StringValue("2026-02-30".into())),
+                ("colour", Value::StringValue("red".into())),
+            ])]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            [
+                "data_product.forms[0].values.colour",
+                "data_product.forms[0].values.days",
+                "data_product.forms[0].values.legal_basis",
+                "data_product.forms[0].values.review_on",
+            ]
+        );
+        let error = client
+            .create_data_product(product(vec![form(vec![("days", Value::IntValue(30))])]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            ["data_product.forms[0].values.legal_basis"]
+        );
+        let created = client
+            .create_data_product(product(vec![form(vec![
+                ("days", Value::IntValue(30)),
+                ("legal_basis", Value::StringValue("contract".into())),
+                ("review_on", Value::StringValue("2027-01-31".into())),
+            ])]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(created.forms.len(), 1);
+
+        // A form type in use cannot be deleted.
+        let error = client
+            .delete_metadata_form_type(DeleteMetadataFormTypeRequest {
+                name: "metadataFormTypes/retention".into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(precondition_violations(&error)[0].0, "FORM_TYPE_IN_USE");
+    });
+}

@@ -11,7 +11,7 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs not built yet (metadata forms, published revisions, search,
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (published revisions, search,
 /// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
@@ -384,6 +384,51 @@ impl CatalogService for CatalogApi {
                 .diff_schema_versions(request.into_inner())
                 .await?,
         ))
+    }
+
+    async fn create_metadata_form_type(
+        &self,
+        request: Request<CreateMetadataFormTypeRequest>,
+    ) -> Result<Response<MetadataFormType>, Status> {
+        let caller = caller(&request)?;
+        let created = self
+            .catalog
+            .create_metadata_form_type(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(created))
+    }
+
+    async fn get_metadata_form_type(
+        &self,
+        request: Request<GetMetadataFormTypeRequest>,
+    ) -> Result<Response<MetadataFormType>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_metadata_form_type(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_metadata_form_types(
+        &self,
+        request: Request<ListMetadataFormTypesRequest>,
+    ) -> Result<Response<ListMetadataFormTypesResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .list_metadata_form_types(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn delete_metadata_form_type(
+        &self,
+        request: Request<DeleteMetadataFormTypeRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&request)?;
+        self.catalog
+            .delete_metadata_form_type(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(()))
     }
 }
 

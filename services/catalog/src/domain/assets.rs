@@ -12,6 +12,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
 use crate::storage::kinds::asset_kind_column;
@@ -71,9 +72,6 @@ fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
             GLOSSARY_TERMS,
         );
     }
-    if !asset.forms.is_empty() {
-        errors.add("asset.forms", "metadata forms are not supported yet");
-    }
     if let Some(schema) = &asset.schema {
         validate_schema(errors, "asset.schema", schema);
     }
@@ -87,6 +85,7 @@ async fn check_references<C: ConnectionTrait>(
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
     check_tags(conn, &mut errors, "asset.tags", &asset.tags).await?;
+    check_forms(conn, &mut errors, "asset.forms", &asset.forms).await?;
     let already: Vec<String> = previous.map(all_terms).unwrap_or_default();
     check_terms(
         conn,
@@ -238,7 +237,7 @@ impl Catalog {
             conditions.push(match term.field.as_str() {
                 "kind" => resources::state_is(asset_kind_column(parse_kind(&term.value)?)),
                 "owner" => resources::owned_by(&term.value),
-                "glossary_term" => resources::linked_to_term(&term.value),
+                "glossary_term" => resources::referring_to(&term.value),
                 _ => resources::tagged(&term.value),
             });
         }

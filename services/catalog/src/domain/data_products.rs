@@ -9,6 +9,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
 use crate::storage::kinds::lifecycle_column;
 use crate::storage::resources;
@@ -24,6 +25,7 @@ const MUTABLE_FIELDS: &[&str] = &[
     "glossary_terms",
     "service_level",
     "subscription_policy",
+    "forms",
 ];
 const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag", "glossary_term"];
 
@@ -75,6 +77,7 @@ async fn check_references<C: ConnectionTrait>(
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
     check_tags(conn, &mut errors, "data_product.tags", &product.tags).await?;
+    check_forms(conn, &mut errors, "data_product.forms", &product.forms).await?;
     let already = previous.map_or(&[][..], |p| &p.glossary_terms[..]);
     check_terms(
         conn,
@@ -181,7 +184,7 @@ impl Catalog {
                     resources::state_is(lifecycle_column(parse_state(&term.value)?))
                 }
                 "owner" => resources::owned_by(&term.value),
-                "glossary_term" => resources::linked_to_term(&term.value),
+                "glossary_term" => resources::referring_to(&term.value),
                 _ => resources::tagged(&term.value),
             });
         }
@@ -231,6 +234,7 @@ impl Catalog {
                                 product.glossary_terms = input.glossary_terms.clone()
                             }
                             "service_level" => product.service_level = input.service_level.clone(),
+                            "forms" => product.forms = input.forms.clone(),
                             _ => product.subscription_policy = input.subscription_policy.clone(),
                         }
                     }

@@ -352,7 +352,7 @@ impl Catalog {
         errors.into_result()?;
         self.delete_resource(actor, "DeleteGlossaryTerm", &request.name, &request.etag, |conn, term: &GlossaryTerm| {
             Box::pin(async move {
-                let uses = labels::count_term_uses(conn, &term.name).await?;
+                let uses = labels::count_references(conn, &term.name).await?;
                 if uses > 0 {
                     return Err(ApiError::precondition(
                         format!("{} is in use", term.name),

@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod data_products;
 pub mod domains;
+pub mod forms;
 pub mod glossaries;
 pub mod mutations;
 pub mod references;

@@ -65,16 +65,18 @@ pub mod tag {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod term_link {
+pub mod reference {
     use sea_orm::entity::prelude::*;
 
-    /// A resource linked to a glossary term.
+    /// A resource referring to another by name: a glossary term (attached, or related by isA /
+    /// classifies) or a metadata form type. (The table was created for term links.)
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "catalog_term_links")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub resource: String,
         #[sea_orm(primary_key, auto_increment = false)]
+        /// The referenced resource's name.
         pub term: String,
     }
 

@@ -2,8 +2,8 @@
 
 use prost_types::Timestamp;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, Column, DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState, TagKey,
-    TermState,
+    Asset, AssetKind, Column, DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState,
+    MetadataFormType, TagKey, TermState,
 };
 use weft_proto::weft::common::v1::Tag;
 
@@ -42,7 +42,15 @@ macro_rules! standard_fields {
     )*};
 }
 
-standard_fields!(Domain, DataProduct, TagKey, Glossary, GlossaryTerm, Asset);
+standard_fields!(
+    Domain,
+    DataProduct,
+    TagKey,
+    Glossary,
+    GlossaryTerm,
+    Asset,
+    MetadataFormType
+);
 
 /// The part of a name before `/<collection>/`, e.g. the domain of a product.
 fn parent_before(name: &str, collection: &str) -> Option<String> {
@@ -87,8 +95,9 @@ impl Stored for DataProduct {
         &self.tags
     }
 
-    fn glossary_terms(&self) -> Vec<String> {
-        self.glossary_terms.clone()
+    fn references(&self) -> Vec<String> {
+        let forms = self.forms.iter().map(|form| form.form_type.clone());
+        self.glossary_terms.iter().cloned().chain(forms).collect()
     }
 }
 
@@ -127,7 +136,7 @@ impl Stored for GlossaryTerm {
     }
 
     /// Its isA and classifies relations, so that a term in use by another cannot be deleted.
-    fn glossary_terms(&self) -> Vec<String> {
+    fn references(&self) -> Vec<String> {
         self.is_a.iter().chain(&self.classifies).cloned().collect()
     }
 }
@@ -166,8 +175,9 @@ impl Stored for Asset {
         &self.tags
     }
 
-    fn glossary_terms(&self) -> Vec<String> {
-        self.glossary_terms.clone()
+    fn references(&self) -> Vec<String> {
+        let forms = self.forms.iter().map(|form| form.form_type.clone());
+        self.glossary_terms.iter().cloned().chain(forms).collect()
     }
 
     fn part_labels(&self) -> Vec<PartLabels> {
@@ -201,4 +211,13 @@ impl Stored for Asset {
 /// The `state` column value of an asset kind, e.g. "TABLE".
 pub fn asset_kind_column(kind: AssetKind) -> &'static str {
     kind.as_str_name().trim_start_matches("ASSET_KIND_")
+}
+
+impl Stored for MetadataFormType {
+    const KIND: &'static str = "metadata_form_type";
+    const MESSAGE: &'static str = "MetadataFormType";
+
+    fn parent(&self) -> Option<String> {
+        None
+    }
 }

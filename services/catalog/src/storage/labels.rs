@@ -7,15 +7,15 @@ use weft_proto::weft::common::v1::Tag;
 use weft_runtime::ApiError;
 use weft_storage::write::db_error;
 
-use super::entities::{owner, tag, term_link};
+use super::entities::{owner, reference, tag};
 
-/// Replaces a resource's owners, tags and glossary-term links.
+/// Replaces a resource's owners, tags and references.
 pub async fn replace<C: ConnectionTrait>(
     conn: &C,
     resource: &str,
     owners: &[String],
     tags: &[Tag],
-    terms: &[String],
+    references: &[String],
 ) -> Result<(), ApiError> {
     delete(conn, resource).await?;
     if !owners.is_empty() {
@@ -37,10 +37,10 @@ pub async fn replace<C: ConnectionTrait>(
         .await
         .map_err(db_error)?;
     }
-    if !terms.is_empty() {
-        term_link::Entity::insert_many(terms.iter().map(|term| term_link::ActiveModel {
+    if !references.is_empty() {
+        reference::Entity::insert_many(references.iter().map(|name| reference::ActiveModel {
             resource: Set(resource.to_string()),
-            term: Set(term.clone()),
+            term: Set(name.clone()),
         }))
         .exec(conn)
         .await
@@ -71,9 +71,9 @@ pub async fn replace_parts<C: ConnectionTrait>(
         .exec(conn)
         .await
         .map_err(db_error)?;
-    term_link::Entity::delete_many()
-        .filter(term_link::Column::Resource.gte(low.as_str()))
-        .filter(term_link::Column::Resource.lt(high.as_str()))
+    reference::Entity::delete_many()
+        .filter(reference::Column::Resource.gte(low.as_str()))
+        .filter(reference::Column::Resource.lt(high.as_str()))
         .exec(conn)
         .await
         .map_err(db_error)?;
@@ -93,17 +93,17 @@ pub async fn replace_parts<C: ConnectionTrait>(
             .await
             .map_err(db_error)?;
     }
-    let links: Vec<term_link::ActiveModel> = parts
+    let links: Vec<reference::ActiveModel> = parts
         .iter()
         .flat_map(|part| {
-            part.terms.iter().map(move |term| term_link::ActiveModel {
+            part.terms.iter().map(move |term| reference::ActiveModel {
                 resource: Set(format!("{resource}#{}", part.path)),
                 term: Set(term.clone()),
             })
         })
         .collect();
     if !links.is_empty() {
-        term_link::Entity::insert_many(links)
+        reference::Entity::insert_many(links)
             .exec(conn)
             .await
             .map_err(db_error)?;
@@ -123,8 +123,8 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), 
         .exec(conn)
         .await
         .map_err(db_error)?;
-    term_link::Entity::delete_many()
-        .filter(term_link::Column::Resource.eq(resource))
+    reference::Entity::delete_many()
+        .filter(reference::Column::Resource.eq(resource))
         .exec(conn)
         .await
         .map_err(db_error)?;
@@ -161,10 +161,10 @@ pub async fn tag_values_in_use<C: ConnectionTrait>(
         .map_err(db_error)
 }
 
-/// How many resources are linked to glossary term `term`.
-pub async fn count_term_uses<C: ConnectionTrait>(conn: &C, term: &str) -> Result<u64, ApiError> {
-    term_link::Entity::find()
-        .filter(term_link::Column::Term.eq(term))
+/// How many resources (or parts of them) refer to `name`.
+pub async fn count_references<C: ConnectionTrait>(conn: &C, name: &str) -> Result<u64, ApiError> {
+    reference::Entity::find()
+        .filter(reference::Column::Term.eq(name))
         .count(conn)
         .await
         .map_err(db_error)
@@ -194,13 +194,13 @@ pub fn tagged(name_column: impl ColumnTrait, tag_filter: &str) -> SimpleExpr {
     name_column.in_subquery(query.to_owned())
 }
 
-/// `name_column IN (resources linked to term)`.
-pub fn linked_to(name_column: impl ColumnTrait, term: &str) -> SimpleExpr {
+/// `name_column IN (resources referring to name)`.
+pub fn referring_to(name_column: impl ColumnTrait, term: &str) -> SimpleExpr {
     name_column.in_subquery(
         Query::select()
-            .column(term_link::Column::Resource)
-            .from(term_link::Entity)
-            .and_where(Expr::col(term_link::Column::Term).eq(term))
+            .column(reference::Column::Resource)
+            .from(reference::Entity)
+            .and_where(Expr::col(reference::Column::Term).eq(term))
             .to_owned(),
     )
 }

@@ -47,8 +47,9 @@ pub trait Stored: StandardFields + Message + Default + Clone {
     fn tags(&self) -> &[Tag] {
         &[]
     }
-    /// Glossary terms the resource links to (for a term: its isA and classifies relations).
-    fn glossary_terms(&self) -> Vec<String> {
+    /// Names the resource refers to: glossary terms (for a term, its isA and classifies
+    /// relations) and metadata form types.
+    fn references(&self) -> Vec<String> {
         Vec::new()
     }
     /// Tags and glossary terms of the resource's parts (an asset's columns) by dotted path, kept
@@ -85,7 +86,7 @@ async fn write_labels<R: Stored, C: ConnectionTrait>(conn: &C, value: &R) -> Res
         name,
         value.owners(),
         value.tags(),
-        &value.glossary_terms(),
+        &value.references(),
     )
     .await?;
     labels::replace_parts(conn, name, &value.part_labels()).await
@@ -237,6 +238,6 @@ pub fn tagged(tag: &str) -> SimpleExpr {
     labels::tagged(resource::Column::Name, tag)
 }
 
-pub fn linked_to_term(term: &str) -> SimpleExpr {
-    labels::linked_to(resource::Column::Name, term)
+pub fn referring_to(name: &str) -> SimpleExpr {
+    labels::referring_to(resource::Column::Name, name)
 }
