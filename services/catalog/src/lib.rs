@@ -1,10 +1,13 @@
-//! Weft's catalog service: the business data catalog (domains and data products so far).
+//! Weft's catalog service: the business data catalog: domains, data products, assets with
+//! versioned schemas, glossaries, tag keys, metadata forms and search.
 
 pub mod api;
 pub mod domain;
+pub mod search;
 pub mod storage;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
@@ -15,6 +18,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{CatalogApi, CatalogInternalApi};
 use crate::domain::Catalog;
+use crate::search::SearchIndex;
 use crate::storage::migrations::Migrator;
 
 /// Runs the catalog on `listener` until `shutdown` resolves.
@@ -26,7 +30,8 @@ pub async fn serve(
     let store =
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Catalog).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
-    let catalog = Catalog::new(store);
+    let search = SearchIndex::open(&config.data_dir.join("catalog-index"), store.clone())?;
+    let catalog = Catalog::new(store, search.clone());
     let max_message_bytes = config.max_message_bytes;
 
     let mut server = GrpcServer::new(ServiceKind::Catalog, config);
@@ -40,5 +45,21 @@ pub async fn serve(
             .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    server.serve(listener, async { Ok(()) }, shutdown).await
+    // Warm-up: the search index catches up with the database (or is rebuilt) before the
+    // catalog reports SERVING, then follows the outbox.
+    let tailer = Arc::new(std::sync::Mutex::new(None::<tokio::task::JoinHandle<()>>));
+    let warm_up = {
+        let tailer = tailer.clone();
+        async move {
+            let sequence = search.catch_up().await?;
+            let handle = tokio::spawn(search.tail(sequence));
+            *tailer.lock().expect("tailer lock") = Some(handle);
+            Ok(())
+        }
+    };
+    let result = server.serve(listener, warm_up, shutdown).await;
+    if let Some(handle) = tailer.lock().expect("tailer lock").take() {
+        handle.abort();
+    }
+    result
 }

@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tonic::transport::{Channel, Endpoint};
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
-use weft_proto::weft::catalog::v1::{CreateDomainRequest, Domain, GetDomainRequest};
+use weft_proto::weft::catalog::v1::{CreateDomainRequest, Domain, GetDomainRequest, SearchRequest};
 use weft_proto::weft::gateway::v1::GetCallerRequest;
 use weft_proto::weft::gateway::v1::portal_service_client::PortalServiceClient;
 use weft_testkit::Bearer;
@@ -115,6 +115,30 @@ fn serve_catalog(port: u16, database_url: &str, dir: &std::path::Path) -> Proces
     )
 }
 
+/// Names found by a search, waiting briefly for the index to follow the writes.
+async fn search_names(
+    client: &mut CatalogServiceClient<
+        tonic::service::interceptor::InterceptedService<Channel, Bearer>,
+    >,
+    query: &str,
+) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = client
+            .search(SearchRequest {
+                query: query.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !response.results.is_empty() || Instant::now() > deadline {
+            return response.results.into_iter().map(|r| r.name).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn domain(id: &str) -> CreateDomainRequest {
     CreateDomainRequest {
         domain_id: id.into(),
@@ -155,9 +179,9 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
         catalog.signal(Signal::SIGKILL);
         drop(catalog);
 
-        let _restarted = serve_catalog(port, &url, dir.path());
+        let mut restarted = serve_catalog(port, &url, dir.path());
         let channel = wait_serving(&address, "weft.catalog.v1.CatalogService").await;
-        let mut client = CatalogServiceClient::with_interceptor(channel, Bearer(token));
+        let mut client = CatalogServiceClient::with_interceptor(channel, Bearer(token.clone()));
         let found = client
             .get_domain(GetDomainRequest {
                 name: "domains/durable".into(),
@@ -167,6 +191,11 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
             .into_inner();
         assert_eq!(found, acknowledged);
         client.create_domain(domain("after-restart")).await.unwrap();
+        // The search index caught up with what was written before the kill.
+        assert_eq!(
+            search_names(&mut client, "durable").await,
+            ["domains/durable"]
+        );
 
         let verify = Command::new(WEFT)
             .args(["audit", "verify", "--database-url", &url])
@@ -179,6 +208,20 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
             String::from_utf8_lossy(&verify.stderr)
         );
         assert!(printed.contains("intact (2 records)"), "{printed}");
+
+        // Without its index (derived state), the catalog rebuilds it from the database at start.
+        restarted.signal(Signal::SIGTERM);
+        restarted.expect_line("stopped", Duration::from_secs(15));
+        drop(restarted);
+        std::fs::remove_dir_all(dir.path().join("catalog-index")).unwrap();
+        let rebuilt = serve_catalog(port, &url, dir.path());
+        let channel = wait_serving(&address, "weft.catalog.v1.CatalogService").await;
+        let mut client = CatalogServiceClient::with_interceptor(channel, Bearer(token.clone()));
+        assert_eq!(
+            search_names(&mut client, "restart").await,
+            ["domains/after-restart"]
+        );
+        drop(rebuilt);
 
         // Tampering with a record breaks the chain, and verification says so.
         let db = weft_storage::connect(&url).await.unwrap();

@@ -113,3 +113,12 @@ pub async fn verify_chain<C: ConnectionTrait>(conn: &C) -> Result<ChainReport, s
         }
     }
 }
+
+/// The hash of the journal's first record: an identity of the database's history (derived state
+/// built from another database must not be reused). `None` for an empty journal.
+pub async fn genesis_hash<C: ConnectionTrait>(conn: &C) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(journal::Entity::find_by_id(1i64)
+        .one(conn)
+        .await?
+        .map(|row| row.hash))
+}

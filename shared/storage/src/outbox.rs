@@ -84,3 +84,13 @@ fn to_event(row: outbox::Model) -> Event {
         }),
     }
 }
+
+/// The highest sequence in the outbox (0 when empty).
+pub async fn last_sequence(store: &Store) -> Result<i64, ApiError> {
+    let last = outbox::Entity::find()
+        .order_by_desc(outbox::Column::Seq)
+        .one(store.db())
+        .await
+        .map_err(db_error)?;
+    Ok(last.map_or(0, |row| row.seq))
+}

@@ -11,7 +11,7 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs not built yet (published revisions, search,
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (published revisions,
 /// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
@@ -429,6 +429,15 @@ impl CatalogService for CatalogApi {
             .delete_metadata_form_type(caller.subject(), request.into_inner())
             .await?;
         Ok(Response::new(()))
+    }
+
+    async fn search(
+        &self,
+        request: Request<SearchRequest>,
+    ) -> Result<Response<SearchResponse>, Status> {
+        Ok(Response::new(
+            self.catalog.search(request.into_inner()).await?,
+        ))
     }
 }
 

@@ -14,20 +14,33 @@ pub mod tag_keys;
 pub mod time;
 pub mod types;
 
+use std::sync::Arc;
+
+use weft_proto::weft::catalog::v1::{SearchRequest, SearchResponse};
+use weft_runtime::ApiError;
 use weft_storage::Store;
+
+use crate::search::SearchIndex;
 
 /// The catalog, as the gRPC adapter sees it.
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
+    search: Arc<SearchIndex>,
 }
 
 impl Catalog {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, search: Arc<SearchIndex>) -> Self {
+        Self { store, search }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Searches the index. Results are eventually consistent with writes: the index follows the
+    /// outbox, a write shows up within milliseconds (see `search::index`).
+    pub async fn search(&self, request: SearchRequest) -> Result<SearchResponse, ApiError> {
+        self.search.search(&request).await
     }
 }

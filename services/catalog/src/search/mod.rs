@@ -1,0 +1,10 @@
+//! Catalog search over domains, products, assets, columns and glossary terms, with tantivy:
+//! BM25 ranking, typo tolerance, filters, facet counts and pagination. The index is derived
+//! state (see `index`), never the source of truth.
+
+mod documents;
+mod fields;
+mod index;
+mod query;
+
+pub use index::SearchIndex;

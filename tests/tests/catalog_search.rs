@@ -1,0 +1,340 @@
+//! Catalog search through the gateway, on SQLite and PostgreSQL: ranked full text with typo
+//! tolerance, filters (domain with sub-domains, type, kind, tag, owner, term, state), facet
+//! counts, pagination, and bad requests.
+
+use std::time::{Duration, Instant};
+
+use tonic::Code;
+use weft_proto::weft::catalog::v1::{
+    Asset, AssetKind, Column, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
+    DataProduct, Domain, Location, Schema, SearchRequest, SearchResponse, SearchResultType,
+};
+use weft_proto::weft::common::v1::Tag;
+use weft_tests::{Catalog, bad_fields, catalog, declare_tag_keys, on_every_backend};
+
+async fn domain(client: &mut Catalog, id: &str, name: &str, parent: &str) {
+    client
+        .create_domain(CreateDomainRequest {
+            domain_id: id.into(),
+            domain: Some(Domain {
+                display_name: name.into(),
+                description: format!("Everything about {name}."),
+                parent_domain: parent.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn product(client: &mut Catalog, domain: &str, id: &str, name: &str, description: &str) {
+    client
+        .create_data_product(CreateDataProductRequest {
+            parent: domain.into(),
+            data_product_id: id.into(),
+            data_product: Some(DataProduct {
+                display_name: name.into(),
+                description: description.into(),
+                owners: vec!["users/alice".into()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn asset(
+    client: &mut Catalog,
+    product: &str,
+    id: &str,
+    description: &str,
+    columns: Vec<Column>,
+) {
+    client
+        .create_asset(CreateAssetRequest {
+            parent: product.into(),
+            asset_id: id.into(),
+            asset: Some(Asset {
+                kind: AssetKind::Table as i32,
+                location: Some(Location {
+                    namespace: "postgres://db:5432".into(),
+                    name: format!("shop.public.{id}"),
+                }),
+                description: description.into(),
+                schema: Some(Schema { columns }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+fn column(name: &str, description: &str, tags: Vec<Tag>) -> Column {
+    Column {
+        name: name.into(),
+        r#type: "string".into(),
+        nullable: true,
+        description: description.into(),
+        tags,
+        ..Default::default()
+    }
+}
+
+/// Search is eventually consistent with writes: retry until `accept` holds (or fail after 10 s).
+async fn search_until(
+    client: &mut Catalog,
+    request: SearchRequest,
+    accept: impl Fn(&SearchResponse) -> bool,
+) -> SearchResponse {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = client.search(request.clone()).await.unwrap().into_inner();
+        if accept(&response) {
+            return response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "search never satisfied the test: {request:?} -> {response:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn names(response: &SearchResponse) -> Vec<&str> {
+    response.results.iter().map(|r| r.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn search_ranks_tolerates_typos_filters_and_counts_facets() {
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        declare_tag_keys(&mut client, &[("pii", &["email", "phone"])]).await;
+        domain(&mut client, "sales", "Sales", "").await;
+        domain(&mut client, "sales-eu", "Sales Europe", "domains/sales").await;
+        domain(&mut client, "finance", "Finance", "").await;
+        product(
+            &mut client,
+            "domains/sales-eu",
+            "orders",
+            "Web shop orders",
+            "Every order placed in the web shop, one row per order line.",
+        )
+        .await;
+        product(
+            &mut client,
+            "domains/finance",
+            "invoices",
+            "Invoices",
+            "Invoices sent to customers, with payment status.",
+        )
+        .await;
+        let orders = "domains/sales-eu/dataProducts/orders";
+        asset(
+            &mut client,
+            orders,
+            "order-lines",
+            "Order lines with quantities and prices.",
+            vec![
+                column(
+                    "customer_email",
+                    "E-mail address of the customer who ordered.",
+                    vec![Tag {
+                        key: "pii".into(),
+                        value: "email".into(),
+                    }],
+                ),
+                column("shipping_city", "City the order ships to.", vec![]),
+            ],
+        )
+        .await;
+        asset(
+            &mut client,
+            "domains/finance/dataProducts/invoices",
+            "invoice-items",
+            "Invoice items billed.",
+            vec![column("amount", "Amount billed.", vec![])],
+        )
+        .await;
+
+        // Ranked full text: the asset about orders comes first for "order lines".
+        let response = search_until(
+            &mut client,
+            SearchRequest {
+                query: "order lines".into(),
+                ..Default::default()
+            },
+            |r| !r.results.is_empty(),
+        )
+        .await;
+        assert_eq!(
+            response.results[0].name,
+            format!("{orders}/assets/order-lines"),
+            "{response:?}"
+        );
+        assert!(
+            response
+                .results
+                .windows(2)
+                .all(|w| w[0].score >= w[1].score)
+        );
+
+        // A misspelled word still finds it.
+        let typo = search_until(
+            &mut client,
+            SearchRequest {
+                query: "ordr linse".into(),
+                ..Default::default()
+            },
+            |r| names(r).contains(&format!("{orders}/assets/order-lines").as_str()),
+        )
+        .await;
+        assert!(typo.total_size >= 1);
+
+        // Columns are found, with their tags as filters and facets.
+        let emails = search_until(
+            &mut client,
+            SearchRequest {
+                query: "emial".into(),
+                tags: vec!["pii=email".into()],
+                facets: vec!["type".into(), "tag".into()],
+                ..Default::default()
+            },
+            |r| r.total_size == 1,
+        )
+        .await;
+        assert_eq!(
+            emails.results[0].name,
+            format!("{orders}/assets/order-lines#customer_email")
+        );
+        assert_eq!(emails.results[0].r#type(), SearchResultType::Column);
+        assert_eq!(emails.results[0].data_product, orders);
+        assert!(
+            emails.results[0].snippet.contains("<b>"),
+            "{:?}",
+            emails.results[0].snippet
+        );
+        let type_facet = &emails.facets[0];
+        assert_eq!(
+            (
+                type_facet.values[0].value.as_str(),
+                type_facet.values[0].count
+            ),
+            ("column", 1)
+        );
+
+        // The domain filter covers sub-domains; facets count every match, not just the page.
+        let sales = search_until(
+            &mut client,
+            SearchRequest {
+                domain: "domains/sales".into(),
+                facets: vec!["domain".into(), "type".into()],
+                page_size: 2,
+                ..Default::default()
+            },
+            |r| r.total_size == 6,
+        )
+        .await;
+        assert_eq!(sales.results.len(), 2);
+        let domain_facet: Vec<(&str, i64)> = sales.facets[0]
+            .values
+            .iter()
+            .map(|v| (v.value.as_str(), v.count))
+            .collect();
+        assert_eq!(
+            domain_facet,
+            [("domains/sales-eu", 5), ("domains/sales", 1)]
+        );
+
+        // Pages: stable, no duplicates, the whole result set.
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = client
+                .search(SearchRequest {
+                    domain: "domains/sales".into(),
+                    page_size: 2,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            seen.extend(page.results.into_iter().map(|r| r.name));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        assert_eq!(seen.len(), 6);
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 6, "{seen:?}");
+
+        let only_assets = client
+            .search(SearchRequest {
+                types: vec![SearchResultType::Asset as i32],
+                facets: vec!["owner".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(only_assets.total_size, 2);
+        let products = client
+            .search(SearchRequest {
+                owner: "users/alice".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(products.total_size, 2);
+
+        // Bad requests name their field.
+        for (request, field) in [
+            (
+                SearchRequest {
+                    facets: vec!["colour".into()],
+                    ..Default::default()
+                },
+                "facets",
+            ),
+            (
+                SearchRequest {
+                    domain: "sales".into(),
+                    ..Default::default()
+                },
+                "domain",
+            ),
+            (
+                SearchRequest {
+                    page_size: -1,
+                    ..Default::default()
+                },
+                "page_size",
+            ),
+            (
+                SearchRequest {
+                    page_token: "nope".into(),
+                    ..Default::default()
+                },
+                "page_token",
+            ),
+            (
+                SearchRequest {
+                    types: vec![42],
+                    ..Default::default()
+                },
+                "types[0]",
+            ),
+        ] {
+            let error = client.search(request).await.unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument);
+            assert_eq!(bad_fields(&error), [field]);
+        }
+    });
+}
