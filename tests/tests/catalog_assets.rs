@@ -420,3 +420,132 @@ async fn assets_have_unique_locations_known_types_and_declared_column_tags() {
             .unwrap();
     });
 }
+
+#[tokio::test]
+async fn publishing_freezes_revisions_while_the_draft_moves_on() {
+    use weft_proto::weft::catalog::v1::{
+        DeprecateDataProductRequest, GetDataProductRevisionRequest, LifecycleState,
+        ListDataProductRevisionsRequest, PublishDataProductRequest, RetireDataProductRequest,
+    };
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        setup(&mut client).await;
+        let publish = |etag: &str| PublishDataProductRequest {
+            name: PRODUCT.into(),
+            etag: etag.into(),
+        };
+        let error = client.publish_data_product(publish("")).await.unwrap_err();
+        assert_eq!(precondition_violations(&error)[0].0, "NO_ASSETS");
+
+        let orders = client
+            .create_asset(asset(
+                "orders",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let published = client
+            .publish_data_product(publish(""))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(published.lifecycle_state(), LifecycleState::Published);
+        assert_eq!(
+            published.published_revision,
+            format!("{PRODUCT}/revisions/1")
+        );
+        let error = client.publish_data_product(publish("1")).await.unwrap_err();
+        assert_eq!(error.code(), Code::Aborted, "a stale etag");
+
+        // Editing the draft does not touch the published revision.
+        client
+            .update_asset(UpdateAssetRequest {
+                asset: Some(Asset {
+                    description: "Edited after publishing.".into(),
+                    ..orders.clone()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["description".into()],
+                }),
+            })
+            .await
+            .unwrap();
+        let first = client
+            .get_data_product_revision(GetDataProductRevisionRequest {
+                name: published.published_revision.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.assets.len(), 1);
+        assert_eq!(first.assets[0].description, orders.description);
+        assert_eq!(first.published_by, "users/admin");
+        assert_eq!(
+            first.data_product.as_ref().unwrap().lifecycle_state(),
+            LifecycleState::Published
+        );
+
+        let again = client
+            .publish_data_product(publish(""))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(again.published_revision, format!("{PRODUCT}/revisions/2"));
+        let listed = client
+            .list_data_product_revisions(ListDataProductRevisionsRequest {
+                parent: PRODUCT.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let numbers: Vec<&str> = listed
+            .revisions
+            .iter()
+            .map(|r| r.name.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(numbers, ["2", "1"]);
+        assert_eq!(
+            listed.revisions[0].assets[0].description,
+            "Edited after publishing."
+        );
+
+        // Lifecycle: PUBLISHED -> DEPRECATED -> RETIRED, and nothing back.
+        let deprecated = client
+            .deprecate_data_product(DeprecateDataProductRequest {
+                name: PRODUCT.into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(deprecated.lifecycle_state(), LifecycleState::Deprecated);
+        let error = client.publish_data_product(publish("")).await.unwrap_err();
+        assert_eq!(precondition_violations(&error)[0].0, "INVALID_TRANSITION");
+        client
+            .retire_data_product(RetireDataProductRequest {
+                name: PRODUCT.into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap();
+        let error = client
+            .deprecate_data_product(DeprecateDataProductRequest {
+                name: PRODUCT.into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::FailedPrecondition);
+        let error = client
+            .get_data_product_revision(GetDataProductRevisionRequest {
+                name: format!("{PRODUCT}/revisions/0"),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&error), ["name"]);
+    });
+}

@@ -18,6 +18,7 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::Authenticator;
@@ -174,6 +175,9 @@ impl GrpcServer {
                     .make_span_with(rpc_span)
                     .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
             )
+            // A bug that panics in a handler answers INTERNAL (and is logged) instead of resetting
+            // the stream.
+            .layer(CatchPanicLayer::custom(panic_response))
             // Refuses at once (RESOURCE_EXHAUSTED) what the concurrency limit cannot take, rather
             // than queueing without bound while clients time out.
             .layer(LoadShedLayer::new())
@@ -282,6 +286,16 @@ fn rpc_span(request: &http::Request<Body>) -> tracing::Span {
     );
     telemetry::link_to_remote_parent(&span, request.headers());
     span
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> http::Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "request handler panicked");
+    tonic::Status::internal("internal error").into_http()
 }
 
 /// Resolves on SIGTERM or SIGINT.

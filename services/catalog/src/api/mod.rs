@@ -11,8 +11,8 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs not built yet (published revisions,
-/// contracts, data sources, publishing) answer UNIMPLEMENTED through the generated defaults.
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (data contracts, data sources) answer
+/// UNIMPLEMENTED through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
 }
@@ -437,6 +437,64 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<SearchResponse>, Status> {
         Ok(Response::new(
             self.catalog.search(request.into_inner()).await?,
+        ))
+    }
+
+    async fn publish_data_product(
+        &self,
+        request: Request<PublishDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .publish_data_product(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn deprecate_data_product(
+        &self,
+        request: Request<DeprecateDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .deprecate_data_product(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn retire_data_product(
+        &self,
+        request: Request<RetireDataProductRequest>,
+    ) -> Result<Response<DataProduct>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .retire_data_product(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_data_product_revisions(
+        &self,
+        request: Request<ListDataProductRevisionsRequest>,
+    ) -> Result<Response<ListDataProductRevisionsResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .list_data_product_revisions(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_data_product_revision(
+        &self,
+        request: Request<GetDataProductRevisionRequest>,
+    ) -> Result<Response<DataProductRevision>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .get_data_product_revision(request.into_inner())
+                .await?,
         ))
     }
 }

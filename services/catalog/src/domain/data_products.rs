@@ -12,7 +12,7 @@ use super::Catalog;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
 use crate::storage::kinds::lifecycle_column;
-use crate::storage::resources;
+use crate::storage::{resources, revisions};
 
 const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
@@ -267,7 +267,7 @@ impl Catalog {
                 Box::pin(async move {
                     let assets = resources::count_children::<Asset, _>(conn, &product.name).await?;
                     if assets == 0 {
-                        return Ok(());
+                        return revisions::delete_all(conn, &product.name).await;
                     }
                     Err(ApiError::precondition(
                         format!("{} is not empty", product.name),

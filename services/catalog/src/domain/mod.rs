@@ -8,6 +8,7 @@ pub mod domains;
 pub mod forms;
 pub mod glossaries;
 pub mod mutations;
+pub mod publishing;
 pub mod references;
 pub mod schemas;
 pub mod tag_keys;

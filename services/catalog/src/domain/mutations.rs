@@ -97,16 +97,38 @@ impl Catalog {
         R: Stored,
         A: for<'c> FnOnce(&'c DatabaseTransaction, R) -> BoxFuture<'c, Result<R, ApiError>>,
     {
+        self.change_resource(actor, method, "updated", name, etag, fields, apply)
+            .await
+    }
+
+    /// Like `update_resource`, with the event's verb (e.g. "published" for
+    /// "data_product.published").
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn change_resource<R, A>(
+        &self,
+        actor: &str,
+        method: &'static str,
+        verb: &str,
+        name: &str,
+        etag: &str,
+        fields: &[&str],
+        apply: A,
+    ) -> Result<R, ApiError>
+    where
+        R: Stored,
+        A: for<'c> FnOnce(&'c DatabaseTransaction, R) -> BoxFuture<'c, Result<R, ApiError>>,
+    {
         let txn = self.store().begin_write(actor).await?;
         let current: R = resources::get(txn.conn(), name).await?;
         check_etag(name, etag, current.etag())?;
         let revision = revision_of(current.etag());
         let mut updated = apply(txn.conn(), current).await?;
-        updated.set_times(None, Some(to_timestamp(now())));
+        let create_time = updated.create_time().cloned();
+        updated.set_times(create_time, Some(to_timestamp(now())));
         let saved = resources::update(txn.conn(), &updated, revision).await?;
         txn.commit(vec![change(
             method,
-            "updated",
+            verb,
             &saved,
             json!({ "update_mask": fields }),
         )])

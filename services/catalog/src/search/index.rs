@@ -255,13 +255,7 @@ impl SearchIndex {
                 self.replace(&event.resource, entries).await?;
                 if old_state.is_some() && new_state.is_some() && old_state != new_state {
                     // Assets and columns carry their product's state.
-                    let assets = resources::list::<Asset, _>(
-                        db,
-                        vec![resources::parent_is(Some(&event.resource))],
-                        None,
-                        u64::MAX,
-                    )
-                    .await?;
+                    let assets = resources::all_children::<Asset, _>(db, &event.resource).await?;
                     for asset in assets {
                         self.replace_asset(&asset).await?;
                     }

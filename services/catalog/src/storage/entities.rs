@@ -128,3 +128,24 @@ pub mod asset_location {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod revision {
+    use sea_orm::entity::prelude::*;
+
+    /// An immutable published revision of a data product with its assets.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "catalog_revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub data_product: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub revision: i64,
+        /// Encoded `weft.catalog.v1.DataProductRevision`.
+        pub body: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

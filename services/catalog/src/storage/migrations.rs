@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(OneResourceTable),
             Box::new(CreateTermLinks),
             Box::new(CreateAssetTables),
+            Box::new(CreateRevisions),
         ]
     }
 
@@ -503,6 +504,58 @@ impl MigrationTrait for CreateAssetTables {
             .await?;
         manager
             .drop_table(Table::drop().table(CatalogSchemaVersions::Table).to_owned())
+            .await
+    }
+}
+
+/// Published revisions of data products.
+struct CreateRevisions;
+
+impl MigrationName for CreateRevisions {
+    fn name(&self) -> &str {
+        "m0005_catalog_revisions"
+    }
+}
+
+#[derive(DeriveIden)]
+enum CatalogRevisions {
+    Table,
+    DataProduct,
+    Revision,
+    Body,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateRevisions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CatalogRevisions::Table)
+                    .col(
+                        ColumnDef::new(CatalogRevisions::DataProduct)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CatalogRevisions::Revision)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(CatalogRevisions::Body).binary().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(CatalogRevisions::DataProduct)
+                            .col(CatalogRevisions::Revision),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(CatalogRevisions::Table).to_owned())
             .await
     }
 }

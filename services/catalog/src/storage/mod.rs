@@ -7,6 +7,7 @@ pub mod kinds;
 pub mod labels;
 pub mod migrations;
 pub mod resources;
+pub mod revisions;
 
 use sea_orm::{DbErr, SqlErr};
 use weft_runtime::ApiError;

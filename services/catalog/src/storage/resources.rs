@@ -241,3 +241,22 @@ pub fn tagged(tag: &str) -> SimpleExpr {
 pub fn referring_to(name: &str) -> SimpleExpr {
     labels::referring_to(resource::Column::Name, name)
 }
+
+/// Every resource of kind `R` under `parent`, read page by page.
+pub async fn all_children<R: Stored, C: ConnectionTrait>(
+    conn: &C,
+    parent: &str,
+) -> Result<Vec<R>, ApiError> {
+    const PAGE: u64 = 1_000;
+    let mut all: Vec<R> = Vec::new();
+    loop {
+        let after = all.last().map(|r| r.name().to_string());
+        let page =
+            list::<R, _>(conn, vec![parent_is(Some(parent))], after.as_deref(), PAGE).await?;
+        let done = (page.len() as u64) < PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
