@@ -1,0 +1,41 @@
+//! `weft-bench`: measures Weft on realistic data, each figure next to a baseline measured in the
+//! same run. Build and run in release mode:
+//!
+//! ```sh
+//! cargo build --release -p weft -p weft-bench
+//! target/release/weft-bench search --assets 1000000
+//! ```
+//!
+//! Scenarios live in their own modules so that later issues add theirs (governance checks,
+//! lineage traversals) next to `search`.
+
+mod data;
+mod report;
+mod search;
+mod suite;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "weft-bench",
+    about = "Weft's benchmark harness (run a release build)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Catalog: load assets through the gateway, rebuild the search index, time searches, next to
+    /// SQLite FTS5 over the same rows.
+    Search(search::SearchArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().scenario {
+        Scenario::Search(args) => search::run(args).await,
+    }
+}
