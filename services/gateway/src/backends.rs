@@ -12,8 +12,10 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::server::HealthReporter;
 use weft_runtime::{ServiceConfig, ServiceKind};
 
-/// How often backend health is polled.
+/// How often backend health is polled once every backend serves; while one does not (at start),
+/// it is polled every `HEALTH_POLL_INTERVAL_STARTING`.
 const HEALTH_POLL_INTERVAL: Duration = Duration::from_secs(2);
+const HEALTH_POLL_INTERVAL_STARTING: Duration = Duration::from_millis(100);
 
 /// A lazily connecting channel to a backend.
 pub fn channel(config: &ServiceConfig, kind: ServiceKind) -> anyhow::Result<Channel> {
@@ -57,6 +59,14 @@ pub async fn mirror_health(reporter: HealthReporter, backends: Vec<(ServiceKind,
                 last[index] = Some(status);
             }
         }
-        tokio::time::sleep(HEALTH_POLL_INTERVAL).await;
+        let all_serving = last
+            .iter()
+            .all(|status| *status == Some(ServingStatus::Serving));
+        tokio::time::sleep(if all_serving {
+            HEALTH_POLL_INTERVAL
+        } else {
+            HEALTH_POLL_INTERVAL_STARTING
+        })
+        .await;
     }
 }

@@ -348,7 +348,7 @@ impl ServiceConfig {
     }
 }
 
-/// Reads the context a file-based setting points at, naming it in the error.
+/// Reads the file a setting points at, naming the setting in the error.
 pub fn read_file(key: &str, path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{key}: cannot read {}", path.display()))
 }

@@ -66,7 +66,8 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     );
 
     let suite = RunningSuite::start(&weft, &data_dir, args.port).await?;
-    println!("weft up ready in {:.2} s", suite.startup.as_secs_f64());
+    let empty_startup = suite.startup;
+    println!("weft up ready in {:.2} s", empty_startup.as_secs_f64());
     let channel = Endpoint::from_shared(suite.gateway.clone())?
         .connect()
         .await?;
@@ -85,7 +86,9 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     // Index build: the catalog rebuilds its index from the database at start when it is missing.
     std::fs::remove_dir_all(data_dir.join("catalog-index"))?;
     let suite = RunningSuite::start(&weft, &data_dir, args.port).await?;
-    let rebuild = suite.startup;
+    // The restart's extra time over the empty start is the rebuild (the catalog reports SERVING
+    // only once its index is built).
+    let rebuild = suite.startup.saturating_sub(empty_startup);
     let channel = Endpoint::from_shared(suite.gateway.clone())?
         .connect()
         .await?;
@@ -119,7 +122,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         rate(args.assets, fts.insert_elapsed)
     );
     println!(
-        "| index build | {:.0} assets/s (rebuild at start, {:.1} s; following writes: all searchable {:.1} s after the load began) | (included in the insert) |",
+        "| index build | {:.0} assets/s (rebuild at start: {:.1} s more than an empty start; while loading, all searchable {:.1} s after the load began) | (included in the insert) |",
         rate(args.assets, rebuild),
         rebuild.as_secs_f64(),
         follow_elapsed.as_secs_f64()

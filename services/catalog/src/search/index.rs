@@ -28,8 +28,10 @@ const WRITER_MEMORY: usize = 50_000_000;
 const REBUILD_PAGE: u64 = 1_000;
 /// Events applied before an intermediate commit while catching up.
 const COMMIT_EVERY: usize = 1_000;
-/// How long the tailer waits for more events before committing what it applied.
+/// How long the tailer waits for more events before committing what it applied…
 const IDLE_COMMIT: Duration = Duration::from_millis(20);
+/// …but it commits at most this often: each commit writes a segment and reloads the reader.
+const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What each index commit records.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -304,13 +306,17 @@ impl SearchIndex {
         tokio::pin!(stream);
         let mut applied: Option<i64> = None;
         let mut since_commit = 0usize;
+        let mut last_commit = std::time::Instant::now();
         loop {
             let next = if applied.is_some() {
-                match tokio::time::timeout(IDLE_COMMIT, stream.next()).await {
+                let wait =
+                    IDLE_COMMIT.max(MIN_COMMIT_INTERVAL.saturating_sub(last_commit.elapsed()));
+                match tokio::time::timeout(wait, stream.next()).await {
                     Ok(next) => next,
                     Err(_) => {
                         self.commit_logged(applied.take()).await;
                         since_commit = 0;
+                        last_commit = std::time::Instant::now();
                         continue;
                     }
                 }
@@ -327,6 +333,7 @@ impl SearchIndex {
                     if since_commit >= COMMIT_EVERY {
                         self.commit_logged(applied.take()).await;
                         since_commit = 0;
+                        last_commit = std::time::Instant::now();
                     }
                 }
                 Some(Err(error)) => {
