@@ -44,6 +44,20 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// (field, description) of each google.rpc.BadRequest field violation.
+pub fn bad_field_messages(status: &tonic::Status) -> Vec<(String, String)> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The (type, subject) of each google.rpc.PreconditionFailure violation.
 pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {
     status

@@ -11,8 +11,8 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
 
-/// `weft.catalog.v1.CatalogService`. RPCs not built yet (data contracts, data sources) answer
-/// UNIMPLEMENTED through the generated defaults.
+/// `weft.catalog.v1.CatalogService`. RPCs not built yet (data sources) answer UNIMPLEMENTED
+/// through the generated defaults.
 pub struct CatalogApi {
     catalog: Catalog,
 }
@@ -429,6 +429,29 @@ impl CatalogService for CatalogApi {
             .delete_metadata_form_type(caller.subject(), request.into_inner())
             .await?;
         Ok(Response::new(()))
+    }
+
+    async fn import_data_contract(
+        &self,
+        request: Request<ImportDataContractRequest>,
+    ) -> Result<Response<ImportDataContractResponse>, Status> {
+        let caller = caller(&request)?;
+        let imported = self
+            .catalog
+            .import_data_contract(caller.subject(), request.into_inner())
+            .await?;
+        Ok(Response::new(imported))
+    }
+
+    async fn export_data_contract(
+        &self,
+        request: Request<ExportDataContractRequest>,
+    ) -> Result<Response<ExportDataContractResponse>, Status> {
+        Ok(Response::new(
+            self.catalog
+                .export_data_contract(request.into_inner())
+                .await?,
+        ))
     }
 
     async fn search(

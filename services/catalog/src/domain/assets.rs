@@ -12,6 +12,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
@@ -32,11 +33,12 @@ const MUTABLE_FIELDS: &[&str] = &[
     "schema",
     "compatibility",
     "location",
+    "custom_properties",
 ];
 const FILTER_FIELDS: &[&str] = &["kind", "owner", "tag", "glossary_term"];
 const MAX_LOCATION_PART: usize = 1024;
 
-fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
+pub(crate) fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
     if !asset.display_name.is_empty() {
         validate::display_name(errors, "asset.display_name", &asset.display_name);
     }
@@ -75,10 +77,11 @@ fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
     if let Some(schema) = &asset.schema {
         validate_schema(errors, "asset.schema", schema);
     }
+    custom_properties::validate(errors, "asset.custom_properties", &asset.custom_properties);
 }
 
 /// Declared tags and existing (enabled, if new) terms, on the asset and on every column.
-async fn check_references<C: ConnectionTrait>(
+pub(crate) async fn check_references<C: ConnectionTrait>(
     conn: &C,
     asset: &Asset,
     previous: Option<&Asset>,
@@ -138,7 +141,7 @@ fn all_terms(asset: &Asset) -> Vec<String> {
     terms
 }
 
-fn mode_of(asset: &Asset) -> CompatibilityMode {
+pub(crate) fn mode_of(asset: &Asset) -> CompatibilityMode {
     match asset.compatibility() {
         CompatibilityMode::Unspecified => CompatibilityMode::Backward,
         mode => mode,
@@ -160,6 +163,65 @@ fn parse_kind(value: &str) -> Result<AssetKind, ApiError> {
                 format!("unknown kind '{value}': TABLE, VIEW, FILE_SET or STREAM"),
             )
         })
+}
+
+/// Stores what belongs to a new (validated) asset besides its resource row: its location claim
+/// and schema version 1.
+pub(crate) async fn register_new<C: ConnectionTrait>(
+    conn: &C,
+    asset: &Asset,
+    actor: &str,
+) -> Result<(), ApiError> {
+    assets::claim_location(
+        conn,
+        asset.location.as_ref().expect("validated"),
+        &asset.name,
+    )
+    .await?;
+    let schema = asset.schema.clone().unwrap_or_default();
+    assets::insert_schema_version(conn, &asset.name, 1, actor, &schema).await
+}
+
+/// Applies what changed from `previous` to the (validated) `asset`: moves its location claim, and
+/// checks a schema change against the compatibility mode (FAILED_PRECONDITION listing each
+/// violation) before storing it as a new version.
+pub(crate) async fn apply_changes<C: ConnectionTrait>(
+    conn: &C,
+    previous: &Asset,
+    asset: &mut Asset,
+    actor: &str,
+) -> Result<(), ApiError> {
+    if asset.location != previous.location {
+        assets::release_location(conn, &asset.name).await?;
+        assets::claim_location(
+            conn,
+            asset.location.as_ref().expect("validated"),
+            &asset.name,
+        )
+        .await?;
+    }
+    let old_schema = previous.schema.clone().unwrap_or_default();
+    let new_schema = normalize(&asset.schema.clone().unwrap_or_default());
+    if new_schema != old_schema {
+        let mode = mode_of(asset);
+        let broken = violations(&old_schema, &new_schema, mode);
+        if !broken.is_empty() {
+            return Err(ApiError::precondition(
+                format!(
+                    "{}: the schema change breaks {} compatibility ({} violation(s))",
+                    asset.name,
+                    mode.as_str_name().trim_start_matches("COMPATIBILITY_MODE_"),
+                    broken.len()
+                ),
+                broken,
+            ));
+        }
+        asset.schema_version = previous.schema_version + 1;
+        assets::insert_schema_version(conn, &asset.name, asset.schema_version, actor, &new_schema)
+            .await?;
+    }
+    asset.schema = Some(new_schema);
+    Ok(())
 }
 
 impl Catalog {
@@ -196,15 +258,7 @@ impl Catalog {
                 Box::pin(async move {
                     resources::get::<DataProduct, _>(conn, &parent).await?;
                     check_references(conn, &asset, None).await?;
-                    assets::claim_location(
-                        conn,
-                        asset.location.as_ref().expect("validated"),
-                        &asset.name,
-                    )
-                    .await?;
-                    let schema = asset.schema.clone().unwrap_or_default();
-                    assets::insert_schema_version(conn, &asset.name, 1, &actor_name, &schema)
-                        .await?;
+                    register_new(conn, &asset, &actor_name).await?;
                     Ok(asset)
                 })
             },
@@ -294,6 +348,9 @@ impl Catalog {
                             "forms" => asset.forms = input.forms.clone(),
                             "schema" => asset.schema = input.schema.clone(),
                             "compatibility" => asset.compatibility = mode_of(&input) as i32,
+                            "custom_properties" => {
+                                asset.custom_properties = input.custom_properties.clone()
+                            }
                             _ => asset.location = input.location.clone(),
                         }
                     }
@@ -301,42 +358,7 @@ impl Catalog {
                     validate_fields(&mut errors, &asset);
                     errors.into_result()?;
                     check_references(conn, &asset, Some(&previous)).await?;
-
-                    if asset.location != previous.location {
-                        assets::release_location(conn, &asset.name).await?;
-                        assets::claim_location(
-                            conn,
-                            asset.location.as_ref().expect("validated"),
-                            &asset.name,
-                        )
-                        .await?;
-                    }
-                    let old_schema = previous.schema.clone().unwrap_or_default();
-                    let new_schema = normalize(&asset.schema.clone().unwrap_or_default());
-                    if new_schema != old_schema {
-                        let mode = mode_of(&asset);
-                        let broken = violations(&old_schema, &new_schema, mode);
-                        if !broken.is_empty() {
-                            return Err(ApiError::precondition(
-                                format!(
-                                    "the schema change breaks {} compatibility ({} violation(s))",
-                                    mode.as_str_name().trim_start_matches("COMPATIBILITY_MODE_"),
-                                    broken.len()
-                                ),
-                                broken,
-                            ));
-                        }
-                        asset.schema_version = previous.schema_version + 1;
-                        assets::insert_schema_version(
-                            conn,
-                            &asset.name,
-                            asset.schema_version,
-                            &actor_name,
-                            &new_schema,
-                        )
-                        .await?;
-                    }
-                    asset.schema = Some(new_schema);
+                    apply_changes(conn, &previous, &mut asset, &actor_name).await?;
                     Ok(asset)
                 })
             },

@@ -9,6 +9,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
 use crate::storage::kinds::lifecycle_column;
@@ -26,10 +27,11 @@ const MUTABLE_FIELDS: &[&str] = &[
     "service_level",
     "subscription_policy",
     "forms",
+    "custom_properties",
 ];
 const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag", "glossary_term"];
 
-fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
+pub(crate) fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
     validate::display_name(errors, "data_product.display_name", &product.display_name);
     validate::description(errors, "data_product.description", &product.description);
     validate::principals(errors, "data_product.owners", &product.owners);
@@ -60,6 +62,11 @@ fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
             );
         }
     }
+    custom_properties::validate(
+        errors,
+        "data_product.custom_properties",
+        &product.custom_properties,
+    );
     if let Some(policy) = &product.subscription_policy {
         validate::principals(
             errors,
@@ -70,7 +77,7 @@ fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
 }
 
 /// Tags are declared and terms exist (enabled, unless already attached).
-async fn check_references<C: ConnectionTrait>(
+pub(crate) async fn check_references<C: ConnectionTrait>(
     conn: &C,
     product: &DataProduct,
     previous: Option<&DataProduct>,
@@ -235,6 +242,9 @@ impl Catalog {
                             }
                             "service_level" => product.service_level = input.service_level.clone(),
                             "forms" => product.forms = input.forms.clone(),
+                            "custom_properties" => {
+                                product.custom_properties = input.custom_properties.clone()
+                            }
                             _ => product.subscription_policy = input.subscription_policy.clone(),
                         }
                     }

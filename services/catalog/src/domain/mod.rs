@@ -3,6 +3,8 @@
 //! transaction together with its outbox event, its journal record and its idempotency record.
 
 pub mod assets;
+pub mod contracts;
+pub mod custom_properties;
 pub mod data_products;
 pub mod domains;
 pub mod forms;

@@ -18,7 +18,13 @@ use crate::storage::resources::{self, Stored};
 /// Type URL prefix of event payloads.
 const TYPE_URL_PREFIX: &str = "type.googleapis.com/weft.catalog.v1.";
 
-fn change<R: Stored>(action: &str, verb: &str, value: &R, detail: serde_json::Value) -> Change {
+/// The outbox event and journal record of one change of `value`.
+pub(crate) fn change<R: Stored>(
+    action: &str,
+    verb: &str,
+    value: &R,
+    detail: serde_json::Value,
+) -> Change {
     Change {
         action: action.to_string(),
         event_type: format!("{}.{verb}", R::KIND),

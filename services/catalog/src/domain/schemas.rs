@@ -16,6 +16,7 @@ use weft_proto::weft::catalog::v1::{
 };
 use weft_runtime::{FieldErrors, Violation, validate};
 
+use super::custom_properties;
 use super::types::DataType;
 
 const MAX_COLUMNS: usize = 2_000;
@@ -64,23 +65,30 @@ fn validate_columns(errors: &mut FieldErrors, field: &str, columns: &[Column], d
         }
         match DataType::parse(&column.r#type) {
             Err(message) => errors.add(format!("{at}.type"), message),
-            Ok(DataType::Struct) if column.fields.is_empty() => {
-                errors.add(format!("{at}.fields"), "a struct column needs fields")
-            }
-            Ok(DataType::Struct) if depth >= MAX_DEPTH => errors.add(
+            Ok(t) if t.has_fields() && column.fields.is_empty() => errors.add(
+                format!("{at}.fields"),
+                "a struct (or array<struct>) column needs fields",
+            ),
+            Ok(t) if t.has_fields() && depth >= MAX_DEPTH => errors.add(
                 format!("{at}.fields"),
                 format!("fields nest at most {MAX_DEPTH} levels"),
             ),
-            Ok(DataType::Struct) => {
+            Ok(t) if t.has_fields() => {
                 validate_columns(errors, &format!("{at}.fields"), &column.fields, depth + 1)
             }
-            Ok(_) if !column.fields.is_empty() => {
-                errors.add(format!("{at}.fields"), "only struct columns have fields")
-            }
+            Ok(_) if !column.fields.is_empty() => errors.add(
+                format!("{at}.fields"),
+                "only struct (and array<struct>) columns have fields",
+            ),
             Ok(_) => {}
         }
         validate::description(errors, &format!("{at}.description"), &column.description);
         validate::tags(errors, &format!("{at}.tags"), &column.tags);
+        custom_properties::validate(
+            errors,
+            &format!("{at}.custom_properties"),
+            &column.custom_properties,
+        );
         for (term_index, term) in column.glossary_terms.iter().enumerate() {
             validate::name(
                 errors,

@@ -49,6 +49,16 @@ impl DataType {
         Ok(value)
     }
 
+    /// Whether a column of this type has nested fields: a struct, or an array of structs (the
+    /// fields of its elements).
+    pub fn has_fields(&self) -> bool {
+        match self {
+            DataType::Struct => true,
+            DataType::Array(element) => element.has_fields(),
+            _ => false,
+        }
+    }
+
     /// Whether every value of `self` can be stored in `to` without loss.
     pub fn widens_to(&self, to: &DataType) -> bool {
         use DataType::*;
