@@ -362,13 +362,14 @@ async fn contract_parts_map_to_first_class_fields_and_the_rest_is_kept_and_repor
                 "owned",
                 "apiVersion: v3.1.0\nkind: DataContract\nid: owned\nversion: 2.0.0\nstatus: active\n\
                  name: Owned\ntags: [finance, unheard-of]\ndescription:\n  purpose: Owned things.\n  usage: Read it.\n\
-                 team:\n  name: Owners\n  members:\n    - username: alice\n      role: owner\n    - username: bob\n      role: steward\n",
+                 team:\n  name: Owners\n  members:\n    - username: alice\n      role: owner\n    - username: bob\n      role: steward\n\
+                 \x20   - username: dave\n      role: owner\n      name: Dave\n",
             ))
             .await
             .unwrap()
             .into_inner();
         let product = owned.data_product.unwrap();
-        assert_eq!(product.owners, ["users/alice"]);
+        assert_eq!(product.owners, ["users/alice", "users/dave"]);
         assert_eq!(product.description, "Owned things.");
         assert_eq!(product.tags.len(), 1);
         assert!(owned.notes.iter().any(|n| n.path == "tags[1]"));
@@ -387,6 +388,30 @@ async fn contract_parts_map_to_first_class_fields_and_the_rest_is_kept_and_repor
                 .any(|m| m["username"] == "alice" && m["role"] == "owner")
         );
         assert!(members.iter().any(|m| m["username"] == "bob"));
+        let daves: Vec<&serde_json::Value> =
+            members.iter().filter(|m| m["username"] == "dave").collect();
+        assert_eq!(daves.len(), 1, "{members:?}");
+        assert_eq!(daves[0]["name"], "Dave");
+
+        // An owner removed in Weft is no longer an owner member of the export.
+        let mut fewer = product.clone();
+        fewer.owners = vec!["users/alice".into()];
+        client
+            .update_data_product(UpdateDataProductRequest {
+                data_product: Some(fewer),
+                update_mask: Some(FieldMask {
+                    paths: vec!["owners".into()],
+                }),
+            })
+            .await
+            .unwrap();
+        let document: serde_json::Value =
+            yaml_serde::from_str(&export(&mut client, &product.name, "").await).unwrap();
+        let members = document["team"]["members"].as_array().unwrap();
+        assert!(
+            !members.iter().any(|m| m["username"] == "dave"),
+            "{members:?}"
+        );
     });
 }
 

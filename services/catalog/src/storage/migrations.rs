@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateTermLinks),
             Box::new(CreateAssetTables),
             Box::new(CreateRevisions),
+            Box::new(IndexListingOrder),
         ]
     }
 
@@ -556,6 +557,78 @@ impl MigrationTrait for CreateRevisions {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(CatalogRevisions::Table).to_owned())
+            .await
+    }
+}
+
+/// Listing pages (`kind = ? [AND parent = ?] AND name > ? ORDER BY name`) read an index in order
+/// instead of sorting every resource of the kind for each page (which made the search index
+/// rebuild quadratic on SQLite).
+struct IndexListingOrder;
+
+impl MigrationName for IndexListingOrder {
+    fn name(&self) -> &str {
+        "m0006_catalog_listing_indexes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IndexListingOrder {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("catalog_resources_kind_parent")
+                    .table(CatalogResources::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_resources_kind_parent_name")
+                    .table(CatalogResources::Table)
+                    .col(CatalogResources::Kind)
+                    .col(CatalogResources::Parent)
+                    .col(CatalogResources::Name)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_resources_kind_name")
+                    .table(CatalogResources::Table)
+                    .col(CatalogResources::Kind)
+                    .col(CatalogResources::Name)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "catalog_resources_kind_parent_name",
+            "catalog_resources_kind_name",
+        ] {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name(name)
+                        .table(CatalogResources::Table)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("catalog_resources_kind_parent")
+                    .table(CatalogResources::Table)
+                    .col(CatalogResources::Kind)
+                    .col(CatalogResources::Parent)
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, LifecycleState};
 use weft_proto::weft::common::v1::Tag;
 
-use super::import::{LOCATION_PROPERTY, derive_location, kind_of};
+use super::import::{LOCATION_PROPERTY, derive_location, kind_of, owner_member};
 use super::sla;
 use super::types::{Nesting, nesting_of, odcs_type, weft_type};
 use super::values::{kept, kept_keys, own_custom_properties};
@@ -204,32 +204,39 @@ fn status(product: &DataProduct) -> Value {
     }
 }
 
-/// Team: the kept team with the product's owners as members with role "owner".
+/// Team: the kept team (less owner members who are no longer owners) with the product's other
+/// owners as members with role "owner".
 fn team(product: &DataProduct) -> Option<Value> {
-    let owners: Vec<Value> = product
-        .owners
-        .iter()
-        .map(|owner| {
-            let username = owner.strip_prefix("users/").unwrap_or(owner);
-            json!({"username": username, "role": "owner"})
-        })
-        .collect();
-    match kept(&product.custom_properties, "team") {
-        Some(Value::Array(mut members)) => {
-            members.extend(owners);
-            Some(Value::Array(members))
+    let still = |member: &Value| owner_member(member).is_none_or(|o| product.owners.contains(&o));
+    let merge = |kept: &[Value]| -> Vec<Value> {
+        let mut members: Vec<Value> = kept.iter().filter(|m| still(m)).cloned().collect();
+        for owner in &product.owners {
+            if !members
+                .iter()
+                .any(|m| owner_member(m).as_ref() == Some(owner))
+            {
+                let username = owner.strip_prefix("users/").unwrap_or(owner);
+                members.push(json!({"username": username, "role": "owner"}));
+            }
         }
+        members
+    };
+    match kept(&product.custom_properties, "team") {
+        Some(Value::Array(members)) => Some(Value::Array(merge(&members))),
         Some(Value::Object(mut team)) => {
-            if !owners.is_empty() {
-                let members = team.entry("members").or_insert_with(|| json!([]));
-                if let Some(members) = members.as_array_mut() {
-                    members.extend(owners);
-                }
+            let members = match team.get("members") {
+                Some(Value::Array(members)) => merge(members),
+                _ => merge(&[]),
+            };
+            if members.is_empty() {
+                team.remove("members");
+            } else {
+                team.insert("members".into(), Value::Array(members));
             }
             Some(Value::Object(team))
         }
-        _ if owners.is_empty() => None,
-        _ => Some(json!({ "members": owners })),
+        _ if product.owners.is_empty() => None,
+        _ => Some(json!({ "members": merge(&[]) })),
     }
 }
 

@@ -156,39 +156,40 @@ fn owner_of(username: &str) -> Option<String> {
     validate::principal(&mut FieldErrors::new(), "", &user).then_some(user)
 }
 
-/// Team members with role "owner" still on the team (no dateOut) become owners; the rest of the
-/// team is returned to be kept.
+/// The owner a team member stands for: a member with role "owner" still on the team (no
+/// `dateOut`) whose username is a principal or a user id.
+pub fn owner_member(member: &Value) -> Option<String> {
+    let member = member.as_object()?;
+    if !text(member, "role").eq_ignore_ascii_case("owner") || member.contains_key("dateOut") {
+        return None;
+    }
+    owner_of(text(member, "username"))
+}
+
+/// Owner members become owners; the rest of the team is returned to be kept, including owner
+/// members that say more than a username and a role (the export then writes them as they were).
 fn owners_from_team(team: &Value) -> (Vec<String>, Option<Value>) {
     let mut owners: Vec<String> = Vec::new();
-    let mut is_owner = |member: &Value| {
-        let Some(member) = member.as_object() else {
+    let mut taken = |member: &Value| {
+        let Some(owner) = owner_member(member) else {
             return false;
         };
-        if !text(member, "role").eq_ignore_ascii_case("owner") || member.contains_key("dateOut") {
-            return false;
+        if !owners.contains(&owner) {
+            owners.push(owner);
         }
-        let extra = member
-            .keys()
-            .any(|k| !matches!(k.as_str(), "username" | "role"));
-        match owner_of(text(member, "username")) {
-            Some(owner) if !extra => {
-                if !owners.contains(&owner) {
-                    owners.push(owner);
-                }
-                true
-            }
-            _ => false,
-        }
+        member
+            .as_object()
+            .is_some_and(|m| m.keys().all(|k| matches!(k.as_str(), "username" | "role")))
     };
     let rest = match team {
         Value::Array(members) => {
-            let rest: Vec<Value> = members.iter().filter(|m| !is_owner(m)).cloned().collect();
+            let rest: Vec<Value> = members.iter().filter(|m| !taken(m)).cloned().collect();
             (!rest.is_empty()).then_some(Value::Array(rest))
         }
         Value::Object(object) => {
             let mut rest = object.clone();
             if let Some(Value::Array(members)) = object.get("members") {
-                let others: Vec<Value> = members.iter().filter(|m| !is_owner(m)).cloned().collect();
+                let others: Vec<Value> = members.iter().filter(|m| !taken(m)).cloned().collect();
                 if others.is_empty() {
                     rest.remove("members");
                 } else {
@@ -624,9 +625,11 @@ mod tests {
             {"username": "alice", "role": "owner"},
             {"username": "bob", "role": "owner", "dateOut": "2020-01-01"},
             {"username": "groups/stewards", "role": "Owner"},
+            {"username": "dave", "role": "owner", "name": "Dave"},
             {"username": "carol", "role": "dpo"}]});
         let (owners, rest) = owners_from_team(&team);
-        assert_eq!(owners, ["users/alice", "groups/stewards"]);
-        assert_eq!(rest.unwrap()["members"].as_array().unwrap().len(), 2);
+        assert_eq!(owners, ["users/alice", "groups/stewards", "users/dave"]);
+        // bob (left), dave (said more) and carol stay in the kept team.
+        assert_eq!(rest.unwrap()["members"].as_array().unwrap().len(), 3);
     }
 }
