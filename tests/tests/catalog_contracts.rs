@@ -505,6 +505,17 @@ async fn edits_in_weft_show_in_the_export_and_revisions_export_as_published() {
     });
 }
 
+/// The product `id` does not exist (a refused import wrote nothing).
+async fn assert_absent(client: &mut Catalog, id: &str) {
+    let status = client
+        .get_data_product(GetDataProductRequest {
+            name: format!("{DOMAIN}/dataProducts/{id}"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{id}");
+}
+
 const SMALL: &str = "apiVersion: v3.1.0\nkind: DataContract\nid: small\nversion: 1.0.0\nstatus: draft\nname: Small\n\
 servers:\n  - server: main\n    type: postgresql\n    host: db.example\n    port: 5432\n    database: shop\n    schema: public\n\
 schema:\n  - name: orders\n    physicalType: table\n    properties:\n      - name: id\n        logicalType: integer\n        required: true\n      - name: note\n        logicalType: string\n";
@@ -514,79 +525,49 @@ async fn bad_contracts_are_refused_with_their_yaml_path_and_nothing_half_written
     on_every_backend!(|suite| {
         let mut client = catalog(&suite, &suite.admin_token());
         setup(&mut client).await;
-        let refused = |status: tonic::Status| {
-            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-            bad_field_messages(&status)
-        };
-
-        let faults = refused(
-            client
-                .import_data_contract(import("bad", "id: [unclosed\n"))
-                .await
-                .unwrap_err(),
-        );
-        assert!(
-            faults[0].0 == "contract_yaml" && faults[0].1.contains("line"),
-            "{faults:?}"
-        );
-
+        // Each bad contract: the fault (field, start of its message) it must be refused with.
         let wrong_type = SMALL.replace("logicalType: string", "logicalType: text");
-        let faults = refused(
-            client
-                .import_data_contract(import("bad", &wrong_type))
-                .await
-                .unwrap_err(),
-        );
-        assert!(
-            faults
-                .iter()
-                .any(|(_, m)| m.starts_with("schema[0].properties[1].logicalType")),
-            "{faults:?}"
-        );
-        let faults = refused(
-            client
-                .import_data_contract(import("bad", &SMALL.replace("version: 1.0.0\n", "")))
-                .await
-                .unwrap_err(),
-        );
-        assert!(
-            faults.iter().any(|(_, m)| m.contains("version")),
-            "{faults:?}"
-        );
-
+        let no_version = SMALL.replace("version: 1.0.0\n", "");
         let twice = format!("{SMALL}  - name: Orders\n");
-        let faults = refused(
-            client
-                .import_data_contract(import("bad", &twice))
-                .await
-                .unwrap_err(),
-        );
-        assert!(
-            faults.iter().any(|(_, m)| m.starts_with("schema[1].name")),
-            "{faults:?}"
-        );
-
         let dotted = SMALL.replace("name: note", "name: a.b");
-        let faults = refused(
-            client
-                .import_data_contract(import("bad", &dotted))
+        let no_id = SMALL.replace("id: small", "id: '__'");
+        let cases: [(&str, &str, &str, &str); 6] = [
+            ("bad", "id: [unclosed\n", "contract_yaml", "not valid YAML"),
+            (
+                "bad",
+                &wrong_type,
+                "contract_yaml",
+                "schema[0].properties[1].logicalType",
+            ),
+            (
+                "bad",
+                &no_version,
+                "contract_yaml",
+                "(the contract): \"version\"",
+            ),
+            ("bad", &twice, "contract_yaml", "schema[1].name"),
+            (
+                "bad",
+                &dotted,
+                "contract_yaml",
+                "schema[0]: asset.schema.columns[1].name",
+            ),
+            ("", &no_id, "data_product_id", "is required"),
+        ];
+        for (id, yaml, field, start) in cases {
+            let status = client
+                .import_data_contract(import(id, yaml))
                 .await
-                .unwrap_err(),
-        );
-        assert!(
-            faults
-                .iter()
-                .any(|(_, m)| m.starts_with("schema[0]: asset.schema.columns[1].name")),
-            "{faults:?}"
-        );
-
-        let faults = refused(
-            client
-                .import_data_contract(import("", &SMALL.replace("id: small", "id: '__'")))
-                .await
-                .unwrap_err(),
-        );
-        assert_eq!(faults[0].0, "data_product_id");
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+            let faults = bad_field_messages(&status);
+            assert!(
+                faults
+                    .iter()
+                    .any(|(f, message)| f == field && message.starts_with(start)),
+                "{start}: {faults:?}"
+            );
+        }
 
         let unknown_domain = client
             .import_data_contract(ImportDataContractRequest {
@@ -597,13 +578,7 @@ async fn bad_contracts_are_refused_with_their_yaml_path_and_nothing_half_written
             .unwrap_err();
         assert_eq!(unknown_domain.code(), Code::NotFound);
         // None of the refused imports wrote anything.
-        let nothing = client
-            .get_data_product(GetDataProductRequest {
-                name: format!("{DOMAIN}/dataProducts/bad"),
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(nothing.code(), Code::NotFound);
+        assert_absent(&mut client, "bad").await;
 
         // validate_only answers what would be written, and writes nothing.
         let preview = client
@@ -619,13 +594,7 @@ async fn bad_contracts_are_refused_with_their_yaml_path_and_nothing_half_written
             (location.namespace.as_str(), location.name.as_str()),
             ("postgres://db.example:5432", "shop.public.orders")
         );
-        let nothing = client
-            .get_data_product(GetDataProductRequest {
-                name: format!("{DOMAIN}/dataProducts/small"),
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(nothing.code(), Code::NotFound);
+        assert_absent(&mut client, "small").await;
 
         let small = client
             .import_data_contract(import("small", SMALL))
@@ -640,13 +609,7 @@ async fn bad_contracts_are_refused_with_their_yaml_path_and_nothing_half_written
             .await
             .unwrap_err();
         assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
-        let nothing = client
-            .get_data_product(GetDataProductRequest {
-                name: format!("{DOMAIN}/dataProducts/copy"),
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(nothing.code(), Code::NotFound);
+        assert_absent(&mut client, "copy").await;
 
         // A breaking schema change (column removed, nullable → required) is refused like any
         // other, with each violation, and the product's own change in the same import is not

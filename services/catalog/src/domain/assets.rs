@@ -14,7 +14,7 @@ use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
 use super::Catalog;
 use super::custom_properties;
 use super::forms::check_forms;
-use super::references::{check_tags, check_terms};
+use super::references::{KnownTagKeys, check_tags_with, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
 use crate::storage::kinds::asset_kind_column;
 use crate::storage::{assets, resources};
@@ -87,7 +87,8 @@ pub(crate) async fn check_references<C: ConnectionTrait>(
     previous: Option<&Asset>,
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
-    check_tags(conn, &mut errors, "asset.tags", &asset.tags).await?;
+    let mut keys = KnownTagKeys::new();
+    check_tags_with(conn, &mut keys, &mut errors, "asset.tags", &asset.tags).await?;
     check_forms(conn, &mut errors, "asset.forms", &asset.forms).await?;
     let already: Vec<String> = previous.map(all_terms).unwrap_or_default();
     check_terms(
@@ -110,7 +111,8 @@ pub(crate) async fn check_references<C: ConnectionTrait>(
         })
         .unwrap_or_default();
     while let Some((field, column)) = stack.pop() {
-        check_tags(conn, &mut errors, &format!("{field}.tags"), &column.tags).await?;
+        let field_tags = format!("{field}.tags");
+        check_tags_with(conn, &mut keys, &mut errors, &field_tags, &column.tags).await?;
         check_terms(
             conn,
             &mut errors,

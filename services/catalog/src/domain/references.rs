@@ -10,6 +10,9 @@ use weft_runtime::{ApiError, FieldErrors};
 
 use crate::storage::resources;
 
+/// Tag keys already looked up (None: not declared), shared by the checks of one write.
+pub type KnownTagKeys = HashMap<String, Option<TagKey>>;
+
 /// Every tag must use a declared key and, when the key restricts them, an allowed value.
 pub async fn check_tags<C: ConnectionTrait>(
     conn: &C,
@@ -17,7 +20,17 @@ pub async fn check_tags<C: ConnectionTrait>(
     field: &str,
     tags: &[Tag],
 ) -> Result<(), ApiError> {
-    let mut keys: HashMap<String, Option<TagKey>> = HashMap::new();
+    check_tags_with(conn, &mut KnownTagKeys::new(), errors, field, tags).await
+}
+
+/// `check_tags`, looking each key up once across calls sharing `keys`.
+pub async fn check_tags_with<C: ConnectionTrait>(
+    conn: &C,
+    keys: &mut KnownTagKeys,
+    errors: &mut FieldErrors,
+    field: &str,
+    tags: &[Tag],
+) -> Result<(), ApiError> {
     for (index, tag) in tags.iter().enumerate() {
         if !keys.contains_key(&tag.key) {
             let declared =

@@ -18,6 +18,17 @@ pub async fn replace<C: ConnectionTrait>(
     references: &[String],
 ) -> Result<(), ApiError> {
     delete(conn, resource).await?;
+    insert(conn, resource, owners, tags, references).await
+}
+
+/// Writes the owners, tags and references of a resource that has none yet.
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    resource: &str,
+    owners: &[String],
+    tags: &[Tag],
+    references: &[String],
+) -> Result<(), ApiError> {
     if !owners.is_empty() {
         owner::Entity::insert_many(owners.iter().map(|principal| owner::ActiveModel {
             resource: Set(resource.to_string()),
@@ -77,6 +88,15 @@ pub async fn replace_parts<C: ConnectionTrait>(
         .exec(conn)
         .await
         .map_err(db_error)?;
+    insert_parts(conn, resource, parts).await
+}
+
+/// Writes the labels of the parts of a resource that has none yet.
+pub async fn insert_parts<C: ConnectionTrait>(
+    conn: &C,
+    resource: &str,
+    parts: &[PartLabels],
+) -> Result<(), ApiError> {
     let tags: Vec<tag::ActiveModel> = parts
         .iter()
         .flat_map(|part| {

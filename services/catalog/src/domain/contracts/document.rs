@@ -1,6 +1,6 @@
 //! Contract documents: YAML in and out, validated against the Open Data Contract Standard's
-//! JSON schema (v3.1.0, vendored from the ODCS repository, Apache-2.0), with every fault
-//! reported at its YAML path.
+//! JSON schema (v3.1.0, vendored from the ODCS repository under the Apache License 2.0, see
+//! ODCS-LICENSE beside it), with every fault reported at its YAML path.
 
 use std::sync::LazyLock;
 
