@@ -494,6 +494,15 @@ async fn edits_in_weft_show_in_the_export_and_revisions_export_as_published() {
             .await
             .unwrap_err();
         assert_eq!(missing.code(), Code::NotFound);
+        let not_a_revision = client
+            .export_data_contract(ExportDataContractRequest {
+                name: product.name.clone(),
+                revision: "latest".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(not_a_revision.code(), Code::InvalidArgument);
+        assert_eq!(bad_field_messages(&not_a_revision)[0].0, "revision");
         let missing = client
             .export_data_contract(ExportDataContractRequest {
                 name: "domains/contracts/dataProducts/nope".into(),
@@ -577,6 +586,14 @@ async fn bad_contracts_are_refused_with_their_yaml_path_and_nothing_half_written
             .await
             .unwrap_err();
         assert_eq!(unknown_domain.code(), Code::NotFound);
+        let bad_parent = client
+            .import_data_contract(ImportDataContractRequest {
+                parent: "sales".into(),
+                ..import("small", SMALL)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_field_messages(&bad_parent)[0].0, "parent");
         // None of the refused imports wrote anything.
         assert_absent(&mut client, "bad").await;
 

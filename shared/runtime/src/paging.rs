@@ -59,6 +59,16 @@ impl PageRequest {
         })
     }
 
+    /// For listings paged by number (versions, revisions; newest first): the number the next
+    /// page continues below.
+    pub fn after_number(&self) -> Result<Option<i64>, ApiError> {
+        self.after
+            .as_deref()
+            .map(str::parse::<i64>)
+            .transpose()
+            .map_err(|_| ApiError::invalid("page_token", "is not a token from this listing"))
+    }
+
     /// The next page's token, given the rows fetched (ask for `size + 1` rows to know whether
     /// there is a next page); truncates `rows` to the page size.
     pub fn finish<T>(&self, rows: &mut Vec<T>, name_of: impl Fn(&T) -> &str) -> String {

@@ -193,12 +193,7 @@ impl Catalog {
         errors.into_result()?;
         resources::get::<DataProduct, _>(self.store().db(), &request.parent).await?;
         let page = PageRequest::parse(request.page_size, &request.page_token, &request.parent)?;
-        let before = page
-            .after
-            .as_deref()
-            .map(str::parse::<i64>)
-            .transpose()
-            .map_err(|_| ApiError::invalid("page_token", "is not a token from this listing"))?;
+        let before = page.after_number()?;
         let found = revisions::list(
             self.store().db(),
             &request.parent,

@@ -22,11 +22,9 @@ pub const LOCATION_PROPERTY: &str = "weftLocation";
 
 /// What a contract describes.
 pub struct Plan {
-    /// The product's fields from the contract (name and output fields unset).
+    /// The product's fields from the contract (name and output fields unset). Its owners are
+    /// the team members with role "owner"; when there are none, an existing product keeps its own.
     pub product: DataProduct,
-    /// Whether the contract names owners (team members with role "owner"); if not, an existing
-    /// product keeps its owners.
-    pub has_owners: bool,
     /// Service level fields the contract sets (an existing product keeps the others).
     pub service_level: sla::Mapped,
     /// Assets by id, with where they are in the contract (e.g. "schema[1]").
@@ -574,7 +572,6 @@ pub fn plan(
         }
         assets.push((id, path, asset));
     }
-    let has_owners = !owners.is_empty();
     Ok(Plan {
         product: DataProduct {
             display_name: display_name.to_string(),
@@ -584,7 +581,6 @@ pub fn plan(
             custom_properties: kept.properties,
             ..Default::default()
         },
-        has_owners,
         service_level,
         assets,
         notes: ctx.notes,

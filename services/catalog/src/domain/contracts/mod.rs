@@ -123,7 +123,6 @@ impl Catalog {
         resources::get::<Domain, _>(conn, &request.parent).await?;
         let Plan {
             product: described,
-            has_owners,
             service_level,
             assets: described_assets,
             notes,
@@ -144,7 +143,7 @@ impl Catalog {
                 display_name: described.display_name.clone(),
                 description: described.description.clone(),
                 tags: described.tags.clone(),
-                owners: if has_owners {
+                owners: if !described.owners.is_empty() {
                     described.owners.clone()
                 } else {
                     previous.owners.clone()
