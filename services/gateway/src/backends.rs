@@ -4,39 +4,17 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::server::HealthReporter;
-use weft_runtime::{ServiceConfig, ServiceKind};
+use weft_runtime::ServiceKind;
 
 /// How often backend health is polled once every backend serves; while one does not (at start),
 /// it is polled every `HEALTH_POLL_INTERVAL_STARTING`.
 const HEALTH_POLL_INTERVAL: Duration = Duration::from_secs(2);
 const HEALTH_POLL_INTERVAL_STARTING: Duration = Duration::from_millis(100);
-
-/// A lazily connecting channel to a backend.
-pub fn channel(config: &ServiceConfig, kind: ServiceKind) -> anyhow::Result<Channel> {
-    let url = config.backends.url(kind).unwrap_or_default();
-    let tls = weft_runtime::tls::client_tls_config(&config.client_tls, kind)?;
-    let url = match (&tls, url.strip_prefix("http://")) {
-        (Some(_), Some(rest)) => format!("https://{rest}"),
-        _ => url.to_string(),
-    };
-    let mut endpoint = Endpoint::from_shared(url.clone())
-        .with_context(|| format!("backends.{kind}: invalid URL {url}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30));
-    if let Some(tls) = tls {
-        endpoint = endpoint
-            .tls_config(tls)
-            .with_context(|| format!("backends.{kind}: TLS configuration"))?;
-    }
-    Ok(endpoint.connect_lazy())
-}
 
 /// Polls each backend's health and reports it under the backend's public service name.
 pub async fn mirror_health(reporter: HealthReporter, backends: Vec<(ServiceKind, Channel)>) {

@@ -37,7 +37,7 @@ pub async fn serve(
 
     let mut channels = Vec::new();
     for kind in ServiceKind::BACKENDS {
-        channels.push((kind, backends::channel(&config, kind)?));
+        channels.push((kind, weft_runtime::tls::channel(&config, kind)?));
     }
     let channel_of = |kind: ServiceKind| {
         channels

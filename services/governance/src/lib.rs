@@ -1,61 +1,29 @@
-//! Weft's governance service. This process boots with its own database, migrations, health,
-//! reflection and outbox stream; the RPCs of `weft.governance.v1.GovernanceService` are built by later
-//! issues and until then answer UNIMPLEMENTED (the generated default of every method).
+//! Weft's governance service: principals and projects, grants with data filters (Lake Formation
+//! model), Cedar guardrails, and access decisions served from an in-memory index fed by
+//! governance's own outbox and a projection of the catalog's event stream.
+//! Rules, subscriptions and audit queries are not built yet (their RPCs answer UNIMPLEMENTED).
+
+pub mod access;
+pub mod api;
+pub mod domain;
+pub mod engine;
+pub mod storage;
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-use sea_orm_migration::prelude::*;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Response, Status};
-use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::governance::v1::governance_internal_service_server::{
-    GovernanceInternalService, GovernanceInternalServiceServer,
-};
-use weft_proto::weft::governance::v1::governance_service_server::{
-    GovernanceService, GovernanceServiceServer,
-};
+use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalServiceServer;
+use weft_proto::weft::governance::v1::governance_service_server::GovernanceServiceServer;
 use weft_runtime::interceptors::{InternalAuth, PublicAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
-use weft_storage::Store;
-use weft_storage::service::{EventStream, watch_events};
 
-/// The governance database's migrations: the shared outbox, journal and idempotency tables so far.
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(weft_storage::migration::CreateRuntimeTables)]
-    }
-
-    fn migration_table_name() -> DynIden {
-        Alias::new("governance_migrations").into_iden()
-    }
-}
-
-/// `weft.governance.v1.GovernanceService`: every RPC answers UNIMPLEMENTED until its issue lands.
-pub struct GovernanceApi;
-
-impl GovernanceService for GovernanceApi {}
-
-/// `weft.governance.v1.GovernanceInternalService`: the outbox stream.
-pub struct GovernanceInternalApi {
-    store: Store,
-}
-
-#[tonic::async_trait]
-impl GovernanceInternalService for GovernanceInternalApi {
-    async fn watch_events(
-        &self,
-        request: Request<WatchEventsRequest>,
-    ) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(
-            &self.store,
-            request.into_inner(),
-        )?))
-    }
-}
+use crate::api::{GovernanceApi, GovernanceInternalApi};
+use crate::domain::Governance;
+use crate::engine::Engine;
+use crate::storage::migrations::Migrator;
 
 /// Runs the governance service on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -66,14 +34,39 @@ pub async fn serve(
     let store =
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Governance).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
+    let catalog = weft_runtime::tls::channel(&config, ServiceKind::Catalog)?;
+    let admin_group = config.auth.admin_group.clone();
+    let max_message_bytes = config.max_message_bytes;
+    // The index is rebuilt from governance's own database: decisions do not wait for the
+    // catalog, which may be down; the projection catches up once it answers.
+    let engine = Engine::rebuild(store.clone()).await?;
+    let governance = Governance::new(store, engine.clone());
+
     let mut server = GrpcServer::new(ServiceKind::Governance, config);
     server.add_service(InterceptedService::new(
-        GovernanceServiceServer::new(GovernanceApi),
+        GovernanceServiceServer::new(GovernanceApi::new(governance.clone()))
+            .max_decoding_message_size(max_message_bytes),
         PublicAuth(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
-        GovernanceInternalServiceServer::new(GovernanceInternalApi { store }),
+        GovernanceInternalServiceServer::new(GovernanceInternalApi::new(governance, admin_group))
+            .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    server.serve(listener, async { Ok(()) }, shutdown).await
+    let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+    let warm_up = {
+        let tasks = tasks.clone();
+        async move {
+            engine.catch_up().await?;
+            let mut tasks = tasks.lock().expect("task list lock");
+            tasks.push(tokio::spawn(engine.clone().tail_own_outbox()));
+            tasks.push(tokio::spawn(engine.follow_catalog(catalog)));
+            Ok(())
+        }
+    };
+    let result = server.serve(listener, warm_up, shutdown).await;
+    for task in tasks.lock().expect("task list lock").drain(..) {
+        task.abort();
+    }
+    result
 }

@@ -27,3 +27,5 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
             .expect("the build script encodes a valid descriptor set")
     })
 }
+
+pub mod resource;

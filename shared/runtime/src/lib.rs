@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod data_type;
 pub mod error;
 pub mod fieldmask;
 pub mod filter;

@@ -144,6 +144,30 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A lazily connecting channel to a backend.
+pub fn channel(
+    config: &crate::ServiceConfig,
+    kind: ServiceKind,
+) -> anyhow::Result<tonic::transport::Channel> {
+    let url = config.backends.url(kind).unwrap_or_default();
+    let tls = client_tls_config(&config.client_tls, kind)?;
+    let url = match (&tls, url.strip_prefix("http://")) {
+        (Some(_), Some(rest)) => format!("https://{rest}"),
+        _ => url.to_string(),
+    };
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+        .with_context(|| format!("backends.{kind}: invalid URL {url}"))?
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(std::time::Duration::from_secs(30));
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls)
+            .with_context(|| format!("backends.{kind}: TLS configuration"))?;
+    }
+    Ok(endpoint.connect_lazy())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

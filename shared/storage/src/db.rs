@@ -97,7 +97,7 @@ impl Store {
         &self.sqlite_writer
     }
 
-    pub(crate) fn committed(&self) -> &Arc<Notify> {
+    pub fn committed(&self) -> &Arc<Notify> {
         &self.committed
     }
 }

@@ -71,3 +71,29 @@ pub mod idempotency {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod resource {
+    use sea_orm::entity::prelude::*;
+
+    /// A resource of a service that keeps its resources in the shared table (see `resources`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_resources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub kind: String,
+        pub parent: Option<String>,
+        pub subject: Option<String>,
+        pub state: Option<String>,
+        pub revision: i64,
+        pub create_time: DateTimeUtc,
+        pub update_time: DateTimeUtc,
+        /// The encoded protobuf message of the resource.
+        pub body: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

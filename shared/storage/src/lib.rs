@@ -9,6 +9,8 @@ pub mod idempotency;
 pub mod journal;
 pub mod migration;
 pub mod outbox;
+pub mod resource_migration;
+pub mod resources;
 pub mod service;
 pub mod write;
 

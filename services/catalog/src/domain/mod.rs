@@ -15,7 +15,6 @@ pub mod references;
 pub mod schemas;
 pub mod tag_keys;
 pub mod time;
-pub mod types;
 
 use std::sync::Arc;
 

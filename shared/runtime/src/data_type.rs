@@ -1,5 +1,6 @@
-//! The column types the catalog knows, parsed from their text form, and which changes of type
-//! widen (every old value fits the new type) or not.
+//! The column types Weft knows, parsed from their text form, and which changes of type widen
+//! (every old value fits the new type) or not. The catalog checks schemas with them, governance
+//! type-checks row filters.
 
 use std::fmt;
 

@@ -1,0 +1,310 @@
+//! Decisions: whether a subject holds a permission on a resource, and why; for data permissions
+//! on an asset, the columns and rows it may use (Lake Formation's union of what each permitting
+//! grant allows).
+
+use std::collections::BTreeSet;
+
+use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
+use weft_proto::weft::governance::v1::{Grant, grant};
+
+use super::memberships::Acting;
+use super::nodes::NodeKind;
+use super::{AccessIndex, Subject, Target, grant_target, tags};
+
+/// Which part of an asset a source allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Coverage {
+    None,
+    /// Every column, with this row filter (`None`: every row).
+    All(Option<Expr>),
+    /// These columns, with this row filter.
+    Columns(BTreeSet<String>, Option<Expr>),
+}
+
+/// One grant, ownership or policy that took part in a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    /// "grants/…", "policies/…", "owner:<resource>" or "administrator".
+    pub source: String,
+    pub permits: bool,
+    pub detail: String,
+}
+
+/// A decision with the factors that made it.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub allowed: bool,
+    pub reason: String,
+    pub factors: Vec<Factor>,
+    /// For an asset: the columns allowed (every column path when unrestricted).
+    pub columns: Vec<String>,
+    /// For an asset: the rows allowed (`None`: every row).
+    pub row_filter: Option<Expr>,
+}
+
+/// Whether `permission` is a data permission (column and row filters restrict it).
+pub fn is_data_permission(permission: Permission) -> bool {
+    matches!(
+        permission,
+        Permission::Select | Permission::Insert | Permission::Update | Permission::Delete
+    )
+}
+
+fn grants_permission(grant: &Grant, permission: Permission) -> bool {
+    // Any permission on a resource lets its holder see it.
+    permission == Permission::Describe || grant.permissions.contains(&(permission as i32))
+}
+
+/// The columns of `asset` a data filter leaves readable.
+fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
+    let within =
+        |path: &str, listed: &str| path == listed || path.starts_with(&format!("{listed}."));
+    if !filter.include_columns.is_empty() {
+        all.iter()
+            .filter(|path| filter.include_columns.iter().any(|c| within(path, c)))
+            .cloned()
+            .collect()
+    } else {
+        all.iter()
+            .filter(|path| !filter.exclude_columns.iter().any(|c| within(path, c)))
+            .cloned()
+            .collect()
+    }
+}
+
+impl AccessIndex {
+    /// What `grant` allows of `target` for `permission`.
+    fn coverage(&self, grant: &Grant, permission: Permission, target: &Target<'_>) -> Coverage {
+        if !grants_permission(grant, permission) {
+            return Coverage::None;
+        }
+        let row_filter = grant
+            .data_filter
+            .as_ref()
+            .and_then(|filter| filter.row_filter.as_ref())
+            .and_then(|row| row.expr.clone());
+        match &grant.target {
+            Some(grant::Target::Resource(resource)) => {
+                if !target.names().any(|name| name == resource) {
+                    return Coverage::None;
+                }
+                let Some(filter) = &grant.data_filter else {
+                    return Coverage::All(None);
+                };
+                let has_columns =
+                    !filter.include_columns.is_empty() || !filter.exclude_columns.is_empty();
+                let node = target.node();
+                if !has_columns || node.kind != NodeKind::Asset {
+                    return Coverage::All(row_filter);
+                }
+                let columns = filtered_columns(filter, &node.column_paths());
+                match target.column {
+                    Some(column) if columns.contains(column) => Coverage::All(row_filter),
+                    Some(_) => Coverage::None,
+                    None if columns.is_empty() => Coverage::None,
+                    None => Coverage::Columns(columns, row_filter),
+                }
+            }
+            Some(grant::Target::TagExpression(expression)) => {
+                let inherited = target.tags();
+                if tags::matches(expression, inherited.iter().map(String::as_str)) {
+                    return Coverage::All(None);
+                }
+                let node = target.node();
+                if target.column.is_some() || node.kind != NodeKind::Asset {
+                    return Coverage::None;
+                }
+                // Columns whose own tags complete the match.
+                let column_tags = node.column_tags();
+                let columns: BTreeSet<String> = node
+                    .column_paths()
+                    .into_iter()
+                    .filter(|path| {
+                        let extra = column_tags
+                            .iter()
+                            .filter(|(tagged, _)| {
+                                *tagged == path || path.starts_with(&format!("{tagged}."))
+                            })
+                            .flat_map(|(_, tags)| tags.iter());
+                        let all = inherited.iter().chain(extra).map(String::as_str);
+                        tags::matches(expression, all)
+                    })
+                    .collect();
+                if columns.is_empty() {
+                    Coverage::None
+                } else {
+                    Coverage::Columns(columns, None)
+                }
+            }
+            None => Coverage::None,
+        }
+    }
+
+    /// The owner among `acting` of the target or one of its ancestors, if any.
+    fn owner_of<'a>(&'a self, acting: &[Acting], target: &Target<'a>) -> Option<&'a str> {
+        target
+            .chain
+            .iter()
+            .find(|node| {
+                node.owners
+                    .iter()
+                    .any(|owner| acting.iter().any(|a| &a.principal == owner))
+            })
+            .map(|node| node.name.as_str())
+    }
+
+    /// Decides (subject, permission, resource). With `explain`, every factor is collected and,
+    /// for an asset, the allowed columns and rows; without, the first permit decides (then
+    /// only forbids are looked for).
+    pub fn evaluate(
+        &self,
+        subject: &Subject,
+        permission: Permission,
+        resource: &str,
+        explain: bool,
+    ) -> Evaluation {
+        let Some(target) = self.target(resource) else {
+            return Evaluation {
+                reason: format!("{resource} is not a known catalog resource"),
+                ..Default::default()
+            };
+        };
+        let acting = self
+            .memberships()
+            .acting_as(&subject.principal, &subject.groups);
+        let mut evaluation = Evaluation::default();
+        let mut coverages: Vec<Coverage> = Vec::new();
+
+        if subject.is_admin {
+            evaluation.factors.push(Factor {
+                source: "administrator".to_string(),
+                permits: true,
+                detail: format!("{} is an administrator", subject.principal),
+            });
+            coverages.push(Coverage::All(None));
+        }
+        if (explain || coverages.is_empty())
+            && let Some(owned) = self.owner_of(&acting, &target)
+        {
+            evaluation.factors.push(Factor {
+                source: format!("owner:{owned}"),
+                permits: true,
+                detail: format!("owners of {owned} hold every permission on it"),
+            });
+            coverages.push(Coverage::All(None));
+        }
+        'grants: for principal in &acting {
+            if principal.describe_only && permission != Permission::Describe {
+                continue;
+            }
+            for grant in self.grants_of(&principal.principal) {
+                if !explain && !coverages.is_empty() {
+                    break 'grants;
+                }
+                let coverage = self.coverage(grant, permission, &target);
+                if coverage == Coverage::None {
+                    continue;
+                }
+                evaluation.factors.push(Factor {
+                    source: grant.name.clone(),
+                    permits: true,
+                    detail: format!("grant to {} on {}", grant.principal, grant_target(grant)),
+                });
+                coverages.push(coverage);
+            }
+        }
+        let outcome = self
+            .guardrails()
+            .evaluate(self, &acting, permission, &target);
+        for policy in &outcome.permits {
+            evaluation.factors.push(Factor {
+                source: policy.clone(),
+                permits: true,
+                detail: "guardrail permits".to_string(),
+            });
+            coverages.push(Coverage::All(None));
+        }
+        for policy in &outcome.forbids {
+            evaluation.factors.push(Factor {
+                source: policy.clone(),
+                permits: false,
+                detail: "guardrail forbids".to_string(),
+            });
+        }
+
+        let forbidden = evaluation.factors.iter().find(|f| !f.permits);
+        let permitted = evaluation.factors.iter().find(|f| f.permits);
+        (evaluation.allowed, evaluation.reason) = match (forbidden, permitted) {
+            (Some(forbid), _) => (false, format!("forbidden by {}", forbid.source)),
+            (None, Some(permit)) => (true, describe_permit(&permit.source)),
+            (None, None) => (
+                false,
+                format!(
+                    "no grant, ownership or guardrail gives {} {} on {resource}",
+                    subject.principal,
+                    permission.as_str_name().trim_start_matches("PERMISSION_")
+                ),
+            ),
+        };
+        if explain && evaluation.allowed && target.column.is_none() {
+            let node = target.node();
+            if node.kind == NodeKind::Asset {
+                let (columns, row_filter) = union(&coverages, &node.column_paths());
+                evaluation.columns = columns;
+                evaluation.row_filter = row_filter;
+            }
+        }
+        evaluation
+    }
+}
+
+fn describe_permit(source: &str) -> String {
+    if let Some(resource) = source.strip_prefix("owner:") {
+        format!("owner of {resource}")
+    } else if source.starts_with("grants/") {
+        format!("grant {source}")
+    } else if source.starts_with("policies/") {
+        format!("permitted by {source}")
+    } else {
+        source.to_string()
+    }
+}
+
+/// Lake Formation's union: every column some source allows, and the rows any source allows
+/// (a source without a row filter allows every row).
+fn union(coverages: &[Coverage], all_columns: &[String]) -> (Vec<String>, Option<Expr>) {
+    let mut columns: BTreeSet<String> = BTreeSet::new();
+    let mut filters: Vec<Expr> = Vec::new();
+    let mut every_row = false;
+    for coverage in coverages {
+        let row_filter = match coverage {
+            Coverage::None => continue,
+            Coverage::All(row_filter) => {
+                columns.extend(all_columns.iter().cloned());
+                row_filter
+            }
+            Coverage::Columns(allowed, row_filter) => {
+                columns.extend(allowed.iter().cloned());
+                row_filter
+            }
+        };
+        match row_filter {
+            None => every_row = true,
+            Some(filter) if !filters.contains(filter) => filters.push(filter.clone()),
+            Some(_) => {}
+        }
+    }
+    let ordered: Vec<String> = all_columns
+        .iter()
+        .filter(|path| columns.contains(*path))
+        .cloned()
+        .collect();
+    let row_filter = match (every_row, filters.len()) {
+        (true, _) | (false, 0) => None,
+        (false, 1) => filters.pop(),
+        (false, _) => Some(Expr {
+            kind: Some(expr::Kind::Or(ExprList { exprs: filters })),
+        }),
+    };
+    (ordered, row_filter)
+}

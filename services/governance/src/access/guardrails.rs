@@ -1,0 +1,350 @@
+//! Guardrail policies in Cedar. Each `policies/{id}` resource holds one or more `permit` /
+//! `forbid` statements, validated against Weft's Cedar schema (`weft.cedarschema`) when written.
+//! A policy scoped to a domain applies to resources in that domain and its sub-domains.
+//!
+//! Entities: principals are `Weft::User`, `Weft::Group`, `Weft::Project` and
+//! `Weft::ServiceAccount`, identified by their full names (`Weft::User::"users/alice"`); a user
+//! is `in` every group and project it acts as. Resources are `Weft::Domain`, `Weft::DataProduct`,
+//! `Weft::Asset` and `Weft::Column` (`"<asset>#<column>"`), each `in` its parent, with the
+//! attributes `tags` (own and inherited, "key=value"), `classification` (the tags whose key is a
+//! classification key), `lifecycle`, `domain` and `owners`. Actions are the permissions:
+//! `Weft::Action::"SELECT"`…
+//!
+//! Evaluating every policy for every decision would make a decision's cost grow with the number
+//! of policies; the policy set of a domain (global policies and those of the domain and its
+//! parents) is built once and cached until a policy or a domain changes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Effect, Entities, Entity, EntityUid, PolicyId, PolicySet,
+    Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use weft_proto::weft::common::v1::Permission;
+
+use super::memberships::Acting;
+use super::nodes::NodeKind;
+use super::{AccessIndex, Target};
+
+/// Weft's Cedar schema.
+pub const SCHEMA: &str = include_str!("weft.cedarschema");
+
+/// The guardrails in force, compiled.
+pub struct Guardrails {
+    schema: Schema,
+    /// Enabled policies by name: their domain ("" when global) and statements.
+    policies: BTreeMap<String, (String, Vec<cedar_policy::Policy>)>,
+    /// Policy set per domain ("" for resources outside any domain), built on first use.
+    sets: RwLock<HashMap<String, Arc<PolicySet>>>,
+    authorizer: Authorizer,
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        let (schema, _) = Schema::from_cedarschema_str(SCHEMA).expect("Weft's Cedar schema parses");
+        Self {
+            schema,
+            policies: BTreeMap::new(),
+            sets: RwLock::new(HashMap::new()),
+            authorizer: Authorizer::new(),
+        }
+    }
+}
+
+/// What the guardrails said about one question.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Satisfied `permit` statements' policies (only when none forbids).
+    pub permits: Vec<String>,
+    /// Satisfied `forbid` statements' policies.
+    pub forbids: Vec<String>,
+}
+
+/// The policy resource a statement id ("<policy name>#<n>") belongs to.
+fn policy_of(id: &PolicyId) -> String {
+    let text = id.to_string();
+    text.rsplit_once('#')
+        .map(|(name, _)| name.to_string())
+        .unwrap_or(text)
+}
+
+impl Guardrails {
+    /// Parses and validates `text` against the schema; the error is Cedar's message.
+    pub fn compile(&self, name: &str, text: &str) -> Result<Vec<cedar_policy::Policy>, String> {
+        let parsed = PolicySet::from_str(text).map_err(|error| format!("{error:?}"))?;
+        let statements: Vec<cedar_policy::Policy> = parsed
+            .policies()
+            .enumerate()
+            .map(|(index, policy)| policy.new_id(PolicyId::new(format!("{name}#{index}"))))
+            .collect();
+        if statements.is_empty() {
+            return Err("the policy has no permit or forbid statement".to_string());
+        }
+        if parsed.templates().next().is_some() {
+            return Err("policy templates are not supported".to_string());
+        }
+        let mut set = PolicySet::new();
+        for statement in &statements {
+            set.add(statement.clone())
+                .map_err(|error| error.to_string())?;
+        }
+        let result = Validator::new(self.schema.clone()).validate(&set, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let messages: Vec<String> = result
+                .validation_errors()
+                .map(|error| format!("{error}"))
+                .collect();
+            return Err(messages.join("; "));
+        }
+        Ok(statements)
+    }
+
+    /// Puts a policy in force (enabled) or takes it out (disabled); a policy that no longer
+    /// compiles (the schema changed) is left out and reported.
+    pub fn put(&mut self, name: &str, text: &str, domain: &str, enabled: bool) {
+        self.policies.remove(name);
+        if enabled {
+            match self.compile(name, text) {
+                Ok(statements) => {
+                    self.policies
+                        .insert(name.to_string(), (domain.to_string(), statements));
+                }
+                Err(error) => tracing::error!(policy = name, %error, "policy left out"),
+            }
+        }
+        self.forget_cached_sets();
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.policies.remove(name);
+        self.forget_cached_sets();
+    }
+
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// Drops the cached per-domain sets (a policy or a domain's parent changed).
+    pub fn forget_cached_sets(&self) {
+        self.sets.write().expect("policy sets lock").clear();
+    }
+
+    /// The policy set that applies in `domains` (the resource's domain first, then its
+    /// parents).
+    fn set_for(&self, domains: &[&str]) -> Arc<PolicySet> {
+        let key = domains.first().copied().unwrap_or_default();
+        if let Some(set) = self.sets.read().expect("policy sets lock").get(key) {
+            return set.clone();
+        }
+        let mut set = PolicySet::new();
+        for (domain, statements) in self.policies.values() {
+            if domain.is_empty() || domains.contains(&domain.as_str()) {
+                for statement in statements {
+                    // Ids are unique by construction.
+                    let _ = set.add(statement.clone());
+                }
+            }
+        }
+        let set = Arc::new(set);
+        self.sets
+            .write()
+            .expect("policy sets lock")
+            .insert(key.to_string(), set.clone());
+        set
+    }
+
+    /// Evaluates the policies that apply to `target` for `subject` acting as `acting`.
+    pub fn evaluate(
+        &self,
+        index: &AccessIndex,
+        acting: &[Acting],
+        permission: Permission,
+        target: &Target<'_>,
+    ) -> Outcome {
+        if self.policies.is_empty() {
+            return Outcome::default();
+        }
+        let domains: Vec<&str> = target
+            .chain
+            .iter()
+            .filter(|node| node.kind == NodeKind::Domain)
+            .map(|node| node.name.as_str())
+            .collect();
+        let set = self.set_for(&domains);
+        if set.is_empty() {
+            return Outcome::default();
+        }
+        let Some((request, entities)) = cedar_request(index, acting, permission, target) else {
+            return Outcome::default();
+        };
+        let response = self.authorizer.is_authorized(&request, &set, &entities);
+        let mut reasons: Vec<String> = response.diagnostics().reason().map(policy_of).collect();
+        reasons.sort();
+        reasons.dedup();
+        match response.decision() {
+            Decision::Allow => Outcome {
+                permits: reasons,
+                forbids: Vec::new(),
+            },
+            Decision::Deny => {
+                // With no satisfied permit, a Deny lists forbids only when one was satisfied.
+                let forbids = reasons
+                    .into_iter()
+                    .filter(|name| {
+                        self.policies.get(name).is_some_and(|(_, statements)| {
+                            statements.iter().any(|s| s.effect() == Effect::Forbid)
+                        })
+                    })
+                    .collect();
+                Outcome {
+                    permits: Vec::new(),
+                    forbids,
+                }
+            }
+        }
+    }
+}
+
+fn uid(type_name: &str, id: &str) -> Option<EntityUid> {
+    let type_name = cedar_policy::EntityTypeName::from_str(type_name).ok()?;
+    Some(EntityUid::from_type_name_and_id(
+        type_name,
+        cedar_policy::EntityId::new(id),
+    ))
+}
+
+/// The Cedar entity type of a principal, from its name.
+fn principal_type(name: &str) -> &'static str {
+    match name.split('/').next() {
+        Some("groups") => "Weft::Group",
+        Some("projects") => "Weft::Project",
+        Some("serviceAccounts") | Some("services") => "Weft::ServiceAccount",
+        _ => "Weft::User",
+    }
+}
+
+fn resource_type(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Domain => "Weft::Domain",
+        NodeKind::DataProduct => "Weft::DataProduct",
+        NodeKind::Asset => "Weft::Asset",
+    }
+}
+
+fn string_set<'a>(values: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        values
+            .into_iter()
+            .map(|value| RestrictedExpression::new_string(value.clone())),
+    )
+}
+
+fn resource_attributes(
+    tags: &[String],
+    classification_keys: &[String],
+    lifecycle: &str,
+    domain: &str,
+    owners: &[String],
+) -> HashMap<String, RestrictedExpression> {
+    let classification: Vec<&String> = tags
+        .iter()
+        .filter(|tag| {
+            let key = tag.split_once('=').map_or(tag.as_str(), |(key, _)| key);
+            classification_keys.iter().any(|k| k == key)
+        })
+        .collect();
+    HashMap::from([
+        ("tags".to_string(), string_set(tags)),
+        ("classification".to_string(), string_set(classification)),
+        (
+            "lifecycle".to_string(),
+            RestrictedExpression::new_string(lifecycle.to_string()),
+        ),
+        (
+            "domain".to_string(),
+            RestrictedExpression::new_string(domain.to_string()),
+        ),
+        ("owners".to_string(), string_set(owners)),
+    ])
+}
+
+/// The Cedar request and entities of one question.
+fn cedar_request(
+    index: &AccessIndex,
+    acting: &[Acting],
+    permission: Permission,
+    target: &Target<'_>,
+) -> Option<(Request, Entities)> {
+    let subject = &acting.first()?.principal;
+    let principal = uid(principal_type(subject), subject)?;
+    let mut entities = Vec::with_capacity(acting.len() + target.chain.len() + 1);
+    let mut parents = HashSet::new();
+    for other in acting.iter().skip(1) {
+        let other_uid = uid(principal_type(&other.principal), &other.principal)?;
+        parents.insert(other_uid.clone());
+        entities.push(Entity::new_no_attrs(other_uid, HashSet::new()));
+    }
+    entities.push(Entity::new_no_attrs(principal.clone(), parents));
+
+    let domain = target.domain().unwrap_or_default();
+    let lifecycle = target
+        .chain
+        .iter()
+        .find(|node| node.kind == NodeKind::DataProduct)
+        .map(|node| node.lifecycle.as_str())
+        .unwrap_or_default();
+    let keys = index.classification_keys();
+    // Each node carries its own and its ancestors' tags (inherited).
+    for (position, node) in target.chain.iter().enumerate() {
+        let node_uid = uid(resource_type(node.kind), &node.name)?;
+        let parent = target
+            .chain
+            .get(position + 1)
+            .and_then(|parent| uid(resource_type(parent.kind), &parent.name));
+        let tags: Vec<String> = target.chain[position..]
+            .iter()
+            .flat_map(|n| n.tags.iter().cloned())
+            .collect();
+        let attributes = resource_attributes(&tags, keys, lifecycle, domain, &node.owners);
+        entities.push(Entity::new(node_uid, attributes, parent.into_iter().collect()).ok()?);
+    }
+    let resource = match target.column {
+        Some(column) => {
+            let asset = uid("Weft::Asset", &target.node().name)?;
+            let column_uid = uid("Weft::Column", &format!("{}#{column}", target.node().name))?;
+            let attributes = resource_attributes(
+                &target.tags(),
+                keys,
+                lifecycle,
+                domain,
+                &target.node().owners,
+            );
+            let mut with_path = attributes;
+            with_path.insert(
+                "path".to_string(),
+                RestrictedExpression::new_string(column.to_string()),
+            );
+            entities.push(Entity::new(column_uid.clone(), with_path, HashSet::from([asset])).ok()?);
+            column_uid
+        }
+        None => uid(resource_type(target.node().kind), &target.node().name)?,
+    };
+    let action = uid("Weft::Action", permission_name(permission))?;
+    let request = Request::new(principal, action, resource, Context::empty(), None).ok()?;
+    let entities = Entities::from_entities(entities, None).ok()?;
+    Some((request, entities))
+}
+
+/// The Cedar action of a permission.
+pub fn permission_name(permission: Permission) -> &'static str {
+    permission
+        .as_str_name()
+        .strip_prefix("PERMISSION_")
+        .unwrap_or("UNSPECIFIED")
+}

@@ -1,0 +1,255 @@
+//! The in-memory access index: the catalog projection, active grants, memberships and guardrail
+//! policies, and the decisions made from them. Nothing here touches the database or gRPC: the
+//! index is rebuilt from governance's database at start and kept current by applying
+//! governance's own outbox events and the catalog projection's (see `engine`).
+//!
+//! A decision on (subject, permission, resource) is
+//! `(administrator or owner or some grant permits or some guardrail permits) and no guardrail
+//! forbids`. Owners of a domain, product or asset (and of anything above it) hold every
+//! permission on it; a grant on a domain or product covers everything inside it; any granted
+//! permission implies DESCRIBE.
+
+pub mod decision;
+pub mod guardrails;
+pub mod memberships;
+pub mod nodes;
+pub mod tags;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
+
+use self::guardrails::Guardrails;
+use self::memberships::Memberships;
+use self::nodes::{Node, NodeKind};
+
+/// Deepest parent chain followed (domains nest; a cycle can not loop forever).
+const MAX_DEPTH: usize = 64;
+
+/// Who asks: the subject, the groups its token states, and whether it is an administrator.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub principal: String,
+    pub groups: Vec<String>,
+    pub is_admin: bool,
+}
+
+#[derive(Default)]
+pub struct AccessIndex {
+    /// The catalog projection by name (ordered, for listings under a resource).
+    nodes: BTreeMap<String, Node>,
+    /// Tag keys the catalog marks as classifications.
+    classification_keys: Vec<String>,
+    grants: HashMap<String, Arc<Grant>>,
+    grants_by_principal: HashMap<String, Vec<Arc<Grant>>>,
+    memberships: Memberships,
+    guardrails: Guardrails,
+}
+
+/// A resource a question is about: the node, its ancestors, and for a column its path.
+pub struct Target<'a> {
+    /// The node itself first, then its parent, up to the top-level domain.
+    pub chain: Vec<&'a Node>,
+    /// For "<asset>#<column>": the column path.
+    pub column: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    pub fn node(&self) -> &'a Node {
+        self.chain[0]
+    }
+
+    /// Names of the node and its ancestors.
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.chain.iter().map(|node| node.name.as_str())
+    }
+
+    /// The domain the resource is in (the nearest domain of the chain).
+    pub fn domain(&self) -> Option<&'a str> {
+        self.chain
+            .iter()
+            .find(|node| node.kind == NodeKind::Domain)
+            .map(|node| node.name.as_str())
+    }
+
+    /// Own and inherited tags, for a column also the column's.
+    pub fn tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .chain
+            .iter()
+            .flat_map(|node| node.tags.iter().cloned())
+            .collect();
+        if let Some(column) = self.column {
+            let column_tags = self.node().column_tags();
+            for (path, own) in &column_tags {
+                // A struct's tags reach its fields.
+                if column == path || column.starts_with(&format!("{path}.")) {
+                    tags.extend(own.iter().cloned());
+                }
+            }
+        }
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+}
+
+impl AccessIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // ---- catalog projection ----
+
+    pub fn put_node(&mut self, node: Node) {
+        // A domain's parent decides which domain-scoped policies apply below it.
+        if node.kind == NodeKind::Domain {
+            self.guardrails.forget_cached_sets();
+        }
+        self.nodes.insert(node.name.clone(), node);
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        if let Some(removed) = self.nodes.remove(name)
+            && removed.kind == NodeKind::Domain
+        {
+            self.guardrails.forget_cached_sets();
+        }
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.get(name)
+    }
+
+    pub fn set_classification_key(&mut self, key: &str, classification: bool) {
+        self.classification_keys.retain(|k| k != key);
+        if classification {
+            self.classification_keys.push(key.to_string());
+        }
+    }
+
+    pub fn classification_keys(&self) -> &[String] {
+        &self.classification_keys
+    }
+
+    /// Nodes whose name starts with `prefix` (all when empty), in name order, after `after`.
+    pub fn nodes_under<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Node> + 'a {
+        let start = after.unwrap_or(prefix).to_string();
+        self.nodes
+            .range(start..)
+            .skip_while(move |(name, _)| after == Some(name.as_str()))
+            .take_while(move |(name, _)| name.starts_with(prefix))
+            .map(|(_, node)| node)
+    }
+
+    /// Resolves a resource name ("<asset>#<column>" for a column) to its node and ancestors;
+    /// `None` when the catalog has no such resource (or column).
+    pub fn target<'a>(&'a self, resource: &'a str) -> Option<Target<'a>> {
+        let (name, column) = match resource.split_once('#') {
+            Some((asset, column)) => (asset, Some(column)),
+            None => (resource, None),
+        };
+        let node = self.nodes.get(name)?;
+        if let Some(column) = column {
+            if node.kind != NodeKind::Asset
+                || crate::domain::row_filter::find_column(&node.columns, column).is_none()
+            {
+                return None;
+            }
+        }
+        let mut chain = vec![node];
+        let mut parent = node.parent.as_deref();
+        while let Some(name) = parent {
+            let Some(next) = self.nodes.get(name) else {
+                break;
+            };
+            if chain.len() >= MAX_DEPTH {
+                break;
+            }
+            chain.push(next);
+            parent = next.parent.as_deref();
+        }
+        Some(Target { chain, column })
+    }
+
+    // ---- grants ----
+
+    /// Adds or replaces a grant; a revoked grant is removed.
+    pub fn put_grant(&mut self, grant: Grant) {
+        self.remove_grant(&grant.name);
+        if grant.state() != GrantState::Active {
+            return;
+        }
+        let grant = Arc::new(grant);
+        self.grants_by_principal
+            .entry(grant.principal.clone())
+            .or_default()
+            .push(grant.clone());
+        self.grants.insert(grant.name.clone(), grant);
+    }
+
+    pub fn remove_grant(&mut self, name: &str) {
+        if let Some(old) = self.grants.remove(name)
+            && let Some(list) = self.grants_by_principal.get_mut(&old.principal)
+        {
+            list.retain(|grant| grant.name != name);
+            if list.is_empty() {
+                self.grants_by_principal.remove(&old.principal);
+            }
+        }
+    }
+
+    pub fn grant_count(&self) -> usize {
+        self.grants.len()
+    }
+
+    /// Active grants of `principal`.
+    pub fn grants_of(&self, principal: &str) -> &[Arc<Grant>] {
+        self.grants_by_principal
+            .get(principal)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Principals holding at least one active grant.
+    pub fn grantees(&self) -> impl Iterator<Item = &String> {
+        self.grants_by_principal.keys()
+    }
+
+    // ---- memberships and guardrails ----
+
+    pub fn memberships(&self) -> &Memberships {
+        &self.memberships
+    }
+
+    pub fn memberships_mut(&mut self) -> &mut Memberships {
+        &mut self.memberships
+    }
+
+    pub fn guardrails(&self) -> &Guardrails {
+        &self.guardrails
+    }
+
+    pub fn guardrails_mut(&mut self) -> &mut Guardrails {
+        &mut self.guardrails
+    }
+}
+
+/// What a grant is on, for messages: its resource or its tag expression.
+pub fn grant_target(grant: &Grant) -> String {
+    match &grant.target {
+        Some(grant::Target::Resource(resource)) => resource.clone(),
+        Some(grant::Target::TagExpression(expression)) => {
+            format!("tags {}", tags::describe(expression))
+        }
+        None => String::new(),
+    }
+}

@@ -1,0 +1,160 @@
+//! The catalog as governance sees it: domains, data products and assets with their parents,
+//! owners, tags (their own, and for assets each column's) and lifecycle, projected from the
+//! catalog's event stream (see `projection`). Decisions read only this.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
+use weft_proto::weft::common::v1::Tag;
+
+/// Kind of a projected catalog resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Domain,
+    DataProduct,
+    Asset,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Domain => "domain",
+            NodeKind::DataProduct => "data_product",
+            NodeKind::Asset => "asset",
+        }
+    }
+}
+
+/// One projected catalog resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub parent: Option<String>,
+    pub owners: Vec<String>,
+    /// Own tags as "key=value" (or "key" for a flag).
+    pub tags: Vec<String>,
+    /// A product's lifecycle state ("PUBLISHED"…); empty for other kinds.
+    pub lifecycle: String,
+    /// An asset's columns (with nested fields).
+    pub columns: Vec<Column>,
+}
+
+/// "key=value", or "key" for a tag without value.
+pub fn tag_text(tag: &Tag) -> String {
+    if tag.value.is_empty() {
+        tag.key.clone()
+    } else {
+        format!("{}={}", tag.key, tag.value)
+    }
+}
+
+fn tag_texts(tags: &[Tag]) -> Vec<String> {
+    tags.iter().map(tag_text).collect()
+}
+
+impl Node {
+    /// The node an event payload describes, from its protobuf type URL; `None` for kinds
+    /// governance does not project.
+    pub fn from_payload(type_url: &str, bytes: &[u8]) -> Result<Option<Node>, prost::DecodeError> {
+        let message = type_url.rsplit('/').next().unwrap_or_default();
+        Ok(Some(match message {
+            "weft.catalog.v1.Domain" => {
+                let domain = Domain::decode(bytes)?;
+                Node {
+                    parent: Some(domain.parent_domain).filter(|p| !p.is_empty()),
+                    owners: domain.owners,
+                    tags: tag_texts(&domain.tags),
+                    name: domain.name,
+                    kind: NodeKind::Domain,
+                    lifecycle: String::new(),
+                    columns: Vec::new(),
+                }
+            }
+            "weft.catalog.v1.DataProduct" => {
+                let product = DataProduct::decode(bytes)?;
+                Node {
+                    parent: product
+                        .name
+                        .split_once("/dataProducts/")
+                        .map(|(domain, _)| domain.to_string()),
+                    owners: product.owners.clone(),
+                    tags: tag_texts(&product.tags),
+                    lifecycle: product
+                        .lifecycle_state()
+                        .as_str_name()
+                        .trim_start_matches("LIFECYCLE_STATE_")
+                        .to_string(),
+                    name: product.name,
+                    kind: NodeKind::DataProduct,
+                    columns: Vec::new(),
+                }
+            }
+            "weft.catalog.v1.Asset" => {
+                let asset = Asset::decode(bytes)?;
+                Node {
+                    parent: asset
+                        .name
+                        .split_once("/assets/")
+                        .map(|(product, _)| product.to_string()),
+                    owners: asset.owners,
+                    tags: tag_texts(&asset.tags),
+                    name: asset.name,
+                    kind: NodeKind::Asset,
+                    lifecycle: String::new(),
+                    columns: asset
+                        .schema
+                        .map(|schema| schema.columns)
+                        .unwrap_or_default(),
+                }
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Every column path of an asset (nested fields as "parent.child"), in schema order.
+    pub fn column_paths(&self) -> Vec<String> {
+        fn walk(prefix: &str, columns: &[Column], out: &mut Vec<String>) {
+            for column in columns {
+                let path = if prefix.is_empty() {
+                    column.name.clone()
+                } else {
+                    format!("{prefix}.{}", column.name)
+                };
+                out.push(path.clone());
+                walk(&path, &column.fields, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &self.columns, &mut out);
+        out
+    }
+
+    /// Tags of each column path (own and lineage-inherited), for tag-based grants.
+    pub fn column_tags(&self) -> BTreeMap<String, Vec<String>> {
+        fn walk(prefix: &str, columns: &[Column], out: &mut BTreeMap<String, Vec<String>>) {
+            for column in columns {
+                let path = if prefix.is_empty() {
+                    column.name.clone()
+                } else {
+                    format!("{prefix}.{}", column.name)
+                };
+                let mut tags = tag_texts(&column.tags);
+                tags.extend(
+                    column
+                        .inherited_tags
+                        .iter()
+                        .filter_map(|inherited| inherited.tag.as_ref().map(tag_text)),
+                );
+                if !tags.is_empty() {
+                    out.insert(path.clone(), tags);
+                }
+                walk(&path, &column.fields, out);
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk("", &self.columns, &mut out);
+        out
+    }
+}

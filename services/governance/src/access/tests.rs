@@ -1,0 +1,348 @@
+//! Decisions on a small projected catalog, in process: ownership, grants on resources and tag
+//! expressions, data filters, guardrails.
+
+use weft_proto::weft::catalog::v1::Column;
+use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
+use weft_proto::weft::governance::v1::{Grant, GrantState, TagClause, TagExpression, grant};
+
+use super::nodes::{Node, NodeKind};
+use super::{AccessIndex, Subject};
+use crate::domain::row_filter;
+
+const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
+
+fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags: &[&str]) -> Node {
+    Node {
+        name: name.to_string(),
+        kind,
+        parent: parent.map(str::to_string),
+        owners: owners.iter().map(|o| o.to_string()).collect(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        lifecycle: if kind == NodeKind::DataProduct {
+            "PUBLISHED".to_string()
+        } else {
+            String::new()
+        },
+        columns: Vec::new(),
+    }
+}
+
+fn column(name: &str, data_type: &str, tags: &[(&str, &str)]) -> Column {
+    Column {
+        name: name.to_string(),
+        r#type: data_type.to_string(),
+        tags: tags
+            .iter()
+            .map(|(key, value)| weft_proto::weft::common::v1::Tag {
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn catalog() -> AccessIndex {
+    let mut index = AccessIndex::new();
+    index.put_node(node(
+        "domains/sales",
+        NodeKind::Domain,
+        None,
+        &["users/olivia"],
+        &["tier=gold"],
+    ));
+    index.put_node(node(
+        "domains/sales/dataProducts/orders",
+        NodeKind::DataProduct,
+        Some("domains/sales"),
+        &[],
+        &[],
+    ));
+    let mut asset = node(
+        ASSET,
+        NodeKind::Asset,
+        Some("domains/sales/dataProducts/orders"),
+        &[],
+        &[],
+    );
+    asset.columns = vec![
+        column("region", "string", &[]),
+        column("amount", "decimal(10,2)", &[]),
+        column("email", "string", &[("pii", "email")]),
+    ];
+    index.put_node(asset);
+    index.set_classification_key("pii", true);
+    index
+}
+
+fn user(name: &str) -> Subject {
+    Subject {
+        principal: name.to_string(),
+        groups: Vec::new(),
+        is_admin: false,
+    }
+}
+
+fn grant_on(name: &str, principal: &str, resource: &str, filter: Option<DataFilter>) -> Grant {
+    Grant {
+        name: name.to_string(),
+        principal: principal.to_string(),
+        target: Some(grant::Target::Resource(resource.to_string())),
+        permissions: vec![Permission::Select as i32],
+        data_filter: filter,
+        state: GrantState::Active as i32,
+        ..Default::default()
+    }
+}
+
+fn allowed(index: &AccessIndex, who: &str, permission: Permission, resource: &str) -> bool {
+    index
+        .evaluate(&user(who), permission, resource, false)
+        .allowed
+}
+
+#[test]
+fn owners_hold_everything_below_what_they_own() {
+    let index = catalog();
+    for permission in [Permission::Describe, Permission::Select, Permission::Drop] {
+        assert!(allowed(&index, "users/olivia", permission, ASSET));
+    }
+    assert!(allowed(
+        &index,
+        "users/olivia",
+        Permission::Select,
+        &format!("{ASSET}#email")
+    ));
+    assert!(!allowed(&index, "users/alice", Permission::Describe, ASSET));
+    let unknown = index.evaluate(
+        &user("users/olivia"),
+        Permission::Select,
+        "domains/nope",
+        false,
+    );
+    assert!(!unknown.allowed);
+    assert!(unknown.reason.contains("not a known catalog resource"));
+    assert!(!allowed(
+        &index,
+        "users/olivia",
+        Permission::Select,
+        &format!("{ASSET}#nope")
+    ));
+}
+
+#[test]
+fn a_filtered_grant_gives_its_columns_and_rows_and_grants_combine_by_union() {
+    let mut index = catalog();
+    let (expr, _) =
+        row_filter::check_text("region = 'EU'", &index.node(ASSET).unwrap().columns).unwrap();
+    index.put_grant(grant_on(
+        "grants/eu",
+        "users/alice",
+        ASSET,
+        Some(DataFilter {
+            exclude_columns: vec!["email".into()],
+            row_filter: Some(RowFilter { expr: Some(expr) }),
+            ..Default::default()
+        }),
+    ));
+    assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
+    assert!(allowed(&index, "users/alice", Permission::Describe, ASSET));
+    assert!(!allowed(&index, "users/alice", Permission::Insert, ASSET));
+    assert!(allowed(
+        &index,
+        "users/alice",
+        Permission::Select,
+        &format!("{ASSET}#region")
+    ));
+    assert!(!allowed(
+        &index,
+        "users/alice",
+        Permission::Select,
+        &format!("{ASSET}#email")
+    ));
+    let explained = index.evaluate(&user("users/alice"), Permission::Select, ASSET, true);
+    assert_eq!(explained.columns, vec!["region", "amount"]);
+    assert_eq!(
+        row_filter::render(explained.row_filter.as_ref().unwrap()),
+        "region = 'EU'"
+    );
+
+    // A second filtered grant: columns and rows are the union of both.
+    let (expr, _) =
+        row_filter::check_text("amount > 100", &index.node(ASSET).unwrap().columns).unwrap();
+    index.put_grant(grant_on(
+        "grants/big",
+        "users/alice",
+        ASSET,
+        Some(DataFilter {
+            include_columns: vec!["amount".into(), "email".into()],
+            row_filter: Some(RowFilter { expr: Some(expr) }),
+            ..Default::default()
+        }),
+    ));
+    let explained = index.evaluate(&user("users/alice"), Permission::Select, ASSET, true);
+    assert_eq!(explained.columns, vec!["region", "amount", "email"]);
+    assert_eq!(
+        row_filter::render(explained.row_filter.as_ref().unwrap()),
+        "region = 'EU' OR amount > 100"
+    );
+    assert_eq!(explained.factors.len(), 2);
+
+    // Revoking removes what the grant gave.
+    index.remove_grant("grants/big");
+    index.remove_grant("grants/eu");
+    assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+}
+
+#[test]
+fn a_grant_on_a_domain_covers_what_is_inside_and_groups_act_for_members() {
+    let mut index = catalog();
+    index.put_grant(grant_on(
+        "grants/domain",
+        "groups/analysts",
+        "domains/sales",
+        None,
+    ));
+    let member = Subject {
+        principal: "users/bob".into(),
+        groups: vec!["groups/analysts".into()],
+        is_admin: false,
+    };
+    assert!(
+        index
+            .evaluate(&member, Permission::Select, ASSET, false)
+            .allowed
+    );
+    assert!(!allowed(&index, "users/bob", Permission::Select, ASSET));
+    let explained = index.evaluate(&member, Permission::Select, ASSET, true);
+    assert_eq!(explained.columns, vec!["region", "amount", "email"]);
+    assert!(explained.row_filter.is_none());
+}
+
+#[test]
+fn tag_grants_match_own_inherited_and_column_tags() {
+    let mut index = catalog();
+    let expression = |key: &str, values: &[&str]| TagExpression {
+        clauses: vec![TagClause {
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }],
+    };
+    // tier=gold is the domain's tag: every asset inside inherits it.
+    index.put_grant(Grant {
+        name: "grants/gold".into(),
+        principal: "users/carol".into(),
+        target: Some(grant::Target::TagExpression(expression("tier", &["gold"]))),
+        permissions: vec![Permission::Select as i32],
+        state: GrantState::Active as i32,
+        ..Default::default()
+    });
+    assert!(allowed(&index, "users/carol", Permission::Select, ASSET));
+    // pii=email is one column's tag: the grant gives that column only.
+    index.put_grant(Grant {
+        name: "grants/pii".into(),
+        principal: "users/dave".into(),
+        target: Some(grant::Target::TagExpression(expression(
+            "pii",
+            &["email", "phone"],
+        ))),
+        permissions: vec![Permission::Select as i32],
+        state: GrantState::Active as i32,
+        ..Default::default()
+    });
+    assert!(allowed(
+        &index,
+        "users/dave",
+        Permission::Select,
+        &format!("{ASSET}#email")
+    ));
+    assert!(!allowed(
+        &index,
+        "users/dave",
+        Permission::Select,
+        &format!("{ASSET}#region")
+    ));
+    let explained = index.evaluate(&user("users/dave"), Permission::Select, ASSET, true);
+    assert!(explained.allowed);
+    assert_eq!(explained.columns, vec!["email"]);
+}
+
+#[test]
+fn guardrails_permit_and_forbid_and_a_forbid_wins() {
+    let mut index = catalog();
+    index.put_grant(grant_on("grants/all", "users/alice", ASSET, None));
+    let forbid = r#"
+        forbid (principal, action == Weft::Action::"SELECT", resource is Weft::Column)
+        when { resource.classification.contains("pii=email") }
+        unless { principal in Weft::Group::"groups/privacy" };
+    "#;
+    let compiled = index.guardrails().compile("policies/no-pii", forbid);
+    assert!(compiled.is_ok(), "{compiled:?}");
+    index
+        .guardrails_mut()
+        .put("policies/no-pii", forbid, "", true);
+    let email = format!("{ASSET}#email");
+    let decision = index.evaluate(&user("users/alice"), Permission::Select, &email, false);
+    assert!(!decision.allowed);
+    assert_eq!(decision.reason, "forbidden by policies/no-pii");
+    assert!(allowed(
+        &index,
+        "users/alice",
+        Permission::Select,
+        &format!("{ASSET}#region")
+    ));
+    let officer = Subject {
+        principal: "users/alice".into(),
+        groups: vec!["groups/privacy".into()],
+        is_admin: false,
+    };
+    assert!(
+        index
+            .evaluate(&officer, Permission::Select, &email, false)
+            .allowed
+    );
+
+    // A domain-scoped permit gives DESCRIBE of published products' assets to everyone there.
+    let permit = r#"permit (principal, action == Weft::Action::"DESCRIBE", resource)
+        when { resource.lifecycle == "PUBLISHED" };"#;
+    index
+        .guardrails_mut()
+        .put("policies/browse", permit, "domains/sales", true);
+    let decision = index.evaluate(&user("users/zoe"), Permission::Describe, ASSET, false);
+    assert!(decision.allowed, "{decision:?}");
+    assert_eq!(decision.reason, "permitted by policies/browse");
+    index
+        .guardrails_mut()
+        .put("policies/browse", permit, "domains/other", true);
+    assert!(!allowed(&index, "users/zoe", Permission::Describe, ASSET));
+    index
+        .guardrails_mut()
+        .put("policies/browse", permit, "domains/sales", false);
+    assert!(!allowed(&index, "users/zoe", Permission::Describe, ASSET));
+}
+
+#[test]
+fn policies_that_do_not_validate_are_refused_with_cedars_message() {
+    let index = catalog();
+    let guardrails = index.guardrails();
+    let unknown_action = guardrails
+        .compile(
+            "policies/x",
+            r#"permit (principal, action == Weft::Action::"READ", resource);"#,
+        )
+        .unwrap_err();
+    assert!(unknown_action.contains("READ"), "{unknown_action}");
+    let unknown_attribute = guardrails
+        .compile(
+            "policies/x",
+            r#"permit (principal, action, resource) when { resource.colour == "red" };"#,
+        )
+        .unwrap_err();
+    assert!(unknown_attribute.contains("colour"), "{unknown_attribute}");
+    assert!(
+        guardrails
+            .compile("policies/x", "permit (principal")
+            .is_err()
+    );
+    assert!(guardrails.compile("policies/x", "// nothing").is_err());
+}

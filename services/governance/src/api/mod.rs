@@ -1,0 +1,452 @@
+//! Governance's tonic adapter: authenticates (through the interceptor), unwraps the request,
+//! calls the domain, and maps `ApiError` to `Status`. No rules live here.
+
+use tonic::{Request, Response, Status};
+use weft_proto::weft::common::v1::WatchEventsRequest;
+use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalService;
+use weft_proto::weft::governance::v1::governance_service_server::GovernanceService;
+use weft_proto::weft::governance::v1::*;
+use weft_runtime::interceptors::caller;
+use weft_storage::service::{EventStream, watch_events};
+
+use crate::access::Subject;
+use crate::domain::Governance;
+
+/// The subject of an authenticated public request.
+fn subject_of<T>(request: &Request<T>) -> Result<Subject, Status> {
+    let caller = caller(request)?;
+    Ok(Subject {
+        principal: caller.principal.subject,
+        groups: caller.principal.groups,
+        is_admin: caller.is_admin,
+    })
+}
+
+/// `weft.governance.v1.GovernanceService`. RPCs not built yet (rules, subscriptions, audit)
+/// answer UNIMPLEMENTED through the generated defaults.
+pub struct GovernanceApi {
+    governance: Governance,
+}
+
+impl GovernanceApi {
+    pub fn new(governance: Governance) -> Self {
+        Self { governance }
+    }
+}
+
+#[tonic::async_trait]
+impl GovernanceService for GovernanceApi {
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_user(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        Ok(Response::new(
+            self.governance.get_user(&request.into_inner().name).await?,
+        ))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_users(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<UpdateUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_user(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<DeleteUserRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_user(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn create_group(
+        &self,
+        request: Request<CreateGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_group(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<GetGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_group(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_groups(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_group(
+        &self,
+        request: Request<UpdateGroupRequest>,
+    ) -> Result<Response<Group>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_group(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_group(
+        &self,
+        request: Request<DeleteGroupRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_group(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn create_project(
+        &self,
+        request: Request<CreateProjectRequest>,
+    ) -> Result<Response<Project>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_project(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<GetProjectRequest>,
+    ) -> Result<Response<Project>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_project(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<ListProjectsRequest>,
+    ) -> Result<Response<ListProjectsResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_projects(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_project(
+        &self,
+        request: Request<UpdateProjectRequest>,
+    ) -> Result<Response<Project>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_project(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_project(
+        &self,
+        request: Request<DeleteProjectRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_project(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn create_service_account(
+        &self,
+        request: Request<CreateServiceAccountRequest>,
+    ) -> Result<Response<ServiceAccount>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_service_account(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_service_account(
+        &self,
+        request: Request<GetServiceAccountRequest>,
+    ) -> Result<Response<ServiceAccount>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_service_account(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_service_accounts(
+        &self,
+        request: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
+        Ok(Response::new(
+            self.governance
+                .list_service_accounts(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn update_service_account(
+        &self,
+        request: Request<UpdateServiceAccountRequest>,
+    ) -> Result<Response<ServiceAccount>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_service_account(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_service_account(
+        &self,
+        request: Request<DeleteServiceAccountRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_service_account(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn create_policy(
+        &self,
+        request: Request<CreatePolicyRequest>,
+    ) -> Result<Response<Policy>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_policy(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_policy(
+        &self,
+        request: Request<GetPolicyRequest>,
+    ) -> Result<Response<Policy>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_policy(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_policies(
+        &self,
+        request: Request<ListPoliciesRequest>,
+    ) -> Result<Response<ListPoliciesResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_policies(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_policy(
+        &self,
+        request: Request<UpdatePolicyRequest>,
+    ) -> Result<Response<Policy>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_policy(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_policy(
+        &self,
+        request: Request<DeletePolicyRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_policy(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn create_grant(
+        &self,
+        request: Request<CreateGrantRequest>,
+    ) -> Result<Response<Grant>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_grant(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_grant(
+        &self,
+        request: Request<GetGrantRequest>,
+    ) -> Result<Response<Grant>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_grant(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_grants(
+        &self,
+        request: Request<ListGrantsRequest>,
+    ) -> Result<Response<ListGrantsResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_grants(request.into_inner()).await?,
+        ))
+    }
+
+    async fn revoke_grant(
+        &self,
+        request: Request<RevokeGrantRequest>,
+    ) -> Result<Response<Grant>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .revoke_grant(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let subject = subject_of(&request)?;
+        Ok(Response::new(
+            self.governance.check(&subject, request.into_inner())?,
+        ))
+    }
+
+    async fn batch_check(
+        &self,
+        request: Request<BatchCheckRequest>,
+    ) -> Result<Response<BatchCheckResponse>, Status> {
+        let subject = subject_of(&request)?;
+        Ok(Response::new(
+            self.governance
+                .batch_check(&subject, request.into_inner())?,
+        ))
+    }
+
+    async fn explain_access(
+        &self,
+        request: Request<ExplainAccessRequest>,
+    ) -> Result<Response<ExplainAccessResponse>, Status> {
+        let subject = subject_of(&request)?;
+        Ok(Response::new(
+            self.governance
+                .explain_access(&subject, request.into_inner())?,
+        ))
+    }
+
+    async fn list_effective_permissions(
+        &self,
+        request: Request<ListEffectivePermissionsRequest>,
+    ) -> Result<Response<ListEffectivePermissionsResponse>, Status> {
+        let subject = subject_of(&request)?;
+        Ok(Response::new(self.governance.list_effective_permissions(
+            &subject,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn who_has_access(
+        &self,
+        request: Request<WhoHasAccessRequest>,
+    ) -> Result<Response<WhoHasAccessResponse>, Status> {
+        Ok(Response::new(
+            self.governance.who_has_access(request.into_inner())?,
+        ))
+    }
+}
+
+/// `weft.governance.v1.GovernanceInternalService`: the outbox stream and the gateway's
+/// BatchCheck. Rule evaluation and fulfilment reports come with their issues.
+pub struct GovernanceInternalApi {
+    governance: Governance,
+    admin_group: String,
+}
+
+impl GovernanceInternalApi {
+    pub fn new(governance: Governance, admin_group: String) -> Self {
+        Self {
+            governance,
+            admin_group,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl GovernanceInternalService for GovernanceInternalApi {
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            self.governance.store(),
+            request.into_inner(),
+        )?))
+    }
+
+    /// The gateway asks for the principal each question names, with that principal's token
+    /// groups (trusted: the caller holds a service certificate).
+    async fn batch_check(
+        &self,
+        request: Request<BatchCheckRequest>,
+    ) -> Result<Response<BatchCheckResponse>, Status> {
+        Ok(Response::new(self.governance.batch_check_for_service(
+            request.into_inner(),
+            &self.admin_group,
+        )?))
+    }
+}

@@ -1,0 +1,416 @@
+//! Grants (Lake Formation model): permissions on a catalog resource, or on every resource
+//! matching a tag expression, to a principal, optionally restricted by a data filter on one
+//! asset. Only an administrator, an owner of the resource, or a holder of each permission with
+//! grant option (or of MANAGE_GRANTS) on it may grant or revoke.
+
+use serde_json::json;
+use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
+use weft_proto::weft::governance::v1::*;
+use weft_runtime::paging::PageRequest;
+use weft_runtime::{ApiError, FieldErrors, filter, validate};
+use weft_storage::resources;
+
+use super::Governance;
+use super::row_filter::{self, FilterError};
+use crate::access::nodes::NodeKind;
+use crate::access::{AccessIndex, Subject, tags};
+
+/// Most clauses of a tag expression, and values of one clause.
+const MAX_CLAUSES: usize = 20;
+const MAX_VALUES: usize = 100;
+/// Most columns a data filter lists.
+const MAX_FILTER_COLUMNS: usize = 1_000;
+/// Longest row filter text.
+const MAX_ROW_FILTER: usize = 10_000;
+
+fn permission_name(permission: i32) -> String {
+    Permission::try_from(permission)
+        .map(|p| {
+            p.as_str_name()
+                .trim_start_matches("PERMISSION_")
+                .to_string()
+        })
+        .unwrap_or_else(|_| permission.to_string())
+}
+
+fn validate_tag_expression(errors: &mut FieldErrors, expression: &TagExpression) {
+    let field = "grant.tag_expression";
+    if expression.clauses.is_empty() {
+        errors.add(format!("{field}.clauses"), "needs at least one clause");
+    }
+    if expression.clauses.len() > MAX_CLAUSES {
+        errors.add(
+            format!("{field}.clauses"),
+            format!("must have at most {MAX_CLAUSES} clauses"),
+        );
+    }
+    for (index, clause) in expression.clauses.iter().enumerate() {
+        let clause_field = format!("{field}.clauses[{index}]");
+        validate::resource_id(errors, &format!("{clause_field}.key"), &clause.key);
+        if clause.values.len() > MAX_VALUES {
+            errors.add(
+                format!("{clause_field}.values"),
+                format!("must list at most {MAX_VALUES} values"),
+            );
+        }
+        if clause.values.iter().any(|v| v.is_empty() || v.len() > 256) {
+            errors.add(
+                format!("{clause_field}.values"),
+                "values must be 1-256 characters",
+            );
+        }
+        if expression.clauses[..index]
+            .iter()
+            .any(|c| c.key == clause.key)
+        {
+            errors.add(
+                format!("{clause_field}.key"),
+                "each key may appear in one clause only",
+            );
+        }
+    }
+}
+
+/// Checks a data filter against the asset's schema and returns it normalized (the row filter
+/// both as tree and as text).
+fn check_data_filter(
+    index: &AccessIndex,
+    errors: &mut FieldErrors,
+    grant: &Grant,
+    filter: &DataFilter,
+) -> Option<DataFilter> {
+    let field = "grant.data_filter";
+    let Some(grant::Target::Resource(resource)) = &grant.target else {
+        errors.add(
+            field,
+            "a data filter applies to one asset: grant on an asset's name",
+        );
+        return None;
+    };
+    let node = index.node(resource)?;
+    if node.kind != NodeKind::Asset {
+        errors.add(
+            field,
+            "a data filter applies to one asset: grant on an asset's name",
+        );
+        return None;
+    }
+    if !filter.include_columns.is_empty() && !filter.exclude_columns.is_empty() {
+        errors.add(field, "set include_columns or exclude_columns, not both");
+    }
+    for (list_field, columns) in [
+        ("include_columns", &filter.include_columns),
+        ("exclude_columns", &filter.exclude_columns),
+    ] {
+        if columns.len() > MAX_FILTER_COLUMNS {
+            errors.add(
+                format!("{field}.{list_field}"),
+                format!("must list at most {MAX_FILTER_COLUMNS} columns"),
+            );
+            continue;
+        }
+        for (position, column) in columns.iter().enumerate() {
+            if row_filter::find_column(&node.columns, column).is_none() {
+                errors.add(
+                    format!("{field}.{list_field}[{position}]"),
+                    format!("{resource} has no column '{column}'"),
+                );
+            }
+        }
+    }
+    let report = |errors: &mut FieldErrors, name: &str, error: FilterError| {
+        errors.add(format!("{field}.{name}"), error.to_string());
+    };
+    let checked = match (&filter.row_filter, filter.row_filter_text.trim()) {
+        (Some(_), text) if !text.is_empty() => {
+            errors.add(field, "set row_filter or row_filter_text, not both");
+            None
+        }
+        (Some(tree), _) => match tree.expr.as_ref() {
+            Some(expr) => match row_filter::check_tree(expr, &node.columns) {
+                Ok(checked) => Some(checked),
+                Err(error) => {
+                    report(errors, "row_filter", error);
+                    None
+                }
+            },
+            None => {
+                errors.add(format!("{field}.row_filter.expr"), "is required");
+                None
+            }
+        },
+        (None, "") => None,
+        (None, text) if text.len() > MAX_ROW_FILTER => {
+            errors.add(
+                format!("{field}.row_filter_text"),
+                format!("must be at most {MAX_ROW_FILTER} characters"),
+            );
+            None
+        }
+        (None, text) => match row_filter::check_text(text, &node.columns) {
+            Ok(checked) => Some(checked),
+            Err(error) => {
+                report(errors, "row_filter_text", error);
+                None
+            }
+        },
+    };
+    let (row_filter, row_filter_text) = match checked {
+        Some((expr, text)) => (Some(RowFilter { expr: Some(expr) }), text),
+        None => (None, String::new()),
+    };
+    Some(DataFilter {
+        include_columns: filter.include_columns.clone(),
+        exclude_columns: filter.exclude_columns.clone(),
+        row_filter,
+        row_filter_text,
+    })
+}
+
+impl Governance {
+    /// PERMISSION_DENIED unless `subject` may grant (or revoke) `permissions` on `target`.
+    fn require_grant_rights(
+        &self,
+        index: &AccessIndex,
+        subject: &Subject,
+        grant: &Grant,
+    ) -> Result<(), ApiError> {
+        if subject.is_admin {
+            return Ok(());
+        }
+        let acting = index
+            .memberships()
+            .acting_as(&subject.principal, &subject.groups);
+        let held = |permission: i32| -> bool {
+            acting.iter().any(|principal| {
+                index.grants_of(&principal.principal).iter().any(|held| {
+                    let rights = (held.grant_option && held.permissions.contains(&permission))
+                        || held
+                            .permissions
+                            .contains(&(Permission::ManageGrants as i32));
+                    rights
+                        && match (&held.target, &grant.target) {
+                            (
+                                Some(grant::Target::Resource(on)),
+                                Some(grant::Target::Resource(wanted)),
+                            ) => index
+                                .target(wanted)
+                                .is_some_and(|target| target.names().any(|name| name == on)),
+                            (
+                                Some(grant::Target::TagExpression(on)),
+                                Some(grant::Target::TagExpression(wanted)),
+                            ) => tags::implies(wanted, on),
+                            (
+                                Some(grant::Target::TagExpression(on)),
+                                Some(grant::Target::Resource(wanted)),
+                            ) => index.target(wanted).is_some_and(|target| {
+                                tags::matches(on, target.tags().iter().map(String::as_str))
+                            }),
+                            _ => false,
+                        }
+                })
+            })
+        };
+        if let Some(grant::Target::Resource(resource)) = &grant.target
+            && let Some(target) = index.target(resource)
+            && target.chain.iter().any(|node| {
+                node.owners
+                    .iter()
+                    .any(|owner| acting.iter().any(|a| &a.principal == owner))
+            })
+        {
+            return Ok(());
+        }
+        let missing: Vec<String> = grant
+            .permissions
+            .iter()
+            .filter(|permission| !held(**permission))
+            .map(|permission| permission_name(*permission))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::PermissionDenied(format!(
+            "{} may not grant {} on {}: it needs them with grant option (or MANAGE_GRANTS), ownership, or administrator rights",
+            subject.principal,
+            missing.join(", "),
+            crate::access::grant_target(grant)
+        )))
+    }
+
+    pub async fn create_grant(
+        &self,
+        subject: &Subject,
+        request: CreateGrantRequest,
+    ) -> Result<Grant, ApiError> {
+        let Some(input) = request.grant.clone() else {
+            return Err(ApiError::invalid("grant", "is required"));
+        };
+        let mut errors = FieldErrors::new();
+        validate::principal(&mut errors, "grant.principal", &input.principal);
+        if input.permissions.is_empty() {
+            errors.add("grant.permissions", "needs at least one permission");
+        }
+        for (index, permission) in input.permissions.iter().enumerate() {
+            if matches!(
+                Permission::try_from(*permission),
+                Err(_) | Ok(Permission::Unspecified)
+            ) {
+                errors.add(
+                    format!("grant.permissions[{index}]"),
+                    "must be DESCRIBE, SELECT, INSERT, UPDATE, DELETE, ALTER, DROP or MANAGE_GRANTS",
+                );
+            }
+        }
+        let mut permissions = input.permissions.clone();
+        permissions.sort();
+        permissions.dedup();
+        if permissions.len() != input.permissions.len() {
+            errors.add("grant.permissions", "must not repeat a permission");
+        }
+        let grant = {
+            let index = self.engine().index();
+            match &input.target {
+                None => errors.add("grant.target", "set resource or tag_expression"),
+                Some(grant::Target::Resource(resource)) => {
+                    if resource.is_empty() {
+                        errors.add("grant.resource", "is required");
+                    } else if resource.contains('#') {
+                        errors.add(
+                            "grant.resource",
+                            "grant on the asset; restrict columns with a data filter",
+                        );
+                    } else if index.node(resource).is_none() {
+                        return Err(ApiError::not_found(resource.clone()));
+                    }
+                }
+                Some(grant::Target::TagExpression(expression)) => {
+                    validate_tag_expression(&mut errors, expression)
+                }
+            }
+            let data_filter = match &input.data_filter {
+                Some(filter) if errors.is_empty() => {
+                    check_data_filter(&index, &mut errors, &input, filter)
+                }
+                _ => None,
+            };
+            errors.into_result()?;
+            let grant = Grant {
+                name: format!("grants/{}", uuid::Uuid::now_v7()),
+                principal: input.principal,
+                target: input.target,
+                permissions,
+                grant_option: input.grant_option,
+                data_filter,
+                state: GrantState::Active as i32,
+                granted_by: subject.principal.clone(),
+                subscription: String::new(),
+                create_time: None,
+                etag: String::new(),
+            };
+            self.require_grant_rights(&index, subject, &grant)?;
+            grant
+        };
+        let created = resources::create(
+            self.store(),
+            &subject.principal,
+            "CreateGrant",
+            &request.request_id,
+            &request,
+            move |_| Box::pin(async move { Ok(grant) }),
+        )
+        .await?;
+        self.applied(created).await
+    }
+
+    pub async fn get_grant(&self, name: &str) -> Result<Grant, ApiError> {
+        let mut errors = FieldErrors::new();
+        if name.strip_prefix("grants/").is_none_or(str::is_empty) {
+            errors.add("name", "must be a resource name of the form grants/{id}");
+        }
+        errors.into_result()?;
+        resources::get(self.store().db(), name).await
+    }
+
+    pub async fn list_grants(
+        &self,
+        request: ListGrantsRequest,
+    ) -> Result<ListGrantsResponse, ApiError> {
+        let terms = filter::parse(&request.filter, &["principal", "resource", "state"])?;
+        let page = PageRequest::parse(
+            request.page_size,
+            &request.page_token,
+            &format!("grants?{}", request.filter),
+        )?;
+        let mut conditions = Vec::new();
+        for term in &terms {
+            conditions.push(match term.field.as_str() {
+                "principal" => resources::subject_is(&term.value),
+                "resource" => resources::parent_is(&term.value),
+                _ => {
+                    let state = GrantState::from_str_name(&format!("GRANT_STATE_{}", term.value))
+                        .or_else(|| GrantState::from_str_name(&term.value))
+                        .filter(|state| *state != GrantState::Unspecified)
+                        .ok_or_else(|| {
+                            ApiError::invalid("filter", "state must be ACTIVE or REVOKED")
+                        })?;
+                    resources::state_is(state.as_str_name())
+                }
+            });
+        }
+        let mut grants = resources::list::<Grant, _>(
+            self.store().db(),
+            conditions,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        let next_page_token = page.finish(&mut grants, |g| &g.name);
+        Ok(ListGrantsResponse {
+            grants,
+            next_page_token,
+        })
+    }
+
+    /// Revokes a grant (the same rights as granting it); it is kept, REVOKED, for history.
+    pub async fn revoke_grant(
+        &self,
+        subject: &Subject,
+        request: RevokeGrantRequest,
+    ) -> Result<Grant, ApiError> {
+        let current = self.get_grant(&request.name).await?;
+        if current.state() == GrantState::Revoked {
+            return Err(ApiError::precondition(
+                format!("{} is already revoked", current.name),
+                vec![],
+            ));
+        }
+        {
+            let index = self.engine().index();
+            self.require_grant_rights(&index, subject, &current)?;
+        }
+        let revoked = resources::update(
+            self.store(),
+            &subject.principal,
+            "RevokeGrant",
+            "revoked",
+            &request.name,
+            &request.etag,
+            json!({}),
+            |_, mut grant: Grant| {
+                Box::pin(async move {
+                    if grant.state() == GrantState::Revoked {
+                        return Err(ApiError::precondition(
+                            format!("{} is already revoked", grant.name),
+                            vec![],
+                        ));
+                    }
+                    grant.state = GrantState::Revoked as i32;
+                    Ok(grant)
+                })
+            },
+        )
+        .await?;
+        self.applied(revoked).await
+    }
+}

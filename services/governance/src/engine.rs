@@ -1,0 +1,293 @@
+//! Keeps the in-memory access index current: rebuilt from governance's database at start, then
+//! updated from two streams, each applied in order and idempotently (an event sets a resource to
+//! its payload, or removes it):
+//! - governance's own outbox (grants, groups, projects, policies), tailed like every derived
+//!   state in Weft, so that replicas agree; a mutation waits until its own events are applied
+//!   before answering (read-your-writes);
+//! - the catalog's `WatchEvents` stream (domains, data products, assets, tag keys), stored in
+//!   governance's own tables together with its cursor in one transaction, so that decisions
+//!   never call the catalog and a restart of either side resumes where it stopped.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message;
+use tokio::sync::Mutex;
+use tonic::transport::Channel;
+use weft_proto::weft::catalog::v1::TagKey;
+use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
+use weft_proto::weft::common::v1::{Event, WatchEventsRequest};
+use weft_proto::weft::governance::v1::{Grant, Group, Policy, Project};
+use weft_runtime::ApiError;
+use weft_storage::{Store, outbox, resources};
+
+use crate::access::AccessIndex;
+use crate::access::nodes::Node;
+use crate::storage::projection;
+
+/// Events of the catalog's stream applied per transaction.
+const PROJECTION_BATCH: usize = 500;
+/// Wait before reconnecting to the catalog after its stream failed.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+pub struct Engine {
+    store: Store,
+    index: RwLock<AccessIndex>,
+    /// Last governance outbox sequence applied; held while applying.
+    applied: Mutex<i64>,
+}
+
+impl Engine {
+    /// Rebuilds the index from the database.
+    pub async fn rebuild(store: Store) -> Result<Arc<Self>, ApiError> {
+        // Read the cursor first: events committed while loading are applied again (harmless).
+        let applied = outbox::last_sequence(&store).await?;
+        let mut index = AccessIndex::new();
+        let conn = store.db();
+        for group in resources::all::<Group, _>(conn).await? {
+            index.memberships_mut().put_group(&group);
+        }
+        for project in resources::all::<Project, _>(conn).await? {
+            index.memberships_mut().put_project(&project);
+        }
+        for grant in resources::all::<Grant, _>(conn).await? {
+            index.put_grant(grant);
+        }
+        for policy in resources::all::<Policy, _>(conn).await? {
+            index
+                .guardrails_mut()
+                .put(&policy.name, &policy.cedar, &policy.domain, policy.enabled);
+        }
+        for row in projection::all_nodes(conn).await? {
+            apply_catalog_payload(
+                &mut index,
+                &row.name,
+                &row.payload_type,
+                &row.payload,
+                false,
+            );
+        }
+        tracing::info!(
+            grants = index.grant_count(),
+            policies = index.guardrails().len(),
+            "access index rebuilt"
+        );
+        Ok(Arc::new(Self {
+            store,
+            index: RwLock::new(index),
+            applied: Mutex::new(applied),
+        }))
+    }
+
+    pub fn index(&self) -> std::sync::RwLockReadGuard<'_, AccessIndex> {
+        self.index.read().expect("access index lock")
+    }
+
+    /// Applies governance's outbox events not applied yet.
+    pub async fn catch_up(&self) -> Result<(), ApiError> {
+        let mut applied = self.applied.lock().await;
+        loop {
+            let events = outbox::read_after(&self.store, *applied, 1_000).await?;
+            let Some(last) = events.last().map(|event| event.sequence) else {
+                return Ok(());
+            };
+            {
+                let mut index = self.index.write().expect("access index lock");
+                for event in &events {
+                    apply_own_event(&mut index, event);
+                }
+            }
+            *applied = last;
+        }
+    }
+
+    /// Follows governance's own outbox (writes of other replicas) until the task is dropped.
+    pub async fn tail_own_outbox(self: Arc<Self>) {
+        loop {
+            let notified = self.store.committed().notified();
+            if let Err(error) = self.catch_up().await {
+                tracing::warn!(%error, "access index: outbox read failed");
+            }
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep(outbox::POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// Follows the catalog's stream into the projection until the task is dropped.
+    pub async fn follow_catalog(self: Arc<Self>, channel: Channel) {
+        loop {
+            if let Err(error) = self.follow_catalog_once(channel.clone()).await {
+                tracing::warn!(%error, "catalog projection: stream interrupted; reconnecting");
+            }
+            tokio::time::sleep(RECONNECT_DELAY).await;
+        }
+    }
+
+    async fn follow_catalog_once(&self, channel: Channel) -> anyhow::Result<()> {
+        let after = projection::cursor(self.store.db(), projection::CATALOG).await?;
+        let mut client = CatalogInternalServiceClient::new(channel);
+        let stream = client
+            .watch_events(WatchEventsRequest {
+                after_sequence: after,
+                types: Vec::new(),
+            })
+            .await?
+            .into_inner();
+        let mut batches = std::pin::pin!(stream.ready_chunks(PROJECTION_BATCH));
+        while let Some(batch) = batches.next().await {
+            let mut events = Vec::with_capacity(batch.len());
+            let mut failure = None;
+            for item in batch {
+                match item {
+                    Ok(event) => events.push(event),
+                    Err(status) => {
+                        failure = Some(status);
+                        break;
+                    }
+                }
+            }
+            self.project(&events).await?;
+            if let Some(status) = failure {
+                return Err(status.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a batch of catalog events and the new cursor in one transaction, then applies
+    /// them to the index.
+    async fn project(&self, events: &[Event]) -> Result<(), ApiError> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        let txn = self.store.begin_write("services/governance").await?;
+        for event in events {
+            let Some(payload) = &event.payload else {
+                continue;
+            };
+            if !is_projected(&payload.type_url) {
+                continue;
+            }
+            if event.r#type.ends_with(".deleted") {
+                projection::remove_node(txn.conn(), &event.resource).await?;
+            } else {
+                let kind = event.r#type.split('.').next().unwrap_or_default();
+                projection::put_node(
+                    txn.conn(),
+                    &event.resource,
+                    kind,
+                    &payload.type_url,
+                    &payload.value,
+                )
+                .await?;
+            }
+        }
+        projection::set_cursor(txn.conn(), projection::CATALOG, last.sequence).await?;
+        txn.commit(Vec::new()).await?;
+        let mut index = self.index.write().expect("access index lock");
+        for event in events {
+            if let Some(payload) = &event.payload {
+                let deleted = event.r#type.ends_with(".deleted");
+                apply_catalog_payload(
+                    &mut index,
+                    &event.resource,
+                    &payload.type_url,
+                    &payload.value,
+                    deleted,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a catalog payload type is part of the projection.
+fn is_projected(type_url: &str) -> bool {
+    matches!(
+        type_url.rsplit('/').next(),
+        Some(
+            "weft.catalog.v1.Domain"
+                | "weft.catalog.v1.DataProduct"
+                | "weft.catalog.v1.Asset"
+                | "weft.catalog.v1.TagKey"
+        )
+    )
+}
+
+fn apply_catalog_payload(
+    index: &mut AccessIndex,
+    name: &str,
+    type_url: &str,
+    bytes: &[u8],
+    deleted: bool,
+) {
+    if type_url.ends_with("/weft.catalog.v1.TagKey") {
+        let key = name.strip_prefix("tagKeys/").unwrap_or(name);
+        let classification = !deleted
+            && TagKey::decode(bytes)
+                .map(|tag_key| tag_key.classification)
+                .unwrap_or_default();
+        index.set_classification_key(key, classification);
+        return;
+    }
+    if deleted {
+        index.remove_node(name);
+        return;
+    }
+    match Node::from_payload(type_url, bytes) {
+        Ok(Some(node)) => index.put_node(node),
+        Ok(None) => {}
+        Err(error) => tracing::error!(resource = name, %error, "catalog projection: bad payload"),
+    }
+}
+
+fn apply_own_event(index: &mut AccessIndex, event: &Event) {
+    let Some(payload) = &event.payload else {
+        return;
+    };
+    let deleted = event.r#type.ends_with(".deleted");
+    let message = payload.type_url.rsplit('/').next().unwrap_or_default();
+    let bytes = payload.value.as_slice();
+    let result = match message {
+        "weft.governance.v1.Grant" => Grant::decode(bytes).map(|grant| {
+            if deleted {
+                index.remove_grant(&grant.name);
+            } else {
+                index.put_grant(grant);
+            }
+        }),
+        "weft.governance.v1.Group" => Group::decode(bytes).map(|group| {
+            if deleted {
+                index.memberships_mut().remove_group(&group.name);
+            } else {
+                index.memberships_mut().put_group(&group);
+            }
+        }),
+        "weft.governance.v1.Project" => Project::decode(bytes).map(|project| {
+            if deleted {
+                index.memberships_mut().remove_project(&project.name);
+            } else {
+                index.memberships_mut().put_project(&project);
+            }
+        }),
+        "weft.governance.v1.Policy" => Policy::decode(bytes).map(|policy| {
+            if deleted {
+                index.guardrails_mut().remove(&policy.name);
+            } else {
+                index.guardrails_mut().put(
+                    &policy.name,
+                    &policy.cedar,
+                    &policy.domain,
+                    policy.enabled,
+                );
+            }
+        }),
+        _ => Ok(()),
+    };
+    if let Err(error) = result {
+        tracing::error!(sequence = event.sequence, %error, "access index: bad event payload");
+    }
+}

@@ -1,0 +1,113 @@
+//! Governance's migrations, run at start.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(weft_storage::migration::CreateRuntimeTables),
+            Box::new(weft_storage::resource_migration::CreateResourceTable),
+            Box::new(CreateCatalogProjection),
+        ]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("governance_migrations").into_iden()
+    }
+}
+
+struct CreateCatalogProjection;
+
+impl MigrationName for CreateCatalogProjection {
+    fn name(&self) -> &str {
+        "m0002_governance_catalog_projection"
+    }
+}
+
+#[derive(DeriveIden)]
+enum GovernanceCatalogNodes {
+    Table,
+    Name,
+    Kind,
+    PayloadType,
+    Payload,
+}
+
+#[derive(DeriveIden)]
+enum GovernanceProjectionCursors {
+    Table,
+    Source,
+    Sequence,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCatalogProjection {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(GovernanceCatalogNodes::Table)
+                    .col(
+                        ColumnDef::new(GovernanceCatalogNodes::Name)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(GovernanceCatalogNodes::Kind)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(GovernanceCatalogNodes::PayloadType)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(GovernanceCatalogNodes::Payload)
+                            .binary()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(GovernanceProjectionCursors::Table)
+                    .col(
+                        ColumnDef::new(GovernanceProjectionCursors::Source)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(GovernanceProjectionCursors::Sequence)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(GovernanceCatalogNodes::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(GovernanceProjectionCursors::Table)
+                    .to_owned(),
+            )
+            .await
+    }
+}
