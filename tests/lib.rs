@@ -4,6 +4,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
+use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_testkit::{Bearer, TestSuite};
 
 pub type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
@@ -11,6 +12,13 @@ pub type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
 /// A catalog client through the gateway with `token`.
 pub fn catalog(suite: &TestSuite, token: &str) -> Catalog {
     CatalogServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
+}
+
+pub type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A governance client through the gateway with `token`.
+pub fn governance(suite: &TestSuite, token: &str) -> Governance {
+    GovernanceServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
 /// Declares tag keys (with their allowed values; any value when empty) through the gateway.
