@@ -4,11 +4,13 @@
 //! ```sh
 //! cargo build --release -p weft -p weft-bench
 //! target/release/weft-bench search --assets 1000000
+//! target/release/weft-bench check
 //! ```
 //!
 //! Scenarios live in their own modules so that later issues add theirs (governance checks,
 //! lineage traversals) next to `search`.
 
+mod check;
 mod data;
 mod report;
 mod search;
@@ -31,11 +33,15 @@ enum Scenario {
     /// Catalog: load assets through the gateway, rebuild the search index, time searches, next to
     /// SQLite FTS5 over the same rows.
     Search(search::SearchArgs),
+    /// Governance: Check decisions of the access index with 100k grants and 1k guardrails,
+    /// next to Cedar alone deciding from one flat policy set.
+    Check(check::CheckArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Search(args) => search::run(args).await,
+        Scenario::Check(args) => check::run(args).await,
     }
 }

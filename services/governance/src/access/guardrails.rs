@@ -36,8 +36,9 @@ pub struct Guardrails {
     schema: Schema,
     /// Enabled policies by name: their domain ("" when global) and statements.
     policies: BTreeMap<String, (String, Vec<cedar_policy::Policy>)>,
-    /// Policy set per domain ("" for resources outside any domain), built on first use.
-    sets: RwLock<HashMap<String, Arc<PolicySet>>>,
+    /// Policy set per domain ("" for resources outside any domain) with the scopes of its
+    /// statements, built on first use.
+    sets: RwLock<HashMap<String, Arc<DomainSet>>>,
     authorizer: Authorizer,
 }
 
@@ -50,6 +51,68 @@ impl Default for Guardrails {
             sets: RwLock::new(HashMap::new()),
             authorizer: Authorizer::new(),
         }
+    }
+}
+
+/// The policies that apply in one domain, and their statements' scopes.
+struct DomainSet {
+    policies: PolicySet,
+    scopes: Vec<Scope>,
+}
+
+/// A statement's scope: which principal, actions and resource it can apply to (`None`: any).
+/// A question outside every scope of a set cannot be decided by it, so Cedar is not asked.
+struct Scope {
+    principal: Option<String>,
+    actions: Option<Vec<String>>,
+    resource: Option<String>,
+}
+
+impl Scope {
+    fn of(statement: &cedar_policy::Policy) -> Self {
+        use cedar_policy::{ActionConstraint, PrincipalConstraint, ResourceConstraint};
+        let id = |uid: &EntityUid| uid.id().unescaped().to_string();
+        Scope {
+            principal: match statement.principal_constraint() {
+                PrincipalConstraint::Eq(uid)
+                | PrincipalConstraint::In(uid)
+                | PrincipalConstraint::IsIn(_, uid) => Some(id(&uid)),
+                PrincipalConstraint::Any | PrincipalConstraint::Is(_) => None,
+            },
+            actions: match statement.action_constraint() {
+                ActionConstraint::Any => None,
+                ActionConstraint::Eq(uid) => Some(vec![id(&uid)]),
+                ActionConstraint::In(uids) => Some(uids.iter().map(id).collect()),
+            },
+            resource: match statement.resource_constraint() {
+                ResourceConstraint::Eq(uid)
+                | ResourceConstraint::In(uid)
+                | ResourceConstraint::IsIn(_, uid) => Some(id(&uid)),
+                ResourceConstraint::Any | ResourceConstraint::Is(_) => None,
+            },
+        }
+    }
+
+    /// Whether the statement may apply: its principal is one the subject acts as (`==` and
+    /// `in` alike, since every principal the subject acts as is its parent), its action is the
+    /// question's, its resource the target or one of its ancestors.
+    fn may_apply(
+        &self,
+        acting: &[Acting],
+        action: &str,
+        target: &Target<'_>,
+        column_id: Option<&str>,
+    ) -> bool {
+        self.principal
+            .as_ref()
+            .is_none_or(|wanted| acting.iter().any(|a| &a.principal == wanted))
+            && self
+                .actions
+                .as_ref()
+                .is_none_or(|actions| actions.iter().any(|a| a == action))
+            && self.resource.as_ref().is_none_or(|wanted| {
+                column_id == Some(wanted.as_str()) || target.names().any(|name| name == wanted)
+            })
     }
 }
 
@@ -137,21 +200,23 @@ impl Guardrails {
 
     /// The policy set that applies in `domains` (the resource's domain first, then its
     /// parents).
-    fn set_for(&self, domains: &[&str]) -> Arc<PolicySet> {
+    fn set_for(&self, domains: &[&str]) -> Arc<DomainSet> {
         let key = domains.first().copied().unwrap_or_default();
         if let Some(set) = self.sets.read().expect("policy sets lock").get(key) {
             return set.clone();
         }
-        let mut set = PolicySet::new();
+        let mut policies = PolicySet::new();
+        let mut scopes = Vec::new();
         for (domain, statements) in self.policies.values() {
             if domain.is_empty() || domains.contains(&domain.as_str()) {
                 for statement in statements {
+                    scopes.push(Scope::of(statement));
                     // Ids are unique by construction.
-                    let _ = set.add(statement.clone());
+                    let _ = policies.add(statement.clone());
                 }
             }
         }
-        let set = Arc::new(set);
+        let set = Arc::new(DomainSet { policies, scopes });
         self.sets
             .write()
             .expect("policy sets lock")
@@ -177,13 +242,23 @@ impl Guardrails {
             .map(|node| node.name.as_str())
             .collect();
         let set = self.set_for(&domains);
-        if set.is_empty() {
+        let action = permission_name(permission);
+        let column_id = target
+            .column
+            .map(|column| format!("{}#{column}", target.node().name));
+        if !set
+            .scopes
+            .iter()
+            .any(|scope| scope.may_apply(acting, action, target, column_id.as_deref()))
+        {
             return Outcome::default();
         }
         let Some((request, entities)) = cedar_request(index, acting, permission, target) else {
             return Outcome::default();
         };
-        let response = self.authorizer.is_authorized(&request, &set, &entities);
+        let response = self
+            .authorizer
+            .is_authorized(&request, &set.policies, &entities);
         let mut reasons: Vec<String> = response.diagnostics().reason().map(policy_of).collect();
         reasons.sort();
         reasons.dedup();
@@ -274,8 +349,9 @@ fn resource_attributes(
     ])
 }
 
-/// The Cedar request and entities of one question.
-fn cedar_request(
+/// The Cedar request and entities of one question (public for the benchmark's Cedar-alone
+/// baseline, which must decide from the same entities).
+pub fn cedar_request(
     index: &AccessIndex,
     acting: &[Acting],
     permission: Permission,

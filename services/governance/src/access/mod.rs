@@ -158,12 +158,11 @@ impl AccessIndex {
             None => (resource, None),
         };
         let node = self.nodes.get(name)?;
-        if let Some(column) = column {
-            if node.kind != NodeKind::Asset
-                || crate::domain::row_filter::find_column(&node.columns, column).is_none()
-            {
-                return None;
-            }
+        if let Some(column) = column
+            && (node.kind != NodeKind::Asset
+                || crate::domain::row_filter::find_column(&node.columns, column).is_none())
+        {
+            return None;
         }
         let mut chain = vec![node];
         let mut parent = node.parent.as_deref();

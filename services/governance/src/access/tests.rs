@@ -346,3 +346,29 @@ fn policies_that_do_not_validate_are_refused_with_cedars_message() {
     );
     assert!(guardrails.compile("policies/x", "// nothing").is_err());
 }
+
+#[test]
+fn scoped_guardrails_apply_exactly_to_their_principal_action_and_resource() {
+    let mut index = catalog();
+    index.put_grant(grant_on("grants/all", "users/alice", ASSET, None));
+    index.guardrails_mut().put(
+        "policies/blocked",
+        r#"forbid (principal in Weft::Group::"groups/blocked", action == Weft::Action::"SELECT",
+                   resource in Weft::Domain::"domains/sales");"#,
+        "",
+        true,
+    );
+    let blocked = Subject {
+        principal: "users/alice".into(),
+        groups: vec!["groups/blocked".into()],
+        is_admin: false,
+    };
+    let decision = index.evaluate(&blocked, Permission::Select, ASSET, false);
+    assert_eq!(decision.reason, "forbidden by policies/blocked");
+    let column = format!("{ASSET}#region");
+    assert!(!index.evaluate(&blocked, Permission::Select, &column, false).allowed);
+    assert!(index.evaluate(&blocked, Permission::Describe, ASSET, false).allowed);
+    assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
+    index.put_node(node("domains/other", NodeKind::Domain, None, &["users/alice"], &[]));
+    assert!(index.evaluate(&blocked, Permission::Select, "domains/other", false).allowed);
+}

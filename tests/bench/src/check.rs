@@ -1,0 +1,488 @@
+//! Governance `Check`, in process: the access index of the governance service with 100k grants
+//! (named and tag-based, some with row filters) and 1k Cedar guardrails over a catalog of 10k
+//! assets, at 1 and 32 concurrent callers; next to the baseline of the same decisions made by
+//! Cedar alone from one flat policy set (every grant and ownership rendered as a Cedar policy,
+//! plus the same guardrails), with the agreement of both reported as a sanity check.
+//!
+//! Through the gateway over gRPC is not measured yet (see docs/benchmarks.md).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cedar_policy::{Authorizer, Decision, PolicySet};
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use weft_governance::access::guardrails::{cedar_request, permission_name};
+use weft_governance::access::nodes::{Node, NodeKind};
+use weft_governance::access::{AccessIndex, Subject};
+use weft_governance::domain::row_filter;
+use weft_proto::weft::catalog::v1::Column;
+use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter, Tag};
+use weft_proto::weft::governance::v1::{
+    Grant, GrantState, Group, Project, ProjectMember, ProjectRole, TagClause, TagExpression, grant,
+};
+
+use crate::report::{Latencies, resident_memory_mib};
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Grants in the index.
+    #[arg(long, default_value_t = 100_000)]
+    grants: usize,
+    /// Guardrail policies (10 per domain, the rest global).
+    #[arg(long, default_value_t = 1_000)]
+    policies: usize,
+    /// Decisions timed per run of Weft's index.
+    #[arg(long, default_value_t = 200_000)]
+    decisions: usize,
+    /// Decisions timed for the Cedar-alone baseline (each evaluates every policy).
+    #[arg(long, default_value_t = 200)]
+    baseline_decisions: usize,
+}
+
+const DOMAINS: usize = 100;
+const PRODUCTS_PER_DOMAIN: usize = 10;
+const ASSETS_PER_PRODUCT: usize = 10;
+const USERS: usize = 10_000;
+const GROUPS: usize = 500;
+const PROJECTS: usize = 200;
+const TIERS: &[&str] = &["gold", "silver", "bronze"];
+
+fn domain_name(d: usize) -> String {
+    format!("domains/d{d:03}")
+}
+
+fn product_name(d: usize, p: usize) -> String {
+    format!("{}/dataProducts/p{p:02}", domain_name(d))
+}
+
+fn asset_name(d: usize, p: usize, a: usize) -> String {
+    format!("{}/assets/a{a:02}", product_name(d, p))
+}
+
+fn columns() -> Vec<Column> {
+    let column = |name: &str, data_type: &str, pii: Option<&str>| Column {
+        name: name.to_string(),
+        r#type: data_type.to_string(),
+        tags: pii
+            .map(|value| Tag {
+                key: "pii".into(),
+                value: value.into(),
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    vec![
+        column("id", "bigint", None),
+        column("customer_email", "string", Some("email")),
+        column("phone", "string", Some("phone")),
+        column("region", "string", None),
+        column("amount", "decimal(12,2)", None),
+        column("status", "string", None),
+        column("created_at", "timestamptz", None),
+        column("quantity", "int", None),
+        column("country", "string", None),
+        column("currency", "string", None),
+    ]
+}
+
+fn node(
+    name: String,
+    kind: NodeKind,
+    parent: Option<String>,
+    owners: Vec<String>,
+    tags: Vec<String>,
+) -> Node {
+    Node {
+        name,
+        kind,
+        parent,
+        owners,
+        tags,
+        lifecycle: if kind == NodeKind::DataProduct {
+            "PUBLISHED".into()
+        } else {
+            String::new()
+        },
+        columns: if kind == NodeKind::Asset {
+            columns()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Everything both engines decide from, with the Cedar rendering of grants and ownerships.
+struct World {
+    index: AccessIndex,
+    flat_policies: String,
+}
+
+fn principal(rng: &mut StdRng) -> String {
+    match rng.random_range(0..10) {
+        0..=5 => format!("users/u{:05}", rng.random_range(0..USERS)),
+        6..=8 => format!("groups/g{:03}", rng.random_range(0..GROUPS)),
+        _ => format!("projects/p{:03}", rng.random_range(0..PROJECTS)),
+    }
+}
+
+fn cedar_principal(name: &str) -> String {
+    let (collection, _) = name.split_once('/').unwrap_or_default();
+    let entity = match collection {
+        "groups" => "Group",
+        "projects" => "Project",
+        _ => "User",
+    };
+    format!("Weft::{entity}::\"{name}\"")
+}
+
+fn cedar_resource(name: &str) -> String {
+    let entity = if name.contains("/assets/") {
+        "Asset"
+    } else if name.contains("/dataProducts/") {
+        "DataProduct"
+    } else {
+        "Domain"
+    };
+    format!("Weft::{entity}::\"{name}\"")
+}
+
+fn build(args: &CheckArgs) -> anyhow::Result<World> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut index = AccessIndex::new();
+    let mut flat = String::new();
+    index.set_classification_key("pii", true);
+    for d in 0..DOMAINS {
+        let owner = format!("users/u{:05}", rng.random_range(0..USERS));
+        let tier = TIERS[d % TIERS.len()];
+        flat.push_str(&format!(
+            "permit (principal == {}, action, resource in {});\n",
+            cedar_principal(&owner),
+            cedar_resource(&domain_name(d))
+        ));
+        index.put_node(node(
+            domain_name(d),
+            NodeKind::Domain,
+            None,
+            vec![owner],
+            vec![format!("tier={tier}")],
+        ));
+        for p in 0..PRODUCTS_PER_DOMAIN {
+            index.put_node(node(
+                product_name(d, p),
+                NodeKind::DataProduct,
+                Some(domain_name(d)),
+                vec![],
+                vec![],
+            ));
+            for a in 0..ASSETS_PER_PRODUCT {
+                index.put_node(node(
+                    asset_name(d, p, a),
+                    NodeKind::Asset,
+                    Some(product_name(d, p)),
+                    vec![],
+                    vec![],
+                ));
+            }
+        }
+    }
+    for g in 0..GROUPS {
+        let members = (0..40)
+            .map(|_| format!("users/u{:05}", rng.random_range(0..USERS)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        index.memberships_mut().put_group(&Group {
+            name: format!("groups/g{g:03}"),
+            members,
+            ..Default::default()
+        });
+    }
+    for p in 0..PROJECTS {
+        let members = (0..5)
+            .map(|i| ProjectMember {
+                principal: format!("groups/g{:03}", (p * 5 + i) % GROUPS),
+                role: ProjectRole::Consumer as i32,
+            })
+            .collect();
+        index.memberships_mut().put_project(&Project {
+            name: format!("projects/p{p:03}"),
+            members,
+            ..Default::default()
+        });
+    }
+    let schema = columns();
+    for g in 0..args.grants {
+        let grantee = principal(&mut rng);
+        let name = format!("grants/g{g:06}");
+        let permission = if rng.random_bool(0.8) {
+            Permission::Select
+        } else {
+            Permission::Describe
+        };
+        // Any permission implies DESCRIBE in Weft; the rendering says so explicitly.
+        let action = match permission {
+            Permission::Select => {
+                "in [Weft::Action::\"SELECT\", Weft::Action::\"DESCRIBE\"]".to_string()
+            }
+            other => format!("== Weft::Action::\"{}\"", permission_name(other)),
+        };
+        let (target, data_filter, rendered) = if rng.random_bool(0.8) {
+            let d = rng.random_range(0..DOMAINS);
+            let p = rng.random_range(0..PRODUCTS_PER_DOMAIN);
+            let resource = match rng.random_range(0..20) {
+                0 => domain_name(d),
+                1..=3 => product_name(d, p),
+                _ => asset_name(d, p, rng.random_range(0..ASSETS_PER_PRODUCT)),
+            };
+            let filter = if resource.contains("/assets/") && rng.random_bool(0.1) {
+                let (expr, text) =
+                    row_filter::check_text("region = 'EU' AND amount > 100", &schema)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Some(DataFilter {
+                    exclude_columns: vec!["customer_email".into()],
+                    row_filter: Some(RowFilter { expr: Some(expr) }),
+                    row_filter_text: text,
+                    ..Default::default()
+                })
+            } else {
+                None
+            };
+            let rendered = format!(
+                "permit (principal {} {}, action {action}, resource in {});\n",
+                if grantee.starts_with("users/") {
+                    "=="
+                } else {
+                    "in"
+                },
+                cedar_principal(&grantee),
+                cedar_resource(&resource)
+            );
+            (grant::Target::Resource(resource), filter, rendered)
+        } else {
+            let tier = TIERS[rng.random_range(0..TIERS.len())];
+            let expression = TagExpression {
+                clauses: vec![TagClause {
+                    key: "tier".into(),
+                    values: vec![tier.into()],
+                }],
+            };
+            let rendered = format!(
+                "permit (principal {} {}, action {action}, resource) when {{ resource.tags.contains(\"tier={tier}\") }};\n",
+                if grantee.starts_with("users/") {
+                    "=="
+                } else {
+                    "in"
+                },
+                cedar_principal(&grantee),
+            );
+            (grant::Target::TagExpression(expression), None, rendered)
+        };
+        flat.push_str(&rendered);
+        index.put_grant(Grant {
+            name,
+            principal: grantee,
+            target: Some(target),
+            permissions: vec![permission as i32],
+            data_filter,
+            state: GrantState::Active as i32,
+            ..Default::default()
+        });
+    }
+    // Guardrails: 10 per domain (each forbids SELECT of one tier-tagged PII column to one
+    // group), the rest global.
+    for i in 0..args.policies {
+        let group = format!("groups/g{:03}", i % GROUPS);
+        let text = format!(
+            "forbid (principal in Weft::Group::\"{group}\", action == Weft::Action::\"SELECT\", resource) when {{ resource.classification.contains(\"pii=phone\") && resource.lifecycle == \"PUBLISHED\" }};"
+        );
+        let domain = if i < DOMAINS * 10 {
+            domain_name(i / 10)
+        } else {
+            String::new()
+        };
+        let name = format!("policies/p{i:04}");
+        index.guardrails_mut().put(&name, &text, &domain, true);
+        let scoped = if domain.is_empty() {
+            text.clone()
+        } else {
+            text.replacen(
+                ", resource)",
+                &format!(", resource in {})", cedar_resource(&domain)),
+                1,
+            )
+        };
+        flat.push_str(&scoped);
+        flat.push('\n');
+    }
+    Ok(World {
+        index,
+        flat_policies: flat,
+    })
+}
+
+/// A random question: a user, SELECT or DESCRIBE, an asset (one in ten: a column).
+fn question(rng: &mut StdRng) -> (Subject, Permission, String) {
+    let subject = Subject {
+        principal: format!("users/u{:05}", rng.random_range(0..USERS)),
+        groups: Vec::new(),
+        is_admin: false,
+    };
+    let permission = if rng.random_bool(0.8) {
+        Permission::Select
+    } else {
+        Permission::Describe
+    };
+    let asset = asset_name(
+        rng.random_range(0..DOMAINS),
+        rng.random_range(0..PRODUCTS_PER_DOMAIN),
+        rng.random_range(0..ASSETS_PER_PRODUCT),
+    );
+    let resource = if rng.random_bool(0.1) {
+        format!("{asset}#phone")
+    } else {
+        asset
+    };
+    (subject, permission, resource)
+}
+
+fn micros(latency: Duration) -> f64 {
+    latency.as_secs_f64() * 1e6
+}
+
+fn summary(latencies: &Latencies) -> String {
+    format!(
+        "p50 {:.1} µs, p99 {:.1} µs",
+        micros(latencies.percentile(0.5)),
+        micros(latencies.percentile(0.99))
+    )
+}
+
+/// Times `count` decisions on `threads` threads; returns latencies, throughput and allowed share.
+fn run_weft(index: &Arc<AccessIndex>, count: usize, threads: usize) -> (Latencies, f64, f64) {
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let index = index.clone();
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(1_000 + t as u64);
+                let mut latencies = Vec::with_capacity(count / threads);
+                let mut allowed = 0usize;
+                for _ in 0..count / threads {
+                    let (subject, permission, resource) = question(&mut rng);
+                    let start = Instant::now();
+                    let decision = index.evaluate(&subject, permission, &resource, false);
+                    latencies.push(start.elapsed());
+                    allowed += usize::from(decision.allowed);
+                }
+                (latencies, allowed)
+            })
+        })
+        .collect();
+    let mut all = Latencies::default();
+    let mut allowed = 0usize;
+    for handle in handles {
+        let (latencies, granted) = handle.join().expect("bench thread");
+        for latency in latencies {
+            all.record(latency);
+        }
+        allowed += granted;
+    }
+    let elapsed = started.elapsed();
+    let done = (count / threads) * threads;
+    (
+        all,
+        done as f64 / elapsed.as_secs_f64(),
+        allowed as f64 / done as f64,
+    )
+}
+
+pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
+    let pid = std::process::id();
+    let before = resident_memory_mib(pid);
+    let started = Instant::now();
+    let world = build(&args)?;
+    let build_elapsed = started.elapsed();
+    let index = Arc::new(world.index);
+    let after = resident_memory_mib(pid);
+    println!(
+        "weft-bench check: {} grants, {} guardrails, {} assets; index built in {:.1} s",
+        index.grant_count(),
+        index.guardrails().len(),
+        DOMAINS * PRODUCTS_PER_DOMAIN * ASSETS_PER_PRODUCT,
+        build_elapsed.as_secs_f64()
+    );
+
+    // Warm the per-domain policy sets, then measure.
+    let _ = run_weft(&index, 20_000, 1);
+    let (single, single_rate, allowed_share) = run_weft(&index, args.decisions, 1);
+    let (many, many_rate, _) = run_weft(&index, args.decisions, 32);
+
+    // Baseline: Cedar alone, one flat policy set, the same entities per question.
+    let parse_started = Instant::now();
+    let flat: PolicySet = world
+        .flat_policies
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parse_elapsed = parse_started.elapsed();
+    let authorizer = Authorizer::new();
+    let mut baseline = Latencies::default();
+    let mut agree = 0usize;
+    let mut rng = StdRng::seed_from_u64(99);
+    for _ in 0..args.baseline_decisions {
+        let (subject, permission, resource) = question(&mut rng);
+        let weft = index
+            .evaluate(&subject, permission, &resource, false)
+            .allowed;
+        let Some(target) = index.target(&resource) else {
+            continue;
+        };
+        let acting = index
+            .memberships()
+            .acting_as(&subject.principal, &subject.groups);
+        let (request, entities) = cedar_request(&index, &acting, permission, &target)
+            .ok_or_else(|| anyhow::anyhow!("request"))?;
+        let start = Instant::now();
+        let response = authorizer.is_authorized(&request, &flat, &entities);
+        baseline.record(start.elapsed());
+        agree += usize::from((response.decision() == Decision::Allow) == weft);
+    }
+
+    println!();
+    println!(
+        "## Governance Check, in process: {} grants ({}% tag-based), {} guardrails, release build",
+        index.grant_count(),
+        20,
+        index.guardrails().len()
+    );
+    println!();
+    println!("| what | Weft (access index) | baseline: Cedar alone, one flat policy set |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| 1 caller | {} · {:.0} decisions/s | {} ({} decisions; the set took {:.1} s to parse) |",
+        summary(&single),
+        single_rate,
+        summary(&baseline),
+        args.baseline_decisions,
+        parse_elapsed.as_secs_f64()
+    );
+    println!(
+        "| 32 callers (threads, 2 cores) | {} · {:.0} decisions/s | — |",
+        summary(&many),
+        many_rate
+    );
+    println!(
+        "| allowed share / agreement | {:.1}% of questions allowed | same decision as Weft on {agree} of {} |",
+        allowed_share * 100.0,
+        args.baseline_decisions
+    );
+    let mib = |value: Option<f64>| value.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
+    println!(
+        "| memory | bench process {} before, {} with the index built | — |",
+        mib(before),
+        mib(after)
+    );
+    Ok(())
+}
