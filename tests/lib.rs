@@ -21,6 +21,36 @@ pub fn governance(suite: &TestSuite, token: &str) -> Governance {
     GovernanceServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
+/// The default PUBLISH rules governance seeds on first start.
+pub const DEFAULT_RULES: [&str; 4] = [
+    "rules/product-has-owner",
+    "rules/product-described",
+    "rules/columns-described",
+    "rules/pii-classified",
+];
+
+/// Disables governance's default PUBLISH rules, for tests about something else than rules
+/// (publishing then succeeds for products that do not meet them).
+pub async fn disable_default_rules(suite: &TestSuite) {
+    use weft_proto::weft::governance::v1::{Rule, UpdateRuleRequest};
+    let mut admin = governance(suite, &suite.admin_token());
+    for name in DEFAULT_RULES {
+        admin
+            .update_rule(UpdateRuleRequest {
+                rule: Some(Rule {
+                    name: name.to_string(),
+                    enabled: false,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["enabled".to_string()],
+                }),
+            })
+            .await
+            .expect("default rule disabled");
+    }
+}
+
 /// Declares tag keys (with their allowed values; any value when empty) through the gateway.
 pub async fn declare_tag_keys(client: &mut Catalog, keys: &[(&str, &[&str])]) {
     for (key, values) in keys {

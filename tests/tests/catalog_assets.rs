@@ -12,7 +12,8 @@ use weft_proto::weft::catalog::v1::{
 };
 use weft_proto::weft::common::v1::Tag;
 use weft_tests::{
-    Catalog, bad_fields, catalog, declare_tag_keys, on_every_backend, precondition_violations,
+    Catalog, bad_fields, catalog, declare_tag_keys, disable_default_rules, on_every_backend,
+    precondition_violations,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -428,6 +429,8 @@ async fn publishing_freezes_revisions_while_the_draft_moves_on() {
         ListDataProductRevisionsRequest, PublishDataProductRequest, RetireDataProductRequest,
     };
     on_every_backend!(|suite| {
+        // Governance's PUBLISH rules are tested in governance_rules.rs.
+        disable_default_rules(&suite).await;
         let mut client = catalog(&suite, &suite.admin_token());
         setup(&mut client).await;
         let publish = |etag: &str| PublishDataProductRequest {

@@ -15,8 +15,8 @@ use weft_proto::weft::catalog::v1::{
     UpdateDataProductRequest,
 };
 use weft_tests::{
-    Catalog, bad_field_messages, catalog, declare_tag_keys, on_every_backend,
-    precondition_violations,
+    Catalog, bad_field_messages, catalog, declare_tag_keys, disable_default_rules,
+    on_every_backend, precondition_violations,
 };
 
 const DOMAIN: &str = "domains/contracts";
@@ -418,6 +418,8 @@ async fn contract_parts_map_to_first_class_fields_and_the_rest_is_kept_and_repor
 #[tokio::test]
 async fn edits_in_weft_show_in_the_export_and_revisions_export_as_published() {
     on_every_backend!(|suite| {
+        // Governance's PUBLISH rules are tested in governance_rules.rs.
+        disable_default_rules(&suite).await;
         let mut client = catalog(&suite, &suite.admin_token());
         setup(&mut client).await;
         let yaml = std::fs::read_to_string(

@@ -18,6 +18,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{CatalogApi, CatalogInternalApi};
 use crate::domain::Catalog;
+use crate::domain::publish_rules::PublishRules;
 use crate::search::SearchIndex;
 use crate::storage::migrations::Migrator;
 
@@ -31,7 +32,8 @@ pub async fn serve(
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Catalog).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let search = SearchIndex::open(&config.data_dir.join("catalog-index"), store.clone())?;
-    let catalog = Catalog::new(store, search.clone());
+    let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
+    let catalog = Catalog::new(store, search.clone(), PublishRules::new(governance));
     let max_message_bytes = config.max_message_bytes;
 
     let mut server = GrpcServer::new(ServiceKind::Catalog, config);

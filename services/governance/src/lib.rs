@@ -1,7 +1,8 @@
 //! Weft's governance service: principals and projects, grants with data filters (Lake Formation
 //! model), Cedar guardrails, and access decisions served from an in-memory index fed by
 //! governance's own outbox and a projection of the catalog's event stream.
-//! Rules, subscriptions and audit queries are not built yet (their RPCs answer UNIMPLEMENTED).
+//! CEL metadata rules are evaluated for the catalog's publish flow. Subscriptions and audit
+//! queries are not built yet (their RPCs answer UNIMPLEMENTED).
 
 pub mod access;
 pub mod api;
@@ -41,6 +42,7 @@ pub async fn serve(
     // catalog, which may be down; the projection catches up once it answers.
     let engine = Engine::rebuild(store.clone()).await?;
     let governance = Governance::new(store, engine.clone());
+    governance.seed_default_rules().await?;
 
     let mut server = GrpcServer::new(ServiceKind::Governance, config);
     server.add_service(InterceptedService::new(

@@ -6,7 +6,9 @@
 use prost::Message;
 use prost_types::Timestamp;
 
-use crate::weft::governance::v1::{Grant, Group, Policy, Project, ServiceAccount, User, grant};
+use crate::weft::governance::v1::{
+    Grant, Group, Policy, Project, Rule, ServiceAccount, User, grant,
+};
 
 /// The fields every resource message has (`name`, `etag`, `create_time`, `update_time`).
 pub trait StandardFields {
@@ -72,7 +74,7 @@ pub trait Resource: StandardFields + Message + Default + Clone {
     }
 }
 
-standard_fields!(Project, Policy; without_update_time User, Group, ServiceAccount, Grant);
+standard_fields!(Project, Policy, Rule; without_update_time User, Group, ServiceAccount, Grant);
 
 impl Resource for User {
     const KIND: &'static str = "user";
@@ -125,5 +127,14 @@ impl Resource for Grant {
 
     fn state(&self) -> Option<String> {
         Some(self.state().as_str_name().to_string())
+    }
+}
+
+impl Resource for Rule {
+    const KIND: &'static str = "rule";
+    const MESSAGE: &'static str = "weft.governance.v1.Rule";
+
+    fn parent(&self) -> Option<String> {
+        Some(self.domain.clone()).filter(|domain| !domain.is_empty())
     }
 }

@@ -10,6 +10,7 @@ pub mod domains;
 pub mod forms;
 pub mod glossaries;
 pub mod mutations;
+pub mod publish_rules;
 pub mod publishing;
 pub mod references;
 pub mod schemas;
@@ -22,6 +23,7 @@ use weft_proto::weft::catalog::v1::{SearchRequest, SearchResponse};
 use weft_runtime::ApiError;
 use weft_storage::Store;
 
+use self::publish_rules::PublishRules;
 use crate::search::SearchIndex;
 
 /// The catalog, as the gRPC adapter sees it.
@@ -29,11 +31,20 @@ use crate::search::SearchIndex;
 pub struct Catalog {
     store: Store,
     search: Arc<SearchIndex>,
+    publish_rules: PublishRules,
 }
 
 impl Catalog {
-    pub fn new(store: Store, search: Arc<SearchIndex>) -> Self {
-        Self { store, search }
+    pub fn new(store: Store, search: Arc<SearchIndex>, publish_rules: PublishRules) -> Self {
+        Self {
+            store,
+            search,
+            publish_rules,
+        }
+    }
+
+    pub fn publish_rules(&self) -> &PublishRules {
+        &self.publish_rules
     }
 
     pub fn store(&self) -> &Store {

@@ -1,8 +1,8 @@
 //! The lifecycle of data products: publishing freezes an immutable revision of the product and
 //! its assets (consumers see that one; later edits go to the draft), deprecation, retirement.
 //!
-//! The PUBLISH rules of governance (EvaluateRules, fail closed) are not evaluated yet: they come
-//! with the governance issue, which stores the evaluation id in `rule_evaluation_id`.
+//! Publishing asks governance's PUBLISH rules first (`publish_rules`: refused on a BLOCK
+//! violation, and while governance cannot be reached); the evaluation id is kept in the revision.
 
 use weft_proto::weft::catalog::v1::{
     Asset, DataProduct, DataProductRevision, DeprecateDataProductRequest,
@@ -68,6 +68,7 @@ impl Catalog {
     ) -> Result<DataProduct, ApiError> {
         check_name(&request.name)?;
         let actor_name = actor.to_string();
+        let rules = self.publish_rules().clone();
         self.change_resource(
             actor,
             "PublishDataProduct",
@@ -97,6 +98,8 @@ impl Catalog {
                             }],
                         ));
                     }
+                    // Asked inside the transaction, so that what is evaluated is what is frozen.
+                    let rule_evaluation_id = rules.check(&product, &assets).await?;
                     let number = revisions::latest_number(conn, &product.name).await? + 1;
                     let revision_name = format!("{}/revisions/{number}", product.name);
                     product.lifecycle_state = LifecycleState::Published as i32;
@@ -105,7 +108,7 @@ impl Catalog {
                         name: revision_name,
                         data_product: Some(product.clone()),
                         assets,
-                        rule_evaluation_id: String::new(),
+                        rule_evaluation_id,
                         published_by: actor_name,
                         publish_time: Some(to_timestamp(now())),
                     };

@@ -366,9 +366,27 @@ fn scoped_guardrails_apply_exactly_to_their_principal_action_and_resource() {
     let decision = index.evaluate(&blocked, Permission::Select, ASSET, false);
     assert_eq!(decision.reason, "forbidden by policies/blocked");
     let column = format!("{ASSET}#region");
-    assert!(!index.evaluate(&blocked, Permission::Select, &column, false).allowed);
-    assert!(index.evaluate(&blocked, Permission::Describe, ASSET, false).allowed);
+    assert!(
+        !index
+            .evaluate(&blocked, Permission::Select, &column, false)
+            .allowed
+    );
+    assert!(
+        index
+            .evaluate(&blocked, Permission::Describe, ASSET, false)
+            .allowed
+    );
     assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
-    index.put_node(node("domains/other", NodeKind::Domain, None, &["users/alice"], &[]));
-    assert!(index.evaluate(&blocked, Permission::Select, "domains/other", false).allowed);
+    index.put_node(node(
+        "domains/other",
+        NodeKind::Domain,
+        None,
+        &["users/alice"],
+        &[],
+    ));
+    assert!(
+        index
+            .evaluate(&blocked, Permission::Select, "domains/other", false)
+            .allowed
+    );
 }

@@ -22,7 +22,7 @@ fn subject_of<T>(request: &Request<T>) -> Result<Subject, Status> {
     })
 }
 
-/// `weft.governance.v1.GovernanceService`. RPCs not built yet (rules, subscriptions, audit)
+/// `weft.governance.v1.GovernanceService`. RPCs not built yet (subscriptions, audit)
 /// answer UNIMPLEMENTED through the generated defaults.
 pub struct GovernanceApi {
     governance: Governance,
@@ -313,6 +313,66 @@ impl GovernanceService for GovernanceApi {
         Ok(Response::new(response))
     }
 
+    async fn create_rule(
+        &self,
+        request: Request<CreateRuleRequest>,
+    ) -> Result<Response<Rule>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_rule(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_rule(&self, request: Request<GetRuleRequest>) -> Result<Response<Rule>, Status> {
+        Ok(Response::new(
+            self.governance.get_rule(&request.into_inner().name).await?,
+        ))
+    }
+
+    async fn list_rules(
+        &self,
+        request: Request<ListRulesRequest>,
+    ) -> Result<Response<ListRulesResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_rules(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_rule(
+        &self,
+        request: Request<UpdateRuleRequest>,
+    ) -> Result<Response<Rule>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .update_rule(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn delete_rule(
+        &self,
+        request: Request<DeleteRuleRequest>,
+    ) -> Result<Response<()>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .delete_rule(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn evaluate_rules(
+        &self,
+        request: Request<EvaluateRulesRequest>,
+    ) -> Result<Response<EvaluateRulesResponse>, Status> {
+        Ok(Response::new(
+            self.governance.evaluate_rules(request.into_inner()).await?,
+        ))
+    }
+
     async fn create_grant(
         &self,
         request: Request<CreateGrantRequest>,
@@ -411,7 +471,7 @@ impl GovernanceService for GovernanceApi {
 }
 
 /// `weft.governance.v1.GovernanceInternalService`: the outbox stream and the gateway's
-/// BatchCheck. Rule evaluation and fulfilment reports come with their issues.
+/// BatchCheck and rule evaluation. Fulfilment reports come with provisioning.
 pub struct GovernanceInternalApi {
     governance: Governance,
     admin_group: String,
@@ -436,6 +496,16 @@ impl GovernanceInternalService for GovernanceInternalApi {
             self.governance.store(),
             request.into_inner(),
         )?))
+    }
+
+    /// The catalog's publish flow (it passes the descriptor it is about to publish).
+    async fn evaluate_rules(
+        &self,
+        request: Request<EvaluateRulesRequest>,
+    ) -> Result<Response<EvaluateRulesResponse>, Status> {
+        Ok(Response::new(
+            self.governance.evaluate_rules(request.into_inner()).await?,
+        ))
     }
 
     /// The gateway asks for the principal each question names, with that principal's token

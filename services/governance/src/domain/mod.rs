@@ -8,6 +8,7 @@ pub mod grants;
 pub mod policies;
 pub mod principals;
 pub mod row_filter;
+pub mod rules;
 
 use std::sync::Arc;
 
