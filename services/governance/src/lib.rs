@@ -1,8 +1,9 @@
 //! Weft's governance service: principals and projects, grants with data filters (Lake Formation
 //! model), Cedar guardrails, and access decisions served from an in-memory index fed by
 //! governance's own outbox and a projection of the catalog's event stream.
-//! CEL metadata rules are evaluated for the catalog's publish flow. Subscriptions and audit
-//! queries are not built yet (their RPCs answer UNIMPLEMENTED).
+//! CEL metadata rules are evaluated for the catalog's publish flow and for subscription
+//! requests, whose approval creates grants. Audit queries are not built yet (QueryAudit answers
+//! UNIMPLEMENTED).
 
 pub mod access;
 pub mod api;

@@ -7,7 +7,8 @@ use prost::Message;
 use prost_types::Timestamp;
 
 use crate::weft::governance::v1::{
-    Grant, Group, Policy, Project, Rule, ServiceAccount, User, grant,
+    Grant, Group, Policy, Project, Rule, ServiceAccount, Subscription, SubscriptionRequest, User,
+    grant,
 };
 
 /// The fields every resource message has (`name`, `etag`, `create_time`, `update_time`).
@@ -74,7 +75,7 @@ pub trait Resource: StandardFields + Message + Default + Clone {
     }
 }
 
-standard_fields!(Project, Policy, Rule; without_update_time User, Group, ServiceAccount, Grant);
+standard_fields!(Project, Policy, Rule, SubscriptionRequest, Subscription; without_update_time User, Group, ServiceAccount, Grant);
 
 impl Resource for User {
     const KIND: &'static str = "user";
@@ -136,5 +137,39 @@ impl Resource for Rule {
 
     fn parent(&self) -> Option<String> {
         Some(self.domain.clone()).filter(|domain| !domain.is_empty())
+    }
+}
+
+impl Resource for SubscriptionRequest {
+    const KIND: &'static str = "subscription_request";
+    const MESSAGE: &'static str = "weft.governance.v1.SubscriptionRequest";
+
+    fn parent(&self) -> Option<String> {
+        Some(self.data_product.clone())
+    }
+
+    fn subject(&self) -> Option<String> {
+        Some(self.project.clone())
+    }
+
+    fn state(&self) -> Option<String> {
+        Some(self.state().as_str_name().to_string())
+    }
+}
+
+impl Resource for Subscription {
+    const KIND: &'static str = "subscription";
+    const MESSAGE: &'static str = "weft.governance.v1.Subscription";
+
+    fn parent(&self) -> Option<String> {
+        Some(self.data_product.clone())
+    }
+
+    fn subject(&self) -> Option<String> {
+        Some(self.project.clone())
+    }
+
+    fn state(&self) -> Option<String> {
+        Some(self.state().as_str_name().to_string())
     }
 }

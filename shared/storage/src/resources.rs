@@ -152,8 +152,9 @@ pub fn state_is(state: &str) -> SimpleExpr {
     resource::Column::State.eq(state)
 }
 
-/// Writes `value` if its stored revision is still `revision`; ABORTED otherwise.
-async fn update_row<R: Resource, C: ConnectionTrait>(
+/// Writes `value` if its stored revision is still `revision`; ABORTED otherwise. For
+/// transactions that change several resources (`update` is the one-resource shape).
+pub async fn update_row<R: Resource, C: ConnectionTrait>(
     conn: &C,
     value: &R,
     revision: i64,

@@ -111,6 +111,8 @@ fn node(
         } else {
             Vec::new()
         },
+        auto_approve: false,
+        approvers: Vec::new(),
     }
 }
 

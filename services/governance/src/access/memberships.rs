@@ -125,6 +125,10 @@ impl Memberships {
         acting
     }
 
+    pub fn has_project(&self, project: &str) -> bool {
+        self.project_members.contains_key(project)
+    }
+
     pub fn groups(&self) -> impl Iterator<Item = &String> {
         self.group_members.keys()
     }

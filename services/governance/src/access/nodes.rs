@@ -39,6 +39,10 @@ pub struct Node {
     pub lifecycle: String,
     /// An asset's columns (with nested fields).
     pub columns: Vec<Column>,
+    /// A product's subscription policy: approve requests without an approver.
+    pub auto_approve: bool,
+    /// A product's approvers besides its owners.
+    pub approvers: Vec<String>,
 }
 
 /// "key=value", or "key" for a tag without value.
@@ -70,6 +74,8 @@ impl Node {
                     kind: NodeKind::Domain,
                     lifecycle: String::new(),
                     columns: Vec::new(),
+                    auto_approve: false,
+                    approvers: Vec::new(),
                 }
             }
             "weft.catalog.v1.DataProduct" => {
@@ -86,6 +92,14 @@ impl Node {
                         .as_str_name()
                         .trim_start_matches("LIFECYCLE_STATE_")
                         .to_string(),
+                    auto_approve: product
+                        .subscription_policy
+                        .as_ref()
+                        .is_some_and(|policy| policy.auto_approve),
+                    approvers: product
+                        .subscription_policy
+                        .map(|policy| policy.approvers)
+                        .unwrap_or_default(),
                     name: product.name,
                     kind: NodeKind::DataProduct,
                     columns: Vec::new(),
@@ -107,6 +121,8 @@ impl Node {
                         .schema
                         .map(|schema| schema.columns)
                         .unwrap_or_default(),
+                    auto_approve: false,
+                    approvers: Vec::new(),
                 }
             }
             _ => return Ok(None),

@@ -24,6 +24,8 @@ fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags:
             String::new()
         },
         columns: Vec::new(),
+        auto_approve: false,
+        approvers: Vec::new(),
     }
 }
 

@@ -22,8 +22,8 @@ fn subject_of<T>(request: &Request<T>) -> Result<Subject, Status> {
     })
 }
 
-/// `weft.governance.v1.GovernanceService`. RPCs not built yet (subscriptions, audit)
-/// answer UNIMPLEMENTED through the generated defaults.
+/// `weft.governance.v1.GovernanceService`. QueryAudit is not built yet and answers
+/// UNIMPLEMENTED through the generated default.
 pub struct GovernanceApi {
     governance: Governance,
 }
@@ -371,6 +371,122 @@ impl GovernanceService for GovernanceApi {
         Ok(Response::new(
             self.governance.evaluate_rules(request.into_inner()).await?,
         ))
+    }
+
+    async fn create_subscription_request(
+        &self,
+        request: Request<CreateSubscriptionRequestRequest>,
+    ) -> Result<Response<SubscriptionRequest>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .create_subscription_request(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_subscription_request(
+        &self,
+        request: Request<GetSubscriptionRequestRequest>,
+    ) -> Result<Response<SubscriptionRequest>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_subscription_request(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_subscription_requests(
+        &self,
+        request: Request<ListSubscriptionRequestsRequest>,
+    ) -> Result<Response<ListSubscriptionRequestsResponse>, Status> {
+        Ok(Response::new(
+            self.governance
+                .list_subscription_requests(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn approve_subscription_request(
+        &self,
+        request: Request<ApproveSubscriptionRequestRequest>,
+    ) -> Result<Response<SubscriptionRequest>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .approve_subscription_request(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn reject_subscription_request(
+        &self,
+        request: Request<RejectSubscriptionRequestRequest>,
+    ) -> Result<Response<SubscriptionRequest>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .reject_subscription_request(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn cancel_subscription_request(
+        &self,
+        request: Request<CancelSubscriptionRequestRequest>,
+    ) -> Result<Response<SubscriptionRequest>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .cancel_subscription_request(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_subscription(
+        &self,
+        request: Request<GetSubscriptionRequest>,
+    ) -> Result<Response<Subscription>, Status> {
+        Ok(Response::new(
+            self.governance
+                .get_subscription(&request.into_inner().name)
+                .await?,
+        ))
+    }
+
+    async fn list_subscriptions(
+        &self,
+        request: Request<ListSubscriptionsRequest>,
+    ) -> Result<Response<ListSubscriptionsResponse>, Status> {
+        Ok(Response::new(
+            self.governance
+                .list_subscriptions(request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn revoke_subscription(
+        &self,
+        request: Request<RevokeSubscriptionRequest>,
+    ) -> Result<Response<Subscription>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .revoke_subscription(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn cancel_subscription(
+        &self,
+        request: Request<CancelSubscriptionRequest>,
+    ) -> Result<Response<Subscription>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .cancel_subscription(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn create_grant(

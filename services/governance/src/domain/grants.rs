@@ -71,30 +71,21 @@ fn validate_tag_expression(errors: &mut FieldErrors, expression: &TagExpression)
     }
 }
 
-/// Checks a data filter against the asset's schema and returns it normalized (the row filter
-/// both as tree and as text).
-fn check_data_filter(
+/// Checks a data filter (reported under `field`) against the schema of asset `resource` and
+/// returns it normalized (the row filter both as tree and as text).
+pub(crate) fn check_data_filter(
     index: &AccessIndex,
     errors: &mut FieldErrors,
-    grant: &Grant,
+    field: &str,
+    resource: Option<&str>,
     filter: &DataFilter,
 ) -> Option<DataFilter> {
-    let field = "grant.data_filter";
-    let Some(grant::Target::Resource(resource)) = &grant.target else {
-        errors.add(
-            field,
-            "a data filter applies to one asset: grant on an asset's name",
-        );
+    let node = resource.and_then(|resource| index.node(resource));
+    let Some(node) = node.filter(|node| node.kind == NodeKind::Asset) else {
+        errors.add(field, "a data filter applies to one asset");
         return None;
     };
-    let node = index.node(resource)?;
-    if node.kind != NodeKind::Asset {
-        errors.add(
-            field,
-            "a data filter applies to one asset: grant on an asset's name",
-        );
-        return None;
-    }
+    let resource = &node.name;
     if !filter.include_columns.is_empty() && !filter.exclude_columns.is_empty() {
         errors.add(field, "set include_columns or exclude_columns, not both");
     }
@@ -290,7 +281,11 @@ impl Governance {
             }
             let data_filter = match &input.data_filter {
                 Some(filter) if errors.is_empty() => {
-                    check_data_filter(&index, &mut errors, &input, filter)
+                    let resource = match &input.target {
+                        Some(grant::Target::Resource(resource)) => Some(resource.as_str()),
+                        _ => None,
+                    };
+                    check_data_filter(&index, &mut errors, "grant.data_filter", resource, filter)
                 }
                 _ => None,
             };

@@ -9,6 +9,7 @@ pub mod policies;
 pub mod principals;
 pub mod row_filter;
 pub mod rules;
+pub mod subscriptions;
 
 use std::sync::Arc;
 
