@@ -447,6 +447,34 @@ async fn grants_filters_and_guardrails_decide_access_through_the_gateway() {
             active.iter().map(|g| &g.name).collect::<Vec<_>>(),
             vec![&pii.name]
         );
+
+        // The journal holds olivia's grant and its revocation, newest first, page by page.
+        let query = |page_token: String| QueryAuditRequest {
+            actor: "users/olivia".into(),
+            actions: vec!["CreateGrant".into(), "RevokeGrant".into()],
+            page_size: 1,
+            page_token,
+            ..Default::default()
+        };
+        let first = admin
+            .query_audit(query(String::new()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.records.len(), 1);
+        assert_eq!(first.records[0].action, "RevokeGrant");
+        assert_eq!(first.records[0].resource, eu.name);
+        assert_eq!(first.records[0].service, "governance");
+        let second = admin
+            .query_audit(query(first.next_page_token.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second.records[0].action, "CreateGrant");
+        assert!(second.records[0].sequence < first.records[0].sequence);
+        assert!(second.next_page_token.is_empty());
+        let status = alice.query_audit(query(String::new())).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
     });
 }
 

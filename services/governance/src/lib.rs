@@ -2,8 +2,8 @@
 //! model), Cedar guardrails, and access decisions served from an in-memory index fed by
 //! governance's own outbox and a projection of the catalog's event stream.
 //! CEL metadata rules are evaluated for the catalog's publish flow and for subscription
-//! requests, whose approval creates grants. Audit queries are not built yet (QueryAudit answers
-//! UNIMPLEMENTED).
+//! requests, whose approval creates grants.
+//! QueryAudit reads its hash-chained journal.
 
 pub mod access;
 pub mod api;

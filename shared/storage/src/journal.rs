@@ -122,3 +122,64 @@ pub async fn genesis_hash<C: ConnectionTrait>(conn: &C) -> Result<Option<String>
         .await?
         .map(|row| row.hash))
 }
+
+/// What an audit query selects (every condition optional).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    /// The resource, or anything under it ("<resource>/…", "<resource>#…").
+    pub resource: Option<String>,
+    pub actions: Vec<String>,
+    /// "SUCCEEDED", "DENIED" or "FAILED".
+    pub outcome: Option<String>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    /// Only records older than this sequence (the page token).
+    pub before_sequence: Option<i64>,
+    pub limit: u64,
+}
+
+/// The journal's records matching `query`, newest first.
+pub async fn query<C: ConnectionTrait>(
+    conn: &C,
+    query: &AuditQuery,
+) -> Result<Vec<journal::Model>, sea_orm::DbErr> {
+    use sea_orm::Condition;
+    let mut select = journal::Entity::find()
+        .order_by_desc(journal::Column::Seq)
+        .limit(query.limit);
+    if let Some(actor) = &query.actor {
+        select = select.filter(journal::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(resource) = &query.resource {
+        // Children sort between "<resource>/" and "<resource>0" ('/' + 1), parts between
+        // "<resource>#" and "<resource>$": ranges, so no LIKE pattern is built from input.
+        let under = |low: char, high: char| {
+            Condition::all()
+                .add(journal::Column::Resource.gte(format!("{resource}{low}")))
+                .add(journal::Column::Resource.lt(format!("{resource}{high}")))
+        };
+        select = select.filter(
+            Condition::any()
+                .add(journal::Column::Resource.eq(resource.as_str()))
+                .add(under('/', '0'))
+                .add(under('#', '$')),
+        );
+    }
+    if !query.actions.is_empty() {
+        select = select.filter(journal::Column::Action.is_in(query.actions.clone()));
+    }
+    if let Some(outcome) = &query.outcome {
+        select = select.filter(journal::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(start) = query.start_time {
+        select = select.filter(journal::Column::Time.gte(start));
+    }
+    if let Some(end) = query.end_time {
+        select = select.filter(journal::Column::Time.lt(end));
+    }
+    if let Some(before) = query.before_sequence {
+        select = select.filter(journal::Column::Seq.lt(before));
+    }
+    select.all(conn).await
+}

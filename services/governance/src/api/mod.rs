@@ -22,8 +22,7 @@ fn subject_of<T>(request: &Request<T>) -> Result<Subject, Status> {
     })
 }
 
-/// `weft.governance.v1.GovernanceService`. QueryAudit is not built yet and answers
-/// UNIMPLEMENTED through the generated default.
+/// `weft.governance.v1.GovernanceService`.
 pub struct GovernanceApi {
     governance: Governance,
 }
@@ -485,6 +484,18 @@ impl GovernanceService for GovernanceApi {
         let response = self
             .governance
             .cancel_subscription(&subject, request.into_inner())
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn query_audit(
+        &self,
+        request: Request<QueryAuditRequest>,
+    ) -> Result<Response<QueryAuditResponse>, Status> {
+        let subject = subject_of(&request)?;
+        let response = self
+            .governance
+            .query_audit(&subject, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }

@@ -3,6 +3,7 @@
 //! (`weft_storage::resources`), which writes the change, its outbox event and its journal record
 //! in one transaction; the access index then applies the event before the mutation answers.
 
+pub mod audit;
 pub mod decisions;
 pub mod grants;
 pub mod policies;
