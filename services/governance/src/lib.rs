@@ -3,10 +3,11 @@
 //! governance's own outbox and a projection of the catalog's event stream.
 //! CEL metadata rules are evaluated for the catalog's publish flow and for subscription
 //! requests, whose approval creates grants.
-//! QueryAudit reads its hash-chained journal.
+//! QueryAudit reads its hash-chained journal, which also records decisions on data permissions.
 
 pub mod access;
 pub mod api;
+pub mod decision_log;
 pub mod domain;
 pub mod engine;
 pub mod storage;
@@ -23,6 +24,7 @@ use weft_runtime::interceptors::{InternalAuth, PublicAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{GovernanceApi, GovernanceInternalApi};
+use crate::decision_log::DecisionLog;
 use crate::domain::Governance;
 use crate::engine::Engine;
 use crate::storage::migrations::Migrator;
@@ -42,7 +44,8 @@ pub async fn serve(
     // The index is rebuilt from governance's own database: decisions do not wait for the
     // catalog, which may be down; the projection catches up once it answers.
     let engine = Engine::rebuild(store.clone()).await?;
-    let governance = Governance::new(store, engine.clone());
+    let decision_log = DecisionLog::start(store.clone(), config.decision_audit_sample_rate);
+    let governance = Governance::new(store, engine.clone(), decision_log);
     governance.seed_default_rules().await?;
 
     let mut server = GrpcServer::new(ServiceKind::Governance, config);

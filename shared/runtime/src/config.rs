@@ -208,6 +208,9 @@ pub struct ServiceConfig {
     pub client_tls: TlsConfig,
     pub auth: AuthConfig,
     pub backends: BackendUrls,
+    /// Share of governance's decisions on data permissions (SELECT, INSERT, UPDATE, DELETE)
+    /// recorded in its audit journal, from 0 (none) to 1 (all).
+    pub decision_audit_sample_rate: f64,
 }
 
 impl ServiceConfig {
@@ -237,6 +240,7 @@ impl ServiceConfig {
                 provisioning: backend(ServiceKind::Provisioning),
                 lineage: backend(ServiceKind::Lineage),
             },
+            decision_audit_sample_rate: 1.0,
         }
     }
 
@@ -337,6 +341,9 @@ impl ServiceConfig {
         }
         if self.auth.admin_group.trim().is_empty() {
             bail!("auth.admin_group: must not be empty");
+        }
+        if !(0.0..=1.0).contains(&self.decision_audit_sample_rate) {
+            bail!("decision_audit_sample_rate: must be between 0 and 1");
         }
         for kind in ServiceKind::BACKENDS {
             let url = self.backends.url(kind).unwrap_or_default();

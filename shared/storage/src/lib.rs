@@ -15,4 +15,4 @@ pub mod service;
 pub mod write;
 
 pub use db::{Store, connect};
-pub use write::{Change, WriteTxn};
+pub use write::{Change, JournalEntry, WriteTxn};

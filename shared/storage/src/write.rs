@@ -38,6 +38,17 @@ pub struct Change {
     pub detail: serde_json::Value,
 }
 
+/// One journal record that is not a change (e.g. an access decision), with its own actor.
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    /// "SUCCEEDED", "DENIED" or "FAILED".
+    pub outcome: String,
+    pub detail: serde_json::Value,
+}
+
 /// Maps a database error to an internal API error (logged, never shown to the caller).
 pub fn db_error(error: DbErr) -> ApiError {
     ApiError::internal(format!("database: {error}"))
@@ -83,59 +94,78 @@ impl WriteTxn {
         &self.actor
     }
 
-    /// Appends the changes' outbox events and journal records, then commits everything.
+    /// Takes the append lock (PostgreSQL; SQLite's writer mutex already serializes) and appends
+    /// hash-chained journal records.
+    async fn append_journal(&self, entries: Vec<JournalEntry>) -> Result<(), ApiError> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            self.txn
+                .execute(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [APPEND_LOCK_KEY.into()],
+                ))
+                .await
+                .map_err(db_error)?;
+        }
+        let last = journal::Entity::find()
+            .order_by_desc(journal::Column::Seq)
+            .one(&self.txn)
+            .await
+            .map_err(db_error)?;
+        let (mut next_seq, mut previous_hash) = match last {
+            Some(record) => (record.seq + 1, record.hash),
+            None => (1, String::new()),
+        };
+        let time = now();
+        for entry in entries {
+            let record = crate::journal::Record {
+                seq: next_seq,
+                time,
+                actor: entry.actor,
+                action: entry.action,
+                resource: entry.resource,
+                outcome: entry.outcome,
+                detail_json: entry.detail.to_string(),
+            };
+            let hash = record.hash(&previous_hash);
+            journal::ActiveModel {
+                seq: Set(record.seq),
+                time: Set(record.time),
+                actor: Set(record.actor),
+                action: Set(record.action),
+                resource: Set(record.resource),
+                outcome: Set(record.outcome),
+                detail_json: Set(record.detail_json),
+                previous_hash: Set(previous_hash.clone()),
+                hash: Set(hash.clone()),
+            }
+            .insert(&self.txn)
+            .await
+            .map_err(db_error)?;
+            previous_hash = hash;
+            next_seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Appends the changes' journal records and outbox events, then commits everything.
     /// Returns the events' sequence numbers.
     pub async fn commit(self, changes: Vec<Change>) -> Result<Vec<i64>, ApiError> {
         let mut sequences = Vec::with_capacity(changes.len());
         if !changes.is_empty() {
-            if self.txn.get_database_backend() == DbBackend::Postgres {
-                self.txn
-                    .execute(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_advisory_xact_lock($1)",
-                        [APPEND_LOCK_KEY.into()],
-                    ))
-                    .await
-                    .map_err(db_error)?;
-            }
-            let last = journal::Entity::find()
-                .order_by_desc(journal::Column::Seq)
-                .one(&self.txn)
-                .await
-                .map_err(db_error)?;
-            let (mut next_seq, mut previous_hash) = match last {
-                Some(record) => (record.seq + 1, record.hash),
-                None => (1, String::new()),
-            };
-            let time = now();
-            for change in changes {
-                let record = crate::journal::Record {
-                    seq: next_seq,
-                    time,
+            let entries = changes
+                .iter()
+                .map(|change| JournalEntry {
                     actor: self.actor.clone(),
                     action: change.action.clone(),
                     resource: change.resource.clone(),
                     outcome: "SUCCEEDED".to_string(),
-                    detail_json: change.detail.to_string(),
-                };
-                let hash = record.hash(&previous_hash);
-                journal::ActiveModel {
-                    seq: Set(record.seq),
-                    time: Set(record.time),
-                    actor: Set(record.actor),
-                    action: Set(record.action),
-                    resource: Set(record.resource),
-                    outcome: Set(record.outcome),
-                    detail_json: Set(record.detail_json),
-                    previous_hash: Set(previous_hash.clone()),
-                    hash: Set(hash.clone()),
-                }
-                .insert(&self.txn)
-                .await
-                .map_err(db_error)?;
-                previous_hash = hash;
-                next_seq += 1;
-
+                    detail: change.detail.clone(),
+                })
+                .collect();
+            self.append_journal(entries).await?;
+            let time = now();
+            for change in changes {
                 let event = outbox::ActiveModel {
                     event_id: Set(uuid::Uuid::now_v7().to_string()),
                     event_type: Set(change.event_type),
@@ -158,5 +188,13 @@ impl WriteTxn {
             store.committed().notify_waiters();
         }
         Ok(sequences)
+    }
+
+    /// Appends journal records that describe no change (access decisions) and commits.
+    pub async fn commit_journal(self, entries: Vec<JournalEntry>) -> Result<(), ApiError> {
+        if !entries.is_empty() {
+            self.append_journal(entries).await?;
+        }
+        self.txn.commit().await.map_err(db_error)
     }
 }

@@ -12,6 +12,7 @@ use weft_runtime::{ApiError, FieldErrors};
 use super::Governance;
 use super::row_filter;
 use crate::access::{AccessIndex, Subject};
+use crate::decision_log::DecisionLog;
 
 /// Most questions of one BatchCheck.
 pub const MAX_BATCH: usize = 1_000;
@@ -62,13 +63,24 @@ fn subject_of(caller: &Subject, principal: &str, field: &str) -> Result<Subject,
     })
 }
 
+/// Decides one question and records it in the decision audit (data permissions, sampled).
 fn decide(
     index: &AccessIndex,
+    log: &DecisionLog,
+    asker: &str,
     subject: &Subject,
     permission: Permission,
     resource: &str,
 ) -> AccessDecision {
     let evaluation = index.evaluate(subject, permission, resource, false);
+    log.record(
+        asker,
+        &subject.principal,
+        permission,
+        resource,
+        evaluation.allowed,
+        &evaluation.reason,
+    );
     AccessDecision {
         allowed: evaluation.allowed,
         reason: evaluation.reason,
@@ -88,6 +100,8 @@ impl Governance {
         let subject = subject_of(caller, &query.principal, "query.principal")?;
         let decision = decide(
             &self.engine().index(),
+            self.decision_log(),
+            &caller.principal,
             &subject,
             permission,
             &query.resource,
@@ -126,7 +140,14 @@ impl Governance {
                 &query.principal,
                 &format!("queries[{position}].principal"),
             )?;
-            decisions.push(decide(&index, &subject, permission, &query.resource));
+            decisions.push(decide(
+                &index,
+                self.decision_log(),
+                &caller.principal,
+                &subject,
+                permission,
+                &query.resource,
+            ));
         }
         Ok(BatchCheckResponse { decisions })
     }
@@ -165,7 +186,14 @@ impl Governance {
                     groups: request.groups.clone(),
                     is_admin,
                 };
-                decide(&index, &subject, permission, &query.resource)
+                decide(
+                    &index,
+                    self.decision_log(),
+                    "services/gateway",
+                    &subject,
+                    permission,
+                    &query.resource,
+                )
             })
             .collect();
         Ok(BatchCheckResponse { decisions })
@@ -185,6 +213,14 @@ impl Governance {
             self.engine()
                 .index()
                 .evaluate(&subject, permission, &query.resource, true);
+        self.decision_log().record(
+            &caller.principal,
+            &subject.principal,
+            permission,
+            &query.resource,
+            evaluation.allowed,
+            &evaluation.reason,
+        );
         let effective_row_filter_text = evaluation
             .row_filter
             .as_ref()

@@ -18,17 +18,27 @@ use weft_runtime::ApiError;
 use weft_storage::Store;
 
 use crate::access::Subject;
+use crate::decision_log::DecisionLog;
 use crate::engine::Engine;
 
 #[derive(Clone)]
 pub struct Governance {
     store: Store,
     engine: Arc<Engine>,
+    decision_log: Arc<DecisionLog>,
 }
 
 impl Governance {
-    pub fn new(store: Store, engine: Arc<Engine>) -> Self {
-        Self { store, engine }
+    pub fn new(store: Store, engine: Arc<Engine>, decision_log: Arc<DecisionLog>) -> Self {
+        Self {
+            store,
+            engine,
+            decision_log,
+        }
+    }
+
+    pub fn decision_log(&self) -> &DecisionLog {
+        &self.decision_log
     }
 
     pub fn store(&self) -> &Store {

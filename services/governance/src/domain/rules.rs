@@ -4,9 +4,11 @@
 //! `true`; `false`, another value or an evaluation error is a violation (so a broken BLOCK rule
 //! blocks: fail closed).
 //!
-//! In scope: `product` (the DataProduct as JSON with proto field names and every field present),
-//! `assets` (its assets, each with `schema.columns`), and for SUBSCRIBE `request` (the
-//! SubscriptionRequest).
+//! In scope: `product` and `assets`, and for SUBSCRIBE `request` (project, data_product, assets,
+//! justification, requested_by). On PUBLISH the catalog sends the DataProduct and its Assets as
+//! JSON with proto field names and every field present; on SUBSCRIBE governance builds them from
+//! its projection: `product` {name, owners, tags ("key=value"), lifecycle_state} and `assets`
+//! [{name, tags, schema: {columns: [{name, type, description}]}}].
 
 use serde_json::{Value, json};
 use weft_proto::weft::governance::v1::*;

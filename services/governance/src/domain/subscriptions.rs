@@ -271,6 +271,8 @@ impl Governance {
         )
         .await?;
         let created = self.applied(created).await?;
+        // A retried create replays its first answer: approve only what is still pending now.
+        let created = self.get_subscription_request(&created.name).await?;
         if auto_approve && created.state() == SubscriptionRequestState::Pending {
             let system = Subject {
                 principal: "services/governance".to_string(),
