@@ -258,9 +258,13 @@ async fn a_project_requests_an_owner_approves_and_access_follows_the_subscriptio
         let approved = olivia
             .approve_subscription_request(ApproveSubscriptionRequestRequest {
                 name: pending.name.clone(),
-                comment: "EU rows only, as asked.".into(),
+                comment: "EU rows only, and no amounts.".into(),
                 etag: pending.etag.clone(),
-                approved_filter: None,
+                approved_filter: Some(DataFilter {
+                    exclude_columns: vec!["amount".into()],
+                    row_filter_text: "region = 'EU'".into(),
+                    ..Default::default()
+                }),
             })
             .await
             .unwrap()
@@ -307,6 +311,7 @@ async fn a_project_requests_an_owner_approves_and_access_follows_the_subscriptio
             .await
             .unwrap()
             .into_inner();
+        assert_eq!(explained.effective_columns, vec!["region"]);
         assert_eq!(explained.effective_row_filter_text, "region = 'EU'");
 
         // A decided request stays decided.
