@@ -2,7 +2,8 @@
 //! on an asset, the columns and rows it may use (Lake Formation's union of what each permitting
 //! grant allows).
 
-use std::collections::BTreeSet;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
 use weft_proto::weft::governance::v1::{Grant, grant};
@@ -73,8 +74,16 @@ fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
 }
 
 impl AccessIndex {
-    /// What `grant` allows of `target` for `permission`.
-    fn coverage(&self, grant: &Grant, permission: Permission, target: &Target<'_>) -> Coverage {
+    /// What `grant` allows of `target` for `permission`; `inherited` are the target's own and
+    /// inherited tags, `column_tags` the asset's column tags (computed on first need).
+    fn coverage(
+        &self,
+        grant: &Grant,
+        permission: Permission,
+        target: &Target<'_>,
+        inherited: &[String],
+        column_tags: &OnceCell<BTreeMap<String, Vec<String>>>,
+    ) -> Coverage {
         if !grants_permission(grant, permission) {
             return Coverage::None;
         }
@@ -106,7 +115,6 @@ impl AccessIndex {
                 }
             }
             Some(grant::Target::TagExpression(expression)) => {
-                let inherited = target.tags();
                 if tags::matches(expression, inherited.iter().map(String::as_str)) {
                     return Coverage::All(None);
                 }
@@ -115,7 +123,7 @@ impl AccessIndex {
                     return Coverage::None;
                 }
                 // Columns whose own tags complete the match.
-                let column_tags = node.column_tags();
+                let column_tags = column_tags.get_or_init(|| node.column_tags());
                 let columns: BTreeSet<String> = node
                     .column_paths()
                     .into_iter()
@@ -172,6 +180,8 @@ impl AccessIndex {
         let acting = self
             .memberships()
             .acting_as(&subject.principal, &subject.groups);
+        let inherited = target.tags();
+        let column_tags = OnceCell::new();
         let mut evaluation = Evaluation::default();
         let mut coverages: Vec<Coverage> = Vec::new();
 
@@ -197,11 +207,11 @@ impl AccessIndex {
             if principal.describe_only && permission != Permission::Describe {
                 continue;
             }
-            for grant in self.grants_of(&principal.principal) {
+            for grant in self.candidate_grants(&principal.principal, &target) {
                 if !explain && !coverages.is_empty() {
                     break 'grants;
                 }
-                let coverage = self.coverage(grant, permission, &target);
+                let coverage = self.coverage(grant, permission, &target, &inherited, &column_tags);
                 if coverage == Coverage::None {
                     continue;
                 }

@@ -46,6 +46,11 @@ pub struct AccessIndex {
     classification_keys: Vec<String>,
     grants: HashMap<String, Arc<Grant>>,
     grants_by_principal: HashMap<String, Vec<Arc<Grant>>>,
+    /// Grantee → resource → its grants on that resource: a decision looks up the target's chain
+    /// instead of scanning every grant of every principal the subject acts as.
+    resource_grants: HashMap<String, HashMap<String, Vec<Arc<Grant>>>>,
+    /// Grantee → its tag-based grants.
+    tag_grants: HashMap<String, Vec<Arc<Grant>>>,
     memberships: Memberships,
     guardrails: Guardrails,
 }
@@ -192,18 +197,81 @@ impl AccessIndex {
             .entry(grant.principal.clone())
             .or_default()
             .push(grant.clone());
+        match &grant.target {
+            Some(grant::Target::Resource(resource)) => self
+                .resource_grants
+                .entry(grant.principal.clone())
+                .or_default()
+                .entry(resource.clone())
+                .or_default()
+                .push(grant.clone()),
+            Some(grant::Target::TagExpression(_)) => self
+                .tag_grants
+                .entry(grant.principal.clone())
+                .or_default()
+                .push(grant.clone()),
+            None => {}
+        }
         self.grants.insert(grant.name.clone(), grant);
     }
 
     pub fn remove_grant(&mut self, name: &str) {
-        if let Some(old) = self.grants.remove(name)
-            && let Some(list) = self.grants_by_principal.get_mut(&old.principal)
-        {
+        let Some(old) = self.grants.remove(name) else {
+            return;
+        };
+        let principal = &old.principal;
+        if let Some(list) = self.grants_by_principal.get_mut(principal) {
             list.retain(|grant| grant.name != name);
             if list.is_empty() {
-                self.grants_by_principal.remove(&old.principal);
+                self.grants_by_principal.remove(principal);
             }
         }
+        match &old.target {
+            Some(grant::Target::Resource(resource)) => {
+                if let Some(by_resource) = self.resource_grants.get_mut(principal) {
+                    if let Some(list) = by_resource.get_mut(resource) {
+                        list.retain(|grant| grant.name != name);
+                        if list.is_empty() {
+                            by_resource.remove(resource);
+                        }
+                    }
+                    if by_resource.is_empty() {
+                        self.resource_grants.remove(principal);
+                    }
+                }
+            }
+            Some(grant::Target::TagExpression(_)) => {
+                if let Some(list) = self.tag_grants.get_mut(principal) {
+                    list.retain(|grant| grant.name != name);
+                    if list.is_empty() {
+                        self.tag_grants.remove(principal);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// The grants that may cover `target` for `principal`: those on the target or one of its
+    /// ancestors, then the tag-based ones.
+    pub fn candidate_grants<'a>(
+        &'a self,
+        principal: &str,
+        target: &'a Target<'a>,
+    ) -> impl Iterator<Item = &'a Arc<Grant>> + 'a {
+        let by_resource = self.resource_grants.get(principal);
+        let named = target.names().flat_map(move |name| {
+            by_resource
+                .and_then(|grants| grants.get(name))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        });
+        let tagged = self
+            .tag_grants
+            .get(principal)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        named.chain(tagged)
     }
 
     pub fn grant_count(&self) -> usize {
