@@ -166,7 +166,12 @@ async fn search_ranks_tolerates_typos_filters_and_counts_facets() {
                 query: "order lines".into(),
                 ..Default::default()
             },
-            |r| !r.results.is_empty(),
+            // Wait for the asset itself: the product can be indexed a moment before it.
+            |r| {
+                r.results
+                    .iter()
+                    .any(|x| x.name.ends_with("/assets/order-lines"))
+            },
         )
         .await;
         assert_eq!(

@@ -377,6 +377,16 @@ async fn a_project_requests_an_owner_approves_and_access_follows_the_subscriptio
             .into_inner()
             .subscription_requests;
         assert!(pending_now.is_empty(), "{pending_now:?}");
+        for filter in ["state = BOGUS", "owner = \"users/bob\""] {
+            let status = bob
+                .list_subscription_requests(ListSubscriptionRequestsRequest {
+                    filter: filter.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{filter}");
+        }
 
         // The project cancels its subscription: the grant is revoked and access goes.
         let ended = bob

@@ -6,12 +6,11 @@
 use serde_json::json;
 use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, filter, validate};
+use weft_runtime::{ApiError, FieldErrors, validate};
 use weft_storage::resources;
 
-use super::Governance;
 use super::row_filter::{self, FilterError};
+use super::{Governance, Indexed, list_filtered};
 use crate::access::nodes::NodeKind;
 use crate::access::{AccessIndex, Subject, tags};
 
@@ -331,36 +330,26 @@ impl Governance {
         &self,
         request: ListGrantsRequest,
     ) -> Result<ListGrantsResponse, ApiError> {
-        let terms = filter::parse(&request.filter, &["principal", "resource", "state"])?;
-        let page = PageRequest::parse(
+        let (grants, next_page_token) = list_filtered(
+            self,
+            "grants",
+            &request.filter,
+            &[
+                ("principal", Indexed::Subject),
+                ("resource", Indexed::Parent),
+                ("state", Indexed::State),
+            ],
+            |value| {
+                GrantState::from_str_name(&format!("GRANT_STATE_{value}"))
+                    .or_else(|| GrantState::from_str_name(value))
+                    .filter(|state| *state != GrantState::Unspecified)
+                    .map(|state| state.as_str_name().to_string())
+                    .ok_or_else(|| ApiError::invalid("filter", "state must be ACTIVE or REVOKED"))
+            },
             request.page_size,
             &request.page_token,
-            &format!("grants?{}", request.filter),
-        )?;
-        let mut conditions = Vec::new();
-        for term in &terms {
-            conditions.push(match term.field.as_str() {
-                "principal" => resources::subject_is(&term.value),
-                "resource" => resources::parent_is(&term.value),
-                _ => {
-                    let state = GrantState::from_str_name(&format!("GRANT_STATE_{}", term.value))
-                        .or_else(|| GrantState::from_str_name(&term.value))
-                        .filter(|state| *state != GrantState::Unspecified)
-                        .ok_or_else(|| {
-                            ApiError::invalid("filter", "state must be ACTIVE or REVOKED")
-                        })?;
-                    resources::state_is(state.as_str_name())
-                }
-            });
-        }
-        let mut grants = resources::list::<Grant, _>(
-            self.store().db(),
-            conditions,
-            page.after.as_deref(),
-            page.fetch_limit(),
         )
         .await?;
-        let next_page_token = page.finish(&mut grants, |g| &g.name);
         Ok(ListGrantsResponse {
             grants,
             next_page_token,

@@ -4,11 +4,10 @@
 
 use serde_json::json;
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
 use weft_storage::resources;
 
-use super::{Governance, require_admin};
+use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
 
 /// Longest policy text.
@@ -80,24 +79,16 @@ impl Governance {
         &self,
         request: ListPoliciesRequest,
     ) -> Result<ListPoliciesResponse, ApiError> {
-        let terms = filter::parse(&request.filter, &["domain"])?;
-        let page = PageRequest::parse(
+        let (policies, next_page_token) = list_filtered(
+            self,
+            "policies",
+            &request.filter,
+            &[("domain", Indexed::Parent)],
+            no_state,
             request.page_size,
             &request.page_token,
-            &format!("policies?{}", request.filter),
-        )?;
-        let conditions = terms
-            .iter()
-            .map(|term| resources::parent_is(&term.value))
-            .collect();
-        let mut policies = resources::list::<Policy, _>(
-            self.store().db(),
-            conditions,
-            page.after.as_deref(),
-            page.fetch_limit(),
         )
         .await?;
-        let next_page_token = page.finish(&mut policies, |p| &p.name);
         Ok(ListPoliciesResponse {
             policies,
             next_page_token,

@@ -7,11 +7,10 @@ use prost::Message;
 use serde_json::json;
 use weft_proto::resource::Resource;
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
 use weft_storage::resources;
 
-use super::{Governance, require_admin};
+use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
 
 /// Most members of a group or project.
@@ -82,40 +81,6 @@ fn validate_project_members(errors: &mut FieldErrors, members: &[ProjectMember])
     if principals.len() != members.len() {
         errors.add("project.members", "must not list a principal twice");
     }
-}
-
-/// A List of one kind, with the equality filters it allows on indexed columns.
-async fn list_kind<R: Resource>(
-    governance: &Governance,
-    collection: &str,
-    filter_text: &str,
-    allowed: &[&str],
-    page_size: i32,
-    page_token: &str,
-) -> Result<(Vec<R>, String), ApiError> {
-    let terms = filter::parse(filter_text, allowed)?;
-    let page = PageRequest::parse(
-        page_size,
-        page_token,
-        &format!("{collection}?{filter_text}"),
-    )?;
-    let conditions = terms
-        .iter()
-        .map(|term| match term.field.as_str() {
-            "principal" | "project" => resources::subject_is(&term.value),
-            "state" => resources::state_is(&term.value),
-            _ => resources::parent_is(&term.value),
-        })
-        .collect();
-    let mut rows = resources::list::<R, _>(
-        governance.store().db(),
-        conditions,
-        page.after.as_deref(),
-        page.fetch_limit(),
-    )
-    .await?;
-    let next = page.finish(&mut rows, |row| row.name());
-    Ok((rows, next))
 }
 
 /// The get of one kind, with the name checked first.
@@ -191,11 +156,12 @@ impl Governance {
         &self,
         request: ListUsersRequest,
     ) -> Result<ListUsersResponse, ApiError> {
-        let (users, next_page_token) = list_kind(
+        let (users, next_page_token) = list_filtered(
             self,
             "users",
             &request.filter,
             &[],
+            no_state,
             request.page_size,
             &request.page_token,
         )
@@ -302,11 +268,12 @@ impl Governance {
         &self,
         request: ListGroupsRequest,
     ) -> Result<ListGroupsResponse, ApiError> {
-        let (groups, next_page_token) = list_kind(
+        let (groups, next_page_token) = list_filtered(
             self,
             "groups",
             &request.filter,
             &[],
+            no_state,
             request.page_size,
             &request.page_token,
         )
@@ -431,11 +398,12 @@ impl Governance {
         &self,
         request: ListProjectsRequest,
     ) -> Result<ListProjectsResponse, ApiError> {
-        let (projects, next_page_token) = list_kind(
+        let (projects, next_page_token) = list_filtered(
             self,
             "projects",
             &request.filter,
-            &["domain"],
+            &[("domain", Indexed::Parent)],
+            no_state,
             request.page_size,
             &request.page_token,
         )
@@ -605,11 +573,12 @@ impl Governance {
         &self,
         request: ListServiceAccountsRequest,
     ) -> Result<ListServiceAccountsResponse, ApiError> {
-        let (service_accounts, next_page_token) = list_kind(
+        let (service_accounts, next_page_token) = list_filtered(
             self,
             "serviceAccounts",
             &request.filter,
             &[],
+            no_state,
             request.page_size,
             &request.page_token,
         )

@@ -12,11 +12,10 @@
 
 use serde_json::{Value, json};
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
 use weft_storage::resources;
 
-use super::{Governance, require_admin};
+use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
 
 /// Longest rule expression.
@@ -185,24 +184,16 @@ impl Governance {
         &self,
         request: ListRulesRequest,
     ) -> Result<ListRulesResponse, ApiError> {
-        let terms = filter::parse(&request.filter, &["domain"])?;
-        let page = PageRequest::parse(
+        let (rules, next_page_token) = list_filtered(
+            self,
+            "rules",
+            &request.filter,
+            &[("domain", Indexed::Parent)],
+            no_state,
             request.page_size,
             &request.page_token,
-            &format!("rules?{}", request.filter),
-        )?;
-        let conditions = terms
-            .iter()
-            .map(|term| resources::parent_is(&term.value))
-            .collect();
-        let mut rules = resources::list::<Rule, _>(
-            self.store().db(),
-            conditions,
-            page.after.as_deref(),
-            page.fetch_limit(),
         )
         .await?;
-        let next_page_token = page.finish(&mut rules, |r| &r.name);
         Ok(ListRulesResponse {
             rules,
             next_page_token,

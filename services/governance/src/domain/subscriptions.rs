@@ -10,15 +10,21 @@ use prost_types::Timestamp;
 use serde_json::{Value, json};
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, filter};
+use weft_runtime::{ApiError, FieldErrors, Violation};
 use weft_storage::resources;
 use weft_storage::write::now;
 
-use super::Governance;
 use super::grants::check_data_filter;
+use super::{Governance, Indexed, list_filtered};
 use crate::access::nodes::NodeKind;
 use crate::access::{AccessIndex, Subject};
+
+/// What listings of requests and subscriptions filter on.
+const SUBSCRIPTION_FIELDS: &[(&str, Indexed)] = &[
+    ("project", Indexed::Subject),
+    ("data_product", Indexed::Parent),
+    ("state", Indexed::State),
+];
 
 /// Longest justification or comment.
 const MAX_TEXT: usize = 2_000;
@@ -315,18 +321,20 @@ impl Governance {
         &self,
         request: ListSubscriptionRequestsRequest,
     ) -> Result<ListSubscriptionRequestsResponse, ApiError> {
-        let (subscription_requests, next_page_token) = list_by(
+        let (subscription_requests, next_page_token) = list_filtered(
             self,
             "subscriptionRequests",
             &request.filter,
-            request.page_size,
-            &request.page_token,
+            SUBSCRIPTION_FIELDS,
             |state| {
                 SubscriptionRequestState::from_str_name(&format!(
                     "SUBSCRIPTION_REQUEST_STATE_{state}"
                 ))
                 .map(|s| s.as_str_name().to_string())
+                .ok_or_else(|| ApiError::invalid("filter", format!("'{state}' is not a state")))
             },
+            request.page_size,
+            &request.page_token,
         )
         .await?;
         Ok(ListSubscriptionRequestsResponse {
@@ -571,16 +579,18 @@ impl Governance {
         &self,
         request: ListSubscriptionsRequest,
     ) -> Result<ListSubscriptionsResponse, ApiError> {
-        let (subscriptions, next_page_token) = list_by(
+        let (subscriptions, next_page_token) = list_filtered(
             self,
             "subscriptions",
             &request.filter,
-            request.page_size,
-            &request.page_token,
+            SUBSCRIPTION_FIELDS,
             |state| {
                 SubscriptionState::from_str_name(&format!("SUBSCRIPTION_STATE_{state}"))
                     .map(|s| s.as_str_name().to_string())
+                    .ok_or_else(|| ApiError::invalid("filter", format!("'{state}' is not a state")))
             },
+            request.page_size,
+            &request.page_token,
         )
         .await?;
         Ok(ListSubscriptionsResponse {
@@ -690,40 +700,4 @@ impl Governance {
         self.end_subscription(subject, &request.name, "", false)
             .await
     }
-}
-
-/// A listing of requests or subscriptions, filtered by project, data_product and state.
-async fn list_by<R: weft_proto::resource::Resource>(
-    governance: &Governance,
-    collection: &str,
-    filter_text: &str,
-    page_size: i32,
-    page_token: &str,
-    state: impl Fn(&str) -> Option<String>,
-) -> Result<(Vec<R>, String), ApiError> {
-    let terms = filter::parse(filter_text, &["project", "data_product", "state"])?;
-    let page = PageRequest::parse(
-        page_size,
-        page_token,
-        &format!("{collection}?{filter_text}"),
-    )?;
-    let mut conditions = Vec::new();
-    for term in &terms {
-        conditions.push(match term.field.as_str() {
-            "project" => resources::subject_is(&term.value),
-            "data_product" => resources::parent_is(&term.value),
-            _ => resources::state_is(&state(&term.value).ok_or_else(|| {
-                ApiError::invalid("filter", format!("'{}' is not a state", term.value))
-            })?),
-        });
-    }
-    let mut rows = resources::list::<R, _>(
-        governance.store().db(),
-        conditions,
-        page.after.as_deref(),
-        page.fetch_limit(),
-    )
-    .await?;
-    let next = page.finish(&mut rows, |row| row.name());
-    Ok((rows, next))
 }
