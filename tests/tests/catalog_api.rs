@@ -47,7 +47,7 @@ fn product_request(parent: &str, id: &str) -> CreateDataProductRequest {
 #[tokio::test]
 async fn domains_crud_filters_pages_and_etags() {
     on_every_backend!(|suite| {
-        let mut client = catalog(&suite, &suite.token("users/alice", &[]));
+        let mut client = catalog(&suite, &suite.token("users/alice", &["weft-admins"]));
         declare_tag_keys(&mut client, &[("tier", &["gold", "silver"])]).await;
         let sales = client
             .create_domain(domain_request("sales", "Sales", ""))

@@ -170,17 +170,28 @@ async fn backends_trust_forwarded_principals_only_from_service_certificates() {
         direct.list_domains(request).await.unwrap_err().code(),
         Code::Unauthenticated
     );
-    // ...but a bearer token the backend verifies itself is accepted.
+    // ...a user's bearer token would bypass the gateway's authorization: refused...
     let mut with_token = CatalogServiceClient::with_interceptor(
         suite.backend_channel(ServiceKind::Catalog, None).unwrap(),
         Bearer(suite.token("users/dave", &[])),
     );
-    with_token
+    let refused = with_token
+        .create_domain(create_domain("direct"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("gateway"), "{refused:?}");
+    // ...an administrator's token is accepted.
+    let mut as_admin = CatalogServiceClient::with_interceptor(
+        suite.backend_channel(ServiceKind::Catalog, None).unwrap(),
+        Bearer(suite.admin_token()),
+    );
+    as_admin
         .create_domain(create_domain("direct"))
         .await
         .unwrap();
 
-    // A Weft service certificate may forward a principal.
+    // The gateway's certificate may forward a principal...
     let mut as_gateway = CatalogServiceClient::new(
         suite
             .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Gateway))
@@ -189,8 +200,20 @@ async fn backends_trust_forwarded_principals_only_from_service_certificates() {
     let mut request = tonic::Request::new(create_domain("forwarded"));
     request
         .metadata_mut()
-        .insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged);
+        .insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged.clone());
     as_gateway.create_domain(request).await.unwrap();
+    // ...another service's may not (it never calls public RPCs for a user).
+    let mut as_lineage = CatalogServiceClient::new(
+        suite
+            .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Lineage))
+            .unwrap(),
+    );
+    let mut request = tonic::Request::new(create_domain("from-lineage"));
+    request
+        .metadata_mut()
+        .insert_bin(weft_runtime::auth::PRINCIPAL_METADATA_KEY, forged);
+    let refused = as_lineage.create_domain(request).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
 
     // Internal RPCs need a service certificate, whatever the token.
     let mut internal = CatalogInternalServiceClient::with_interceptor(
@@ -209,7 +232,7 @@ async fn backends_trust_forwarded_principals_only_from_service_certificates() {
 async fn watch_events_streams_every_change_in_order_and_the_journal_verifies() {
     for backend in weft_testkit::backends() {
         let suite = TestSuite::start(backend).await.unwrap();
-        let mut client = catalog(&suite, &suite.token("users/erin", &[]));
+        let mut client = catalog(&suite, &suite.token("users/erin", &["weft-admins"]));
         let mut internal = CatalogInternalServiceClient::new(
             suite
                 .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Governance))

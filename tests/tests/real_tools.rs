@@ -140,7 +140,7 @@ async fn python_grpcio_client_generated_from_the_protos_creates_and_lists_produc
     collect_protos(&proto_root.join("weft"), &mut protos);
 
     let address = suite.gateway_address().to_string();
-    let token = suite.token("users/python", &[]);
+    let token = suite.token("users/python", &["weft-admins"]);
     let stubs_dir = stubs.path().to_path_buf();
     let script = repository_root().join("tests/python/products_client.py");
     let output = tokio::task::spawn_blocking(move || {

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInternalServiceServer;
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogServiceServer;
-use weft_runtime::interceptors::{InternalAuth, PublicAuth};
+use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{CatalogApi, CatalogInternalApi};
@@ -33,14 +33,18 @@ pub async fn serve(
     let authenticator = Authenticator::from_config(&config.auth)?;
     let search = SearchIndex::open(&config.data_dir.join("catalog-index"), store.clone())?;
     let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
-    let catalog = Catalog::new(store, search.clone(), PublishRules::new(governance));
+    let catalog = Catalog::new(store.clone(), search.clone(), PublishRules::new(governance));
     let max_message_bytes = config.max_message_bytes;
 
     let mut server = GrpcServer::new(ServiceKind::Catalog, config);
+    server.on_draining({
+        let store = store.clone();
+        move || store.end_streams()
+    });
     server.add_service(InterceptedService::new(
         CatalogServiceServer::new(CatalogApi::new(catalog.clone()))
             .max_decoding_message_size(max_message_bytes),
-        PublicAuth(authenticator.clone()),
+        BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
         CatalogInternalServiceServer::new(CatalogInternalApi::new(catalog))

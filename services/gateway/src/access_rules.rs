@@ -9,12 +9,16 @@ use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, Value};
 use weft_proto::weft::common::v1::{Audience, Permission};
 
 /// One RPC's rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AccessRule {
+    /// The RPC's name, e.g. "CreateDomain".
+    pub method: String,
     pub audience: Audience,
     pub permission: Permission,
     /// Dotted path of the request field naming the resource ("" = the catalog root).
     pub resource_field: String,
+    /// The request message type, to read `resource_field` from a request.
+    pub input: MessageDescriptor,
 }
 
 /// Rules by gRPC path, e.g. "/weft.catalog.v1.CatalogService/CreateDomain".
@@ -43,10 +47,14 @@ impl AccessRules {
                 let Value::Message(rule) = value.as_ref() else {
                     bail!("{path}: the access option is not a message");
                 };
-                let rule = parse_rule(rule);
+                let rule = parse_rule(rule, method.name(), method.input());
                 if rule.audience == Audience::Resource && rule.permission == Permission::Unspecified
                 {
                     bail!("{path}: a resource rule needs a permission");
+                }
+                // The gateway reads the resource from the one request message of a unary call.
+                if rule.audience == Audience::Resource && method.is_client_streaming() {
+                    bail!("{path}: a client-streaming RPC can not have a resource rule");
                 }
                 if !rule.resource_field.is_empty() {
                     check_field_path(&method.input(), &rule.resource_field)
@@ -71,7 +79,7 @@ impl AccessRules {
     }
 }
 
-fn parse_rule(rule: &DynamicMessage) -> AccessRule {
+fn parse_rule(rule: &DynamicMessage, method: &str, input: MessageDescriptor) -> AccessRule {
     let enum_number = |field: &str| match rule.get_field_by_name(field).as_deref() {
         Some(Value::EnumNumber(number)) => *number,
         _ => 0,
@@ -82,6 +90,7 @@ fn parse_rule(rule: &DynamicMessage) -> AccessRule {
             other => other,
         };
     AccessRule {
+        method: method.to_string(),
         audience,
         permission: Permission::try_from(enum_number("permission"))
             .unwrap_or(Permission::Unspecified),
@@ -89,6 +98,7 @@ fn parse_rule(rule: &DynamicMessage) -> AccessRule {
             Some(Value::String(field)) => field.clone(),
             _ => String::new(),
         },
+        input,
     }
 }
 

@@ -3,14 +3,18 @@
 //! principal over mTLS, serves its own PortalService, reflection for the whole public API, and
 //! health for every service.
 //!
-//! Authorization: until the governance issue lands, any authenticated principal may call the
-//! forwarded RPCs; the per-RPC rules declared in the protos (`weft.common.v1.access`) are read
-//! by `access_rules` and will be enforced here then.
+//! Authorization: every forwarded RPC is checked against the rule declared next to it in the
+//! protos (`weft.common.v1.access`, read by `access_rules`), resource rules by governance through
+//! a cache (`authorization`, `decision_cache`). The backends accept public calls only from the
+//! gateway (or an administrator's token), so the rules can not be bypassed.
 
 pub mod access_rules;
+pub mod authorization;
 pub mod backends;
+pub mod decision_cache;
 pub mod portal;
 pub mod proxy;
+pub mod request_resource;
 
 use std::future::Future;
 
@@ -20,6 +24,7 @@ use weft_proto::weft::gateway::v1::portal_service_server::PortalServiceServer;
 use weft_runtime::interceptors::PublicAuth;
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
+use crate::authorization::Authorizer;
 use crate::proxy::{Catalog, Governance, Lineage, Provisioning, Proxy};
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
@@ -47,24 +52,35 @@ pub async fn serve(
             .expect("a channel per backend")
     };
 
+    let authorizer = Authorizer::new(
+        rules,
+        channel_of(ServiceKind::Governance),
+        config.max_message_bytes,
+    );
+    let follower = tokio::spawn(authorizer.clone().follow_governance());
+
     let mut server = GrpcServer::new(ServiceKind::Gateway, config.clone());
     server.with_authenticator(authenticator.clone());
     server
         .add_service(Proxy::<Catalog>::new(
             channel_of(ServiceKind::Catalog),
             authenticator.clone(),
+            authorizer.clone(),
         ))
         .add_service(Proxy::<Governance>::new(
             channel_of(ServiceKind::Governance),
             authenticator.clone(),
+            authorizer.clone(),
         ))
         .add_service(Proxy::<Provisioning>::new(
             channel_of(ServiceKind::Provisioning),
             authenticator.clone(),
+            authorizer.clone(),
         ))
         .add_service(Proxy::<Lineage>::new(
             channel_of(ServiceKind::Lineage),
             authenticator.clone(),
+            authorizer,
         ))
         .add_service(InterceptedService::new(
             PortalServiceServer::new(portal::PortalApi)
@@ -82,5 +98,6 @@ pub async fn serve(
     let mirror = tokio::spawn(backends::mirror_health(reporter, channels));
     let result = server.serve(listener, async { Ok(()) }, shutdown).await;
     mirror.abort();
+    follower.abort();
     result
 }

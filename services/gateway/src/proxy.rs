@@ -1,9 +1,11 @@
-//! Forwards the public RPCs of a backend service: the caller is authenticated here, its principal
-//! is sent to the backend in `x-weft-principal-bin` over mTLS, and the HTTP/2 stream is passed
-//! through unchanged (unary and streaming alike), so the gateway needs no code per RPC.
+//! Forwards the public RPCs of a backend service: the caller is authenticated and authorized
+//! here (see `authorization`), its principal is sent to the backend in `x-weft-principal-bin`
+//! over mTLS, and the HTTP/2 stream is passed through unchanged (unary and streaming alike), so
+//! the gateway needs no code per RPC.
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine;
@@ -15,6 +17,8 @@ use tonic::transport::Channel;
 use tower::ServiceExt;
 use weft_runtime::auth::{PRINCIPAL_METADATA_KEY, bearer_token, encode_principal};
 use weft_runtime::{ApiError, Authenticator, telemetry};
+
+use crate::authorization::Authorizer;
 
 /// A backend's public gRPC service, as a type (tonic routes services by a const name).
 pub trait Backend: Send + Sync + 'static {
@@ -39,6 +43,7 @@ backend!(Lineage, "weft.lineage.v1.LineageService");
 pub struct Proxy<B> {
     channel: Channel,
     authenticator: Authenticator,
+    authorizer: Arc<Authorizer>,
     backend: PhantomData<fn() -> B>,
 }
 
@@ -47,16 +52,22 @@ impl<B> Clone for Proxy<B> {
         Self {
             channel: self.channel.clone(),
             authenticator: self.authenticator.clone(),
+            authorizer: self.authorizer.clone(),
             backend: PhantomData,
         }
     }
 }
 
 impl<B: Backend> Proxy<B> {
-    pub fn new(channel: Channel, authenticator: Authenticator) -> Self {
+    pub fn new(
+        channel: Channel,
+        authenticator: Authenticator,
+        authorizer: Arc<Authorizer>,
+    ) -> Self {
         Self {
             channel,
             authenticator,
+            authorizer,
             backend: PhantomData,
         }
     }
@@ -75,14 +86,22 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let channel = self.channel.clone();
         let authenticator = self.authenticator.clone();
+        let authorizer = self.authorizer.clone();
         Box::pin(async move {
             let principal = match authenticate(&authenticator, request.headers()) {
                 Ok(principal) => principal,
                 Err(error) => return Ok(error.into_status().into_http()),
             };
+            let caller = authenticator.verifier().caller(principal);
+            let path = request.uri().path().to_string();
+            let mut request = match authorizer.authorize(&caller, &path, request).await {
+                Ok(request) => request,
+                Err(error) => return Ok(error.into_status().into_http()),
+            };
+            let principal = caller.principal;
             let headers = request.headers_mut();
             // The backend trusts this header from the gateway, so a client's copy is replaced.
             headers.remove(http::header::AUTHORIZATION);

@@ -8,6 +8,7 @@
 //!   governance's own tables together with its cursor in one transaction, so that decisions
 //!   never call the catalog and a restart of either side resumes where it stopped.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,12 +21,17 @@ use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInter
 use weft_proto::weft::common::v1::{Event, WatchEventsRequest};
 use weft_proto::weft::governance::v1::{Grant, Group, Policy, Project};
 use weft_runtime::ApiError;
+use weft_storage::write::Change;
 use weft_storage::{Store, outbox, resources};
 
 use crate::access::AccessIndex;
 use crate::access::nodes::Node;
 use crate::storage::projection;
 
+/// Governance's event type saying that catalog events changed the projection (payload: the
+/// catalog sequence reached, as a google.protobuf.Int64Value). Caches of decisions drop
+/// what they hold on it, like on any other governance event.
+pub const PROJECTION_ADVANCED: &str = "catalog_projection.advanced";
 /// Events of the catalog's stream applied per transaction.
 const PROJECTION_BATCH: usize = 500;
 /// Wait before reconnecting to the catalog after its stream failed.
@@ -36,6 +42,8 @@ pub struct Engine {
     index: RwLock<AccessIndex>,
     /// Last governance outbox sequence applied; held while applying.
     applied: Mutex<i64>,
+    /// The same, readable without waiting: the index reflects at least this sequence.
+    index_sequence: AtomicI64,
 }
 
 impl Engine {
@@ -77,11 +85,18 @@ impl Engine {
             store,
             index: RwLock::new(index),
             applied: Mutex::new(applied),
+            index_sequence: AtomicI64::new(applied),
         }))
     }
 
     pub fn index(&self) -> std::sync::RwLockReadGuard<'_, AccessIndex> {
         self.index.read().expect("access index lock")
+    }
+
+    /// The governance outbox sequence the index reflects at least (read it before the index:
+    /// it is raised only after the events up to it were applied).
+    pub fn index_sequence(&self) -> i64 {
+        self.index_sequence.load(Ordering::Acquire)
     }
 
     /// Applies governance's outbox events not applied yet.
@@ -99,6 +114,7 @@ impl Engine {
                 }
             }
             *applied = last;
+            self.index_sequence.store(last, Ordering::Release);
         }
     }
 
@@ -157,13 +173,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores a batch of catalog events and the new cursor in one transaction, then applies
-    /// them to the index.
+    /// Stores a batch of catalog events and the new cursor in one transaction and applies them
+    /// to the index. The index is changed first (the events are the catalog's facts: if the
+    /// commit fails, they come again and apply again), so that when governance's event saying
+    /// "projection advanced" is seen, every decision made afterwards reflects the batch.
     async fn project(&self, events: &[Event]) -> Result<(), ApiError> {
         let Some(last) = events.last() else {
             return Ok(());
         };
         let txn = self.store.begin_write("services/governance").await?;
+        let mut projected = false;
         for event in events {
             let Some(payload) = &event.payload else {
                 continue;
@@ -171,6 +190,7 @@ impl Engine {
             if !is_projected(&payload.type_url) {
                 continue;
             }
+            projected = true;
             if event.r#type.ends_with(".deleted") {
                 projection::remove_node(txn.conn(), &event.resource).await?;
             } else {
@@ -186,20 +206,30 @@ impl Engine {
             }
         }
         projection::set_cursor(txn.conn(), projection::CATALOG, last.sequence).await?;
-        txn.commit(Vec::new()).await?;
-        let mut index = self.index.write().expect("access index lock");
-        for event in events {
-            if let Some(payload) = &event.payload {
-                let deleted = event.r#type.ends_with(".deleted");
-                apply_catalog_payload(
-                    &mut index,
-                    &event.resource,
-                    &payload.type_url,
-                    &payload.value,
-                    deleted,
-                );
+        if projected {
+            let mut index = self.index.write().expect("access index lock");
+            for event in events {
+                if let Some(payload) = &event.payload {
+                    let deleted = event.r#type.ends_with(".deleted");
+                    apply_catalog_payload(
+                        &mut index,
+                        &event.resource,
+                        &payload.type_url,
+                        &payload.value,
+                        deleted,
+                    );
+                }
             }
         }
+        let notification = projected.then(|| Change {
+            action: String::new(),
+            event_type: PROJECTION_ADVANCED.to_string(),
+            resource: "projections/catalog".to_string(),
+            payload: prost_types::Any::from_msg(&last.sequence).expect("an i64 always encodes"),
+            detail: serde_json::Value::Null,
+        });
+        txn.commit_events(notification.into_iter().collect())
+            .await?;
         Ok(())
     }
 }

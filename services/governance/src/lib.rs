@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalServiceServer;
 use weft_proto::weft::governance::v1::governance_service_server::GovernanceServiceServer;
-use weft_runtime::interceptors::{InternalAuth, PublicAuth};
+use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{GovernanceApi, GovernanceInternalApi};
@@ -45,14 +45,18 @@ pub async fn serve(
     // catalog, which may be down; the projection catches up once it answers.
     let engine = Engine::rebuild(store.clone()).await?;
     let decision_log = DecisionLog::start(store.clone(), config.decision_audit_sample_rate);
-    let governance = Governance::new(store, engine.clone(), decision_log);
+    let governance = Governance::new(store.clone(), engine.clone(), decision_log);
     governance.seed_default_rules().await?;
 
     let mut server = GrpcServer::new(ServiceKind::Governance, config);
+    server.on_draining({
+        let store = store.clone();
+        move || store.end_streams()
+    });
     server.add_service(InterceptedService::new(
         GovernanceServiceServer::new(GovernanceApi::new(governance.clone()))
             .max_decoding_message_size(max_message_bytes),
-        PublicAuth(authenticator.clone()),
+        BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
         GovernanceInternalServiceServer::new(GovernanceInternalApi::new(governance, admin_group))

@@ -13,7 +13,7 @@ use weft_proto::weft::lineage::v1::lineage_internal_service_server::{
     LineageInternalService, LineageInternalServiceServer,
 };
 use weft_proto::weft::lineage::v1::lineage_service_server::{LineageService, LineageServiceServer};
-use weft_runtime::interceptors::{InternalAuth, PublicAuth};
+use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use weft_storage::Store;
 use weft_storage::service::{EventStream, watch_events};
@@ -65,9 +65,13 @@ pub async fn serve(
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Lineage).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let mut server = GrpcServer::new(ServiceKind::Lineage, config);
+    server.on_draining({
+        let store = store.clone();
+        move || store.end_streams()
+    });
     server.add_service(InterceptedService::new(
         LineageServiceServer::new(LineageApi),
-        PublicAuth(authenticator.clone()),
+        BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
         LineageInternalServiceServer::new(LineageInternalApi { store }),

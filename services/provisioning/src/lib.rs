@@ -15,7 +15,7 @@ use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::{
 use weft_proto::weft::provisioning::v1::provisioning_service_server::{
     ProvisioningService, ProvisioningServiceServer,
 };
-use weft_runtime::interceptors::{InternalAuth, PublicAuth};
+use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use weft_storage::Store;
 use weft_storage::service::{EventStream, watch_events};
@@ -67,9 +67,13 @@ pub async fn serve(
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Provisioning).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let mut server = GrpcServer::new(ServiceKind::Provisioning, config);
+    server.on_draining({
+        let store = store.clone();
+        move || store.end_streams()
+    });
     server.add_service(InterceptedService::new(
         ProvisioningServiceServer::new(ProvisioningApi),
-        PublicAuth(authenticator.clone()),
+        BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
         ProvisioningInternalServiceServer::new(ProvisioningInternalApi { store }),

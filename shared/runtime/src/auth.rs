@@ -273,6 +273,36 @@ impl Authenticator {
         Ok(self.verifier.caller(self.verifier.verify(token)?))
     }
 
+    /// The caller of a backend's public RPC. The gateway authorizes public RPCs, so a backend
+    /// accepts a forwarded principal only from the gateway's certificate, and a bearer token
+    /// (a direct call, bypassing the gateway) only from an administrator.
+    pub fn authenticate_behind_gateway(
+        &self,
+        metadata: &MetadataMap,
+        peer_certs: Option<&[CertificateDer<'_>]>,
+    ) -> Result<Caller, ApiError> {
+        let forwarded = metadata.get_bin(PRINCIPAL_METADATA_KEY).is_some();
+        // (Without any service certificate, `authenticate` refuses a forwarded principal.)
+        if forwarded
+            && peer_certs
+                .and_then(service_identity)
+                .is_some_and(|service| service != ServiceKind::Gateway)
+        {
+            return Err(ApiError::PermissionDenied(
+                "public RPCs are forwarded by the gateway only".to_string(),
+            ));
+        }
+        let caller = self.authenticate(metadata, peer_certs)?;
+        if !forwarded && !caller.is_admin {
+            return Err(ApiError::PermissionDenied(
+                "public RPCs are authorized at the gateway: call it (a direct call needs an \
+                 administrator's token)"
+                    .to_string(),
+            ));
+        }
+        Ok(caller)
+    }
+
     /// The Weft service calling an internal RPC; refused without a service certificate.
     pub fn authenticate_service(
         &self,

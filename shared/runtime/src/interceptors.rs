@@ -1,6 +1,6 @@
 //! tonic interceptors that authenticate every call before it reaches a service's adapter: public
-//! RPCs need a caller (forwarded by a Weft service, or a bearer token); internal RPCs need a Weft
-//! service certificate.
+//! RPCs need a caller (at the gateway a bearer token; at a backend a principal forwarded by the
+//! gateway, or an administrator's token); internal RPCs need a Weft service certificate.
 
 use tonic::{Request, Status};
 
@@ -17,6 +17,23 @@ impl tonic::service::Interceptor for PublicAuth {
         let caller = self
             .0
             .authenticate(request.metadata(), certs.as_deref().map(Vec::as_slice))?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// Authenticates the public RPCs of a backend service, which the gateway authorizes: a principal
+/// forwarded by the gateway, or an administrator's bearer token (see
+/// `Authenticator::authenticate_behind_gateway`).
+#[derive(Clone)]
+pub struct BehindGateway(pub Authenticator);
+
+impl tonic::service::Interceptor for BehindGateway {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let certs = request.peer_certs();
+        let caller = self
+            .0
+            .authenticate_behind_gateway(request.metadata(), certs.as_deref().map(Vec::as_slice))?;
         request.extensions_mut().insert(caller);
         Ok(request)
     }

@@ -43,6 +43,8 @@ pub struct GrpcServer {
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     /// Needed to close health and reflection when `open_health_and_reflection` is false.
     authenticator: Option<Authenticator>,
+    /// Run when shutdown begins, e.g. to end streams that would otherwise hold the drain.
+    on_draining: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl GrpcServer {
@@ -60,7 +62,15 @@ impl GrpcServer {
             health,
             health_service,
             authenticator: None,
+            on_draining: Vec::new(),
         }
+    }
+
+    /// Runs `hook` when shutdown begins, before in-flight requests are drained (a service ends
+    /// its endless WatchEvents streams there: `Store::end_streams`).
+    pub fn on_draining(&mut self, hook: impl FnOnce() + Send + 'static) -> &mut Self {
+        self.on_draining.push(Box::new(hook));
+        self
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -252,6 +262,9 @@ impl GrpcServer {
         self.health
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        for hook in self.on_draining.drain(..) {
+            hook();
+        }
         let _ = stop_accepting.send(());
         match tokio::time::timeout(self.config.shutdown_grace, &mut server).await {
             Ok(result) => result

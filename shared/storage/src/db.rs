@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, watch};
 
 /// Opens a database by URL: `sqlite://<file>?mode=rwc` (WAL, foreign keys, busy timeout) or
 /// `postgres://…`. The SQLite file's directory is created if missing.
@@ -68,6 +68,9 @@ pub struct Store {
     /// Woken after every commit that appended events, so WatchEvents streams of this process
     /// follow without waiting for the poll interval.
     committed: Arc<Notify>,
+    /// Set when the service shuts down: WatchEvents streams end, so that draining does not
+    /// wait for them and their clients reconnect elsewhere.
+    closing: Arc<watch::Sender<bool>>,
     service: &'static str,
 }
 
@@ -77,8 +80,20 @@ impl Store {
             db,
             sqlite_writer: Arc::new(Mutex::new(())),
             committed: Arc::new(Notify::new()),
+            closing: Arc::new(watch::channel(false).0),
             service,
         }
+    }
+
+    /// Ends this process's WatchEvents streams (the service is shutting down).
+    pub fn end_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once `end_streams` was called.
+    pub async fn streams_ended(&self) {
+        let mut closing = self.closing.subscribe();
+        let _ = closing.wait_for(|closing| *closing).await;
     }
 
     pub fn db(&self) -> &DatabaseConnection {

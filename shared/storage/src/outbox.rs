@@ -44,6 +44,8 @@ pub fn watch(
                 tokio::select! {
                     () = &mut notified => {}
                     () = tokio::time::sleep(POLL_INTERVAL) => {}
+                    // The service shuts down: the stream ends, its client reconnects.
+                    () = store.streams_ended() => break,
                 }
                 continue;
             }

@@ -9,6 +9,8 @@
 //! transaction fills afterwards. Gaps left by rolled-back transactions stay gaps forever.
 //! The same lock makes the journal's hash chain linear.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
@@ -59,6 +61,8 @@ pub struct WriteTxn {
     txn: DatabaseTransaction,
     store: Store,
     actor: String,
+    /// Whether this transaction holds the append lock already.
+    append_locked: AtomicBool,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -74,6 +78,7 @@ impl Store {
             txn,
             store: self.clone(),
             actor: actor.to_string(),
+            append_locked: AtomicBool::new(false),
             _writer: writer,
         })
     }
@@ -94,19 +99,28 @@ impl WriteTxn {
         &self.actor
     }
 
-    /// Takes the append lock (PostgreSQL; SQLite's writer mutex already serializes) and appends
-    /// hash-chained journal records.
-    async fn append_journal(&self, entries: Vec<JournalEntry>) -> Result<(), ApiError> {
-        if self.txn.get_database_backend() == DbBackend::Postgres {
-            self.txn
-                .execute(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_advisory_xact_lock($1)",
-                    [APPEND_LOCK_KEY.into()],
-                ))
-                .await
-                .map_err(db_error)?;
+    /// Takes the append lock once per transaction (PostgreSQL; SQLite's writer mutex already
+    /// serializes writers).
+    async fn take_append_lock(&self) -> Result<(), ApiError> {
+        if self.txn.get_database_backend() != DbBackend::Postgres
+            || self.append_locked.swap(true, Ordering::Relaxed)
+        {
+            return Ok(());
         }
+        self.txn
+            .execute(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [APPEND_LOCK_KEY.into()],
+            ))
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Takes the append lock and appends hash-chained journal records.
+    async fn append_journal(&self, entries: Vec<JournalEntry>) -> Result<(), ApiError> {
+        self.take_append_lock().await?;
         let last = journal::Entity::find()
             .order_by_desc(journal::Column::Seq)
             .one(&self.txn)
@@ -151,7 +165,6 @@ impl WriteTxn {
     /// Appends the changes' journal records and outbox events, then commits everything.
     /// Returns the events' sequence numbers.
     pub async fn commit(self, changes: Vec<Change>) -> Result<Vec<i64>, ApiError> {
-        let mut sequences = Vec::with_capacity(changes.len());
         if !changes.is_empty() {
             let entries = changes
                 .iter()
@@ -164,6 +177,17 @@ impl WriteTxn {
                 })
                 .collect();
             self.append_journal(entries).await?;
+        }
+        self.commit_events(changes).await
+    }
+
+    /// Appends outbox events without journal records, then commits: for notifications about
+    /// derived state that are nobody's change (e.g. "the catalog projection advanced"). The
+    /// changes' `action` and `detail` are not used. Returns the events' sequence numbers.
+    pub async fn commit_events(self, changes: Vec<Change>) -> Result<Vec<i64>, ApiError> {
+        let mut sequences = Vec::with_capacity(changes.len());
+        if !changes.is_empty() {
+            self.take_append_lock().await?;
             let time = now();
             for change in changes {
                 let event = outbox::ActiveModel {

@@ -99,6 +99,44 @@ async fn drop_databases(backend: &Backend, urls: &[String]) {
     let _ = admin.close().await;
 }
 
+/// One running service: its stop signal and its task.
+struct Running {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    fn spawn(kind: ServiceKind, config: ServiceConfig, listener: TcpListener) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let task = tokio::spawn(async move {
+            match kind {
+                ServiceKind::Gateway => weft_gateway::serve(config, listener, shutdown).await,
+                ServiceKind::Catalog => weft_catalog::serve(config, listener, shutdown).await,
+                ServiceKind::Governance => weft_governance::serve(config, listener, shutdown).await,
+                ServiceKind::Provisioning => {
+                    weft_provisioning::serve(config, listener, shutdown).await
+                }
+                ServiceKind::Lineage => weft_lineage::serve(config, listener, shutdown).await,
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the service gracefully and waits for it.
+    async fn stop(self, kind: ServiceKind) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => anyhow::bail!("{kind} failed: {error:#}"),
+            Ok(Err(error)) => anyhow::bail!("{kind} panicked: {error}"),
+            Err(_) => anyhow::bail!("{kind} did not stop within 10s"),
+        }
+    }
+}
+
 /// A running suite of all five services.
 pub struct TestSuite {
     pub backend: Backend,
@@ -107,9 +145,18 @@ pub struct TestSuite {
     pub pki: DevPki,
     secret: String,
     dir: tempfile::TempDir,
-    stop: watch::Sender<bool>,
-    tasks: Vec<(ServiceKind, JoinHandle<anyhow::Result<()>>)>,
+    configs: HashMap<ServiceKind, ServiceConfig>,
+    running: HashMap<ServiceKind, Running>,
 }
+
+/// Start order: backends first; the gateway connects lazily anyway.
+const START_ORDER: [ServiceKind; 5] = [
+    ServiceKind::Catalog,
+    ServiceKind::Governance,
+    ServiceKind::Provisioning,
+    ServiceKind::Lineage,
+    ServiceKind::Gateway,
+];
 
 impl TestSuite {
     /// Starts gateway, catalog, governance, provisioning and lineage and waits until the gateway
@@ -140,16 +187,9 @@ impl TestSuite {
                 fresh_database(&backend, dir.path(), kind.as_str()).await?,
             );
         }
-        let (stop, _) = watch::channel(false);
-        let mut tasks = Vec::new();
-        // Backends first; the gateway connects lazily anyway.
-        for kind in [
-            ServiceKind::Catalog,
-            ServiceKind::Governance,
-            ServiceKind::Provisioning,
-            ServiceKind::Lineage,
-            ServiceKind::Gateway,
-        ] {
+        let mut configs = HashMap::new();
+        let mut running = HashMap::new();
+        for kind in START_ORDER {
             let mut config = ServiceConfig::defaults(kind);
             config.listen_addr = addresses[&kind];
             config.data_dir = dir.path().to_path_buf();
@@ -172,24 +212,8 @@ impl TestSuite {
             adjust(kind, &mut config);
             config.validate()?;
             let listener = listeners.remove(&kind).expect("a listener per service");
-            let mut stopped = stop.subscribe();
-            let shutdown = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
-            let task = tokio::spawn(async move {
-                match kind {
-                    ServiceKind::Gateway => weft_gateway::serve(config, listener, shutdown).await,
-                    ServiceKind::Catalog => weft_catalog::serve(config, listener, shutdown).await,
-                    ServiceKind::Governance => {
-                        weft_governance::serve(config, listener, shutdown).await
-                    }
-                    ServiceKind::Provisioning => {
-                        weft_provisioning::serve(config, listener, shutdown).await
-                    }
-                    ServiceKind::Lineage => weft_lineage::serve(config, listener, shutdown).await,
-                }
-            });
-            tasks.push((kind, task));
+            running.insert(kind, Running::spawn(kind, config.clone(), listener));
+            configs.insert(kind, config);
         }
         let suite = TestSuite {
             backend,
@@ -198,28 +222,69 @@ impl TestSuite {
             pki,
             secret,
             dir,
-            stop,
-            tasks,
+            configs,
+            running,
         };
         let names: Vec<&str> = ServiceKind::ALL
             .iter()
             .map(|k| k.public_service_name())
             .collect();
+        if let Err(error) = suite.wait_serving(&names).await {
+            for (kind, running) in &suite.running {
+                if running.task.is_finished() {
+                    anyhow::bail!("{kind} stopped during start-up");
+                }
+            }
+            return Err(error);
+        }
+        Ok(suite)
+    }
+
+    /// Waits until the gateway reports these services SERVING.
+    async fn wait_serving(&self, names: &[&str]) -> anyhow::Result<()> {
         let pending = weft_runtime::probe::wait_serving(
-            suite.gateway_channel(),
-            &names,
+            self.gateway_channel(),
+            names,
             Duration::from_secs(30),
         )
         .await;
         if !pending.is_empty() {
-            for (kind, task) in &suite.tasks {
-                if task.is_finished() {
-                    anyhow::bail!("{kind} stopped during start-up");
-                }
-            }
             anyhow::bail!("not serving after 30s: {}", pending.join(", "));
         }
-        Ok(suite)
+        Ok(())
+    }
+
+    /// Stops one service gracefully (the others keep running), e.g. to test a restart.
+    pub async fn stop_service(&mut self, kind: ServiceKind) -> anyhow::Result<()> {
+        match self.running.remove(&kind) {
+            Some(running) => running.stop(kind).await,
+            None => anyhow::bail!("{kind} is not running"),
+        }
+    }
+
+    /// Starts a stopped service again on its address, with its configuration and database, and
+    /// waits until the gateway reports it SERVING.
+    pub async fn start_service(&mut self, kind: ServiceKind) -> anyhow::Result<()> {
+        if self.running.contains_key(&kind) {
+            anyhow::bail!("{kind} is running");
+        }
+        let address = self.addresses[&kind];
+        // The old listener's socket may linger for a moment.
+        let mut attempt = 0;
+        let listener = loop {
+            match TcpListener::bind(address).await {
+                Ok(listener) => break listener,
+                Err(_) if attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
+        let config = self.configs[&kind].clone();
+        self.running
+            .insert(kind, Running::spawn(kind, config, listener));
+        self.wait_serving(&[kind.public_service_name()]).await
     }
 
     pub fn gateway_address(&self) -> SocketAddr {
@@ -279,14 +344,13 @@ impl TestSuite {
     }
 
     /// Stops every service gracefully and drops the test databases.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
-        for (kind, task) in self.tasks {
-            match tokio::time::timeout(Duration::from_secs(10), task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(error))) => anyhow::bail!("{kind} failed: {error:#}"),
-                Ok(Err(error)) => anyhow::bail!("{kind} panicked: {error}"),
-                Err(_) => anyhow::bail!("{kind} did not stop within 10s"),
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        for running in self.running.values() {
+            let _ = running.stop.send(true);
+        }
+        for kind in START_ORDER {
+            if let Some(running) = self.running.remove(&kind) {
+                running.stop(kind).await?;
             }
         }
         let urls: Vec<String> = self.database_urls.values().cloned().collect();

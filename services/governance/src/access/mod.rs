@@ -155,6 +155,25 @@ impl AccessIndex {
             .map(|(_, node)| node)
     }
 
+    /// The name itself when the projection knows it, else its nearest known ancestor by name
+    /// ("…/assets/a/schemaVersions/3" → "…/assets/a"): the gateway authorizes RPCs on
+    /// sub-resources (versions, revisions) and on resources created a moment ago and not
+    /// projected yet by their parent. `None` when no ancestor is known either.
+    pub fn nearest_known<'a>(&self, resource: &'a str) -> Option<&'a str> {
+        if resource.contains('#') {
+            return Some(resource);
+        }
+        let mut name = resource;
+        loop {
+            if self.nodes.contains_key(name) {
+                return Some(name);
+            }
+            // Drop "/{collection}/{id}".
+            let (parent, _) = name.rsplit_once('/')?;
+            (name, _) = parent.rsplit_once('/')?;
+        }
+    }
+
     /// Resolves a resource name ("<asset>#<column>" for a column) to its node and ancestors;
     /// `None` when the catalog has no such resource (or column).
     pub fn target<'a>(&'a self, resource: &'a str) -> Option<Target<'a>> {

@@ -392,3 +392,29 @@ fn scoped_guardrails_apply_exactly_to_their_principal_action_and_resource() {
             .allowed
     );
 }
+
+#[test]
+fn sub_resources_and_unprojected_children_resolve_to_their_nearest_known_ancestor() {
+    let index = catalog();
+    assert_eq!(index.nearest_known(ASSET), Some(ASSET));
+    assert_eq!(
+        index.nearest_known(&format!("{ASSET}/schemaVersions/3")),
+        Some(ASSET)
+    );
+    assert_eq!(
+        index.nearest_known("domains/sales/dataProducts/orders/revisions/2"),
+        Some("domains/sales/dataProducts/orders")
+    );
+    assert_eq!(
+        index.nearest_known("domains/sales/dataProducts/new-one"),
+        Some("domains/sales")
+    );
+    assert_eq!(
+        index.nearest_known(&format!("{ASSET}#region")),
+        Some(format!("{ASSET}#region").as_str())
+    );
+    // Nothing known on the way up: no answer (the decision is a denial).
+    assert_eq!(index.nearest_known("domains/other/dataProducts/p"), None);
+    assert_eq!(index.nearest_known("domains"), None);
+    assert_eq!(index.nearest_known(""), None);
+}

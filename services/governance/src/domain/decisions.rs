@@ -132,6 +132,7 @@ impl Governance {
             questions.push((permission, query));
         }
         errors.into_result()?;
+        let index_sequence = self.engine().index_sequence();
         let index = self.engine().index();
         let mut decisions = Vec::with_capacity(questions.len());
         for (position, (permission, query)) in questions.into_iter().enumerate() {
@@ -149,7 +150,10 @@ impl Governance {
                 &query.resource,
             ));
         }
-        Ok(BatchCheckResponse { decisions })
+        Ok(BatchCheckResponse {
+            decisions,
+            index_sequence,
+        })
     }
 
     /// BatchCheck for the gateway's authorization: each question names its principal, and
@@ -176,6 +180,7 @@ impl Governance {
             questions.push((permission, query));
         }
         errors.into_result()?;
+        let index_sequence = self.engine().index_sequence();
         let index = self.engine().index();
         let is_admin = request.groups.iter().any(|group| group == admin_group);
         let decisions = questions
@@ -186,17 +191,25 @@ impl Governance {
                     groups: request.groups.clone(),
                     is_admin,
                 };
+                // A sub-resource, or a resource not projected yet, is decided on its nearest
+                // known ancestor (a permission there covers everything inside it).
+                let resource = index
+                    .nearest_known(&query.resource)
+                    .unwrap_or(&query.resource);
                 decide(
                     &index,
                     self.decision_log(),
                     "services/gateway",
                     &subject,
                     permission,
-                    &query.resource,
+                    resource,
                 )
             })
             .collect();
-        Ok(BatchCheckResponse { decisions })
+        Ok(BatchCheckResponse {
+            decisions,
+            index_sequence,
+        })
     }
 
     pub fn explain_access(

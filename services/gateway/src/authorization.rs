@@ -1,0 +1,195 @@
+//! Per-RPC authorization of the forwarded public RPCs: the rule declared next to each RPC in the
+//! protos (`weft.common.v1.access`) says who may call it; a resource rule is decided by
+//! governance (its internal BatchCheck) on the resource named in the request, through a cache
+//! emptied by governance's event stream. Deny by default: an RPC without a rule, an unreachable
+//! governance or a resource governance does not know is refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::body::Body;
+use tonic::transport::Channel;
+use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
+use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
+use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
+use weft_runtime::{ApiError, Caller};
+
+use crate::access_rules::{AccessRule, AccessRules};
+use crate::decision_cache::{Decision, DecisionCache, Question};
+use crate::request_resource;
+
+/// Longest wait for a decision of governance.
+const DECISION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Wait before following governance's event stream again after it failed.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+pub struct Authorizer {
+    rules: AccessRules,
+    governance: GovernanceInternalServiceClient<Channel>,
+    cache: DecisionCache,
+    max_message_bytes: usize,
+}
+
+impl Authorizer {
+    pub fn new(rules: AccessRules, governance: Channel, max_message_bytes: usize) -> Arc<Self> {
+        Arc::new(Self {
+            rules,
+            governance: GovernanceInternalServiceClient::new(governance),
+            cache: DecisionCache::new(),
+            max_message_bytes,
+        })
+    }
+
+    /// Authorizes the call of `caller` to the RPC at `path`; returns the request to forward.
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        path: &str,
+        request: http::Request<Body>,
+    ) -> Result<http::Request<Body>, ApiError> {
+        let Some(rule) = self.rules.get(path) else {
+            return Err(ApiError::PermissionDenied(format!(
+                "{path} is not a public RPC"
+            )));
+        };
+        match rule.audience {
+            Audience::Authenticated => Ok(request),
+            Audience::Admin if caller.is_admin => Ok(request),
+            Audience::Admin => Err(ApiError::PermissionDenied(format!(
+                "{} is reserved to administrators",
+                rule.method
+            ))),
+            // Administrators hold every permission: no need to read the request.
+            _ if caller.is_admin => Ok(request),
+            _ => self.authorize_on_resource(caller, rule, request).await,
+        }
+    }
+
+    async fn authorize_on_resource(
+        &self,
+        caller: &Caller,
+        rule: &AccessRule,
+        request: http::Request<Body>,
+    ) -> Result<http::Request<Body>, ApiError> {
+        let (resource, request) = if rule.resource_field.is_empty() {
+            (String::new(), request)
+        } else {
+            request_resource::read(
+                request,
+                &rule.input,
+                &rule.resource_field,
+                self.max_message_bytes,
+            )
+            .await?
+        };
+        let permission = permission_name(rule.permission);
+        if resource.is_empty() {
+            return Err(ApiError::PermissionDenied(format!(
+                "{} needs {permission} on the catalog root, which only administrators hold",
+                rule.method
+            )));
+        }
+        let question = Question {
+            principal: caller.principal.subject.clone(),
+            groups: caller.principal.groups.clone(),
+            permission: rule.permission,
+            resource,
+        };
+        let decision = self.decide(&question).await?;
+        if decision.allowed {
+            return Ok(request);
+        }
+        tracing::debug!(
+            principal = %question.principal,
+            resource = %question.resource,
+            reason = %decision.reason,
+            "denied"
+        );
+        // The same answer whether the resource exists or not (AIP-211).
+        Err(ApiError::PermissionDenied(format!(
+            "{} may not {permission} {} (or it does not exist); ExplainAccess tells why",
+            question.principal, question.resource
+        )))
+    }
+
+    async fn decide(&self, question: &Question) -> Result<Decision, ApiError> {
+        if let Some(decision) = self.cache.get(question) {
+            return Ok(decision);
+        }
+        let mut request = tonic::Request::new(BatchCheckRequest {
+            queries: vec![AccessQuery {
+                principal: question.principal.clone(),
+                permission: question.permission as i32,
+                resource: question.resource.clone(),
+            }],
+            groups: question.groups.clone(),
+        });
+        request.set_timeout(DECISION_TIMEOUT);
+        let response = self
+            .governance
+            .clone()
+            .batch_check(request)
+            .await
+            .map_err(|status| {
+                tracing::warn!(%status, "governance could not decide");
+                ApiError::Unavailable(
+                    "governance is unavailable: access can not be decided".to_string(),
+                )
+            })?
+            .into_inner();
+        let Some(answer) = response.decisions.into_iter().next() else {
+            return Err(ApiError::internal("governance answered no decision"));
+        };
+        let decision = Decision {
+            allowed: answer.allowed,
+            reason: answer.reason,
+        };
+        self.cache
+            .put(question.clone(), decision.clone(), response.index_sequence);
+        Ok(decision)
+    }
+
+    /// Follows governance's event stream, emptying the cache on every event, until the task is
+    /// dropped.
+    pub async fn follow_governance(self: Arc<Self>) {
+        loop {
+            if let Err(error) = self.follow_governance_once().await {
+                tracing::warn!(%error, "governance events: stream interrupted; decisions not cached");
+            }
+            self.cache.disconnected();
+            tokio::time::sleep(RECONNECT_DELAY).await;
+        }
+    }
+
+    async fn follow_governance_once(&self) -> anyhow::Result<()> {
+        let mut client = self.governance.clone();
+        // Where governance's index stands: every later event may change a decision.
+        let head = client
+            .batch_check(BatchCheckRequest::default())
+            .await?
+            .into_inner()
+            .index_sequence;
+        let mut stream = client
+            .watch_events(WatchEventsRequest {
+                after_sequence: head,
+                types: Vec::new(),
+            })
+            .await?
+            .into_inner();
+        self.cache.connected(head);
+        while let Some(event) = stream.message().await? {
+            self.cache.invalidate(event.sequence);
+        }
+        Ok(())
+    }
+
+    /// Decisions cached now (for tests and metrics).
+    pub fn cached_decisions(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+/// A permission's short name, e.g. "ALTER".
+fn permission_name(permission: Permission) -> &'static str {
+    permission.as_str_name().trim_start_matches("PERMISSION_")
+}
