@@ -11,7 +11,8 @@ use tonic::Code;
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
     CreateTagKeyRequest, DataProduct, Domain, GetDataProductRequest, GetDomainRequest,
-    GetSchemaVersionRequest, ListDomainsRequest, Location, Schema, TagKey,
+    GetSchemaVersionRequest, ListDataProductsRequest, ListDomainsRequest, Location,
+    PublishDataProductRequest, Schema, SearchRequest, SearchResultType, TagKey,
     UpdateDataProductRequest,
 };
 use weft_proto::weft::common::v1::{Permission, Tag};
@@ -355,4 +356,177 @@ async fn without_governance_resource_rules_fail_closed() {
     })
     .await;
     suite.stop().await.unwrap();
+}
+
+/// The names `call` returns once they equal `expected` (the search index and governance's
+/// projection follow writes a moment later), at most 10 s.
+async fn names_become<F, Fut>(what: &str, expected: &[&str], mut call: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = call().await;
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: still {last:?}, expected {expected:?}");
+}
+
+#[tokio::test]
+async fn listings_and_search_hold_only_what_the_caller_may_describe() {
+    on_every_backend!(|suite| {
+        weft_tests::disable_default_rules(&suite).await;
+        let mut admin = catalog(&suite, &suite.admin_token());
+        admin
+            .create_domain(domain("sales", "", &["users/olivia"]))
+            .await
+            .unwrap();
+        for id in ["orders", "returns"] {
+            admin
+                .create_data_product(CreateDataProductRequest {
+                    parent: "domains/sales".into(),
+                    data_product_id: id.into(),
+                    data_product: Some(DataProduct {
+                        display_name: format!("Quarterly {id}"),
+                        description: format!("Every {id} of the quarter"),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap();
+        }
+        admin
+            .create_asset(CreateAssetRequest {
+                parent: "domains/sales/dataProducts/returns".into(),
+                asset_id: "refunds".into(),
+                asset: Some(Asset {
+                    kind: AssetKind::Table as i32,
+                    location: Some(Location {
+                        namespace: "postgres://db:5432".into(),
+                        name: "sales.public.refunds".into(),
+                    }),
+                    schema: Some(Schema {
+                        columns: vec![weft_proto::weft::catalog::v1::Column {
+                            name: "id".into(),
+                            r#type: "bigint".into(),
+                            ..Default::default()
+                        }],
+                    }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        admin
+            .publish_data_product(PublishDataProductRequest {
+                name: "domains/sales/dataProducts/returns".into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap();
+
+        let list = |token: String| {
+            let client = catalog(&suite, &token);
+            move || {
+                let mut client = client.clone();
+                async move {
+                    client
+                        .list_data_products(ListDataProductsRequest {
+                            parent: "domains/sales".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .data_products
+                        .into_iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                }
+            }
+        };
+        let search = |token: String| {
+            let client = catalog(&suite, &token);
+            move || {
+                let mut client = client.clone();
+                async move {
+                    let mut names: Vec<String> = client
+                        .search(SearchRequest {
+                            query: "quarterly".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .results
+                        .into_iter()
+                        .filter(|hit| hit.r#type() == SearchResultType::DataProduct)
+                        .map(|hit| hit.name)
+                        .collect();
+                    names.sort();
+                    names
+                }
+            }
+        };
+        let both = [
+            "domains/sales/dataProducts/orders",
+            "domains/sales/dataProducts/returns",
+        ];
+        let published = ["domains/sales/dataProducts/returns"];
+        // The owner sees the draft and the published product; anyone else the published one
+        // (the marketplace), and every domain.
+        names_become(
+            "olivia's list",
+            &both,
+            list(suite.token("users/olivia", &[])),
+        )
+        .await;
+        names_become(
+            "bob's list",
+            &published,
+            list(suite.token("users/bob", &[])),
+        )
+        .await;
+        names_become(
+            "olivia's search",
+            &both,
+            search(suite.token("users/olivia", &[])),
+        )
+        .await;
+        names_become(
+            "bob's search",
+            &published,
+            search(suite.token("users/bob", &[])),
+        )
+        .await;
+        let domains = catalog(&suite, &suite.token("users/bob", &[]))
+            .list_domains(ListDomainsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .domains;
+        assert_eq!(domains.len(), 1);
+        // Seeing a published product is not reading its data.
+        let mut bob_governance = governance(&suite, &suite.token("users/bob", &[]));
+        let select = bob_governance
+            .check(CheckRequest {
+                query: Some(AccessQuery {
+                    principal: String::new(),
+                    permission: Permission::Select as i32,
+                    resource: "domains/sales/dataProducts/returns".into(),
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .decision
+            .unwrap();
+        assert!(!select.allowed);
+    });
 }

@@ -19,6 +19,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use crate::api::{CatalogApi, CatalogInternalApi};
 use crate::domain::Catalog;
 use crate::domain::publish_rules::PublishRules;
+use crate::domain::visibility::Visibility;
 use crate::search::SearchIndex;
 use crate::storage::migrations::Migrator;
 
@@ -33,7 +34,12 @@ pub async fn serve(
     let authenticator = Authenticator::from_config(&config.auth)?;
     let search = SearchIndex::open(&config.data_dir.join("catalog-index"), store.clone())?;
     let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
-    let catalog = Catalog::new(store.clone(), search.clone(), PublishRules::new(governance));
+    let catalog = Catalog::new(
+        store.clone(),
+        search.clone(),
+        PublishRules::new(governance.clone()),
+        Visibility::new(governance),
+    );
     let max_message_bytes = config.max_message_bytes;
 
     let mut server = GrpcServer::new(ServiceKind::Catalog, config);

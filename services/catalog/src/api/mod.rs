@@ -50,9 +50,13 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ListDomainsRequest>,
     ) -> Result<Response<ListDomainsResponse>, Status> {
-        Ok(Response::new(
-            self.catalog.list_domains(request.into_inner()).await?,
-        ))
+        let caller = caller(&request)?;
+        let mut response = self.catalog.list_domains(request.into_inner()).await?;
+        self.catalog
+            .visibility()
+            .retain_describable(&caller, &mut response.domains, |d| Some(&d.name))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn update_domain(
@@ -105,11 +109,16 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ListDataProductsRequest>,
     ) -> Result<Response<ListDataProductsResponse>, Status> {
-        Ok(Response::new(
-            self.catalog
-                .list_data_products(request.into_inner())
-                .await?,
-        ))
+        let caller = caller(&request)?;
+        let mut response = self
+            .catalog
+            .list_data_products(request.into_inner())
+            .await?;
+        self.catalog
+            .visibility()
+            .retain_describable(&caller, &mut response.data_products, |p| Some(&p.name))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn update_data_product(
@@ -458,8 +467,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<SearchRequest>,
     ) -> Result<Response<SearchResponse>, Status> {
+        let caller = caller(&request)?;
         Ok(Response::new(
-            self.catalog.search(request.into_inner()).await?,
+            self.catalog.search(&caller, request.into_inner()).await?,
         ))
     }
 

@@ -171,6 +171,29 @@ impl AccessIndex {
         resource: &str,
         explain: bool,
     ) -> Evaluation {
+        self.evaluate_as(subject, permission, resource, explain, true)
+    }
+
+    /// Decides on a resource the projection does not know (yet) inside `ancestor`: what holds on
+    /// the ancestor covers it, but not the ancestor's visibility to everyone (a draft product
+    /// created a moment ago is not visible to all because its domain is).
+    pub fn evaluate_inside(
+        &self,
+        subject: &Subject,
+        permission: Permission,
+        ancestor: &str,
+    ) -> Evaluation {
+        self.evaluate_as(subject, permission, ancestor, false, false)
+    }
+
+    fn evaluate_as(
+        &self,
+        subject: &Subject,
+        permission: Permission,
+        resource: &str,
+        explain: bool,
+        visible_to_all: bool,
+    ) -> Evaluation {
         let Some(target) = self.target(resource) else {
             return Evaluation {
                 reason: format!("{resource} is not a known catalog resource"),
@@ -200,6 +223,20 @@ impl AccessIndex {
                 source: format!("owner:{owned}"),
                 permits: true,
                 detail: format!("owners of {owned} hold every permission on it"),
+            });
+            coverages.push(Coverage::All(None));
+        }
+        if permission == Permission::Describe
+            && visible_to_all
+            && (explain || coverages.is_empty())
+            && let Some(visible) = discoverable(&target)
+        {
+            evaluation.factors.push(Factor {
+                source: format!("discoverable:{visible}"),
+                permits: true,
+                detail: "domains, and published data products with their assets, are visible \
+                         to every principal"
+                    .to_string(),
             });
             coverages.push(Coverage::All(None));
         }
@@ -268,9 +305,27 @@ impl AccessIndex {
     }
 }
 
+/// What makes the target visible to everyone, if anything: a domain (the mesh's structure is
+/// its members' to see), or a published or deprecated data product, the marketplace consumers
+/// search and request access from. Guardrails can still forbid.
+fn discoverable<'a>(target: &Target<'a>) -> Option<&'a str> {
+    let node = target.node();
+    if node.kind == NodeKind::Domain {
+        return Some(node.name.as_str());
+    }
+    target
+        .chain
+        .iter()
+        .find(|node| node.kind == NodeKind::DataProduct)
+        .filter(|product| matches!(product.lifecycle.as_str(), "PUBLISHED" | "DEPRECATED"))
+        .map(|product| product.name.as_str())
+}
+
 fn describe_permit(source: &str) -> String {
     if let Some(resource) = source.strip_prefix("owner:") {
         format!("owner of {resource}")
+    } else if let Some(resource) = source.strip_prefix("discoverable:") {
+        format!("{resource} is visible to every principal")
     } else if source.starts_with("grants/") {
         format!("grant {source}")
     } else if source.starts_with("policies/") {

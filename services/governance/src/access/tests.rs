@@ -19,7 +19,7 @@ fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags:
         owners: owners.iter().map(|o| o.to_string()).collect(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
         lifecycle: if kind == NodeKind::DataProduct {
-            "PUBLISHED".to_string()
+            "DRAFT".to_string()
         } else {
             String::new()
         },
@@ -304,9 +304,9 @@ fn guardrails_permit_and_forbid_and_a_forbid_wins() {
             .allowed
     );
 
-    // A domain-scoped permit gives DESCRIBE of published products' assets to everyone there.
+    // A domain-scoped permit gives DESCRIBE of draft products' assets to everyone there.
     let permit = r#"permit (principal, action == Weft::Action::"DESCRIBE", resource)
-        when { resource.lifecycle == "PUBLISHED" };"#;
+        when { resource.lifecycle == "DRAFT" };"#;
     index
         .guardrails_mut()
         .put("policies/browse", permit, "domains/sales", true);
@@ -417,4 +417,56 @@ fn sub_resources_and_unprojected_children_resolve_to_their_nearest_known_ancesto
     assert_eq!(index.nearest_known("domains/other/dataProducts/p"), None);
     assert_eq!(index.nearest_known("domains"), None);
     assert_eq!(index.nearest_known(""), None);
+}
+
+#[test]
+fn domains_and_published_products_are_visible_to_everyone_unless_forbidden() {
+    let mut index = catalog();
+    let product = "domains/sales/dataProducts/orders";
+    // Domains: the mesh's structure. A draft product and its assets: not visible.
+    assert!(allowed(
+        &index,
+        "users/zoe",
+        Permission::Describe,
+        "domains/sales"
+    ));
+    assert!(!allowed(&index, "users/zoe", Permission::Describe, product));
+    // Something not projected yet inside the domain is not visible because the domain is; its
+    // owner's rights cover it.
+    let inside = |who: &str| {
+        index
+            .evaluate_inside(&user(who), Permission::Describe, "domains/sales")
+            .allowed
+    };
+    assert!(!inside("users/zoe"));
+    assert!(inside("users/olivia"));
+    assert!(!allowed(&index, "users/zoe", Permission::Describe, ASSET));
+
+    let mut published = index.node(product).unwrap().clone();
+    published.lifecycle = "PUBLISHED".into();
+    index.put_node(published);
+    let decision = index.evaluate(&user("users/zoe"), Permission::Describe, ASSET, false);
+    assert!(decision.allowed, "{decision:?}");
+    assert_eq!(
+        decision.reason,
+        format!("{product} is visible to every principal")
+    );
+    assert!(allowed(
+        &index,
+        "users/zoe",
+        Permission::Describe,
+        &format!("{ASSET}#region")
+    ));
+    // Seeing is not reading.
+    assert!(!allowed(&index, "users/zoe", Permission::Select, ASSET));
+
+    // A guardrail can hide it again.
+    index.guardrails_mut().put(
+        "policies/hidden",
+        r#"forbid (principal, action == Weft::Action::"DESCRIBE", resource is Weft::Asset);"#,
+        "",
+        true,
+    );
+    assert!(!allowed(&index, "users/zoe", Permission::Describe, ASSET));
+    assert!(allowed(&index, "users/zoe", Permission::Describe, product));
 }

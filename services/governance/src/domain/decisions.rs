@@ -11,6 +11,7 @@ use weft_runtime::{ApiError, FieldErrors};
 
 use super::Governance;
 use super::row_filter;
+use crate::access::decision::Evaluation;
 use crate::access::{AccessIndex, Subject};
 use crate::decision_log::DecisionLog;
 
@@ -72,7 +73,24 @@ fn decide(
     permission: Permission,
     resource: &str,
 ) -> AccessDecision {
-    let evaluation = index.evaluate(subject, permission, resource, false);
+    record(
+        log,
+        asker,
+        subject,
+        permission,
+        resource,
+        index.evaluate(subject, permission, resource, false),
+    )
+}
+
+fn record(
+    log: &DecisionLog,
+    asker: &str,
+    subject: &Subject,
+    permission: Permission,
+    resource: &str,
+    evaluation: Evaluation,
+) -> AccessDecision {
     log.record(
         asker,
         &subject.principal,
@@ -193,16 +211,19 @@ impl Governance {
                 };
                 // A sub-resource, or a resource not projected yet, is decided on its nearest
                 // known ancestor (a permission there covers everything inside it).
-                let resource = index
-                    .nearest_known(&query.resource)
-                    .unwrap_or(&query.resource);
-                decide(
-                    &index,
+                let evaluation = match index.nearest_known(&query.resource) {
+                    Some(known) if known != query.resource => {
+                        index.evaluate_inside(&subject, permission, known)
+                    }
+                    _ => index.evaluate(&subject, permission, &query.resource, false),
+                };
+                record(
                     self.decision_log(),
                     "services/gateway",
                     &subject,
                     permission,
-                    resource,
+                    &query.resource,
+                    evaluation,
                 )
             })
             .collect();

@@ -1,0 +1,93 @@
+//! What a caller may see of the catalog: listings and search (open to every authenticated
+//! caller at the gateway) return only the resources the caller may DESCRIBE, as governance
+//! decides (its internal BatchCheck, one call per page). Administrators see everything; an
+//! unreachable governance refuses the listing (fail closed).
+
+use std::time::Duration;
+
+use tonic::transport::Channel;
+use weft_proto::weft::common::v1::Permission;
+use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
+use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
+use weft_runtime::{ApiError, Caller};
+
+/// How long a listing waits for governance before refusing.
+const DECISION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most questions governance takes in one BatchCheck.
+const MAX_BATCH: usize = 1_000;
+
+#[derive(Clone)]
+pub struct Visibility {
+    client: GovernanceInternalServiceClient<Channel>,
+}
+
+impl Visibility {
+    pub fn new(governance: Channel) -> Self {
+        Self {
+            client: GovernanceInternalServiceClient::new(governance),
+        }
+    }
+
+    /// Keeps the items whose resource (named by `name_of`) `caller` may DESCRIBE; `None` from
+    /// `name_of` keeps the item unconditionally (e.g. glossary terms, visible to every caller).
+    pub async fn retain_describable<T>(
+        &self,
+        caller: &Caller,
+        items: &mut Vec<T>,
+        name_of: impl Fn(&T) -> Option<&str>,
+    ) -> Result<(), ApiError> {
+        if caller.is_admin || items.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<Option<String>> = items
+            .iter()
+            .map(|item| name_of(item).map(str::to_string))
+            .collect();
+        let asked: Vec<&String> = names.iter().flatten().collect();
+        let mut allowed = Vec::with_capacity(asked.len());
+        for chunk in asked.chunks(MAX_BATCH) {
+            allowed.extend(self.describable(caller, chunk).await?);
+        }
+        let mut answers = allowed.into_iter();
+        let keep: Vec<bool> = names
+            .iter()
+            .map(|name| name.is_none() || answers.next().unwrap_or(false))
+            .collect();
+        let mut keep = keep.into_iter();
+        items.retain(|_| keep.next().unwrap_or(false));
+        Ok(())
+    }
+
+    async fn describable(&self, caller: &Caller, names: &[&String]) -> Result<Vec<bool>, ApiError> {
+        let mut request = tonic::Request::new(BatchCheckRequest {
+            queries: names
+                .iter()
+                .map(|name| AccessQuery {
+                    principal: caller.principal.subject.clone(),
+                    permission: Permission::Describe as i32,
+                    resource: name.to_string(),
+                })
+                .collect(),
+            groups: caller.principal.groups.clone(),
+        });
+        request.set_timeout(DECISION_TIMEOUT);
+        let response = self
+            .client
+            .clone()
+            .batch_check(request)
+            .await
+            .map_err(|status| {
+                tracing::warn!(%status, "governance could not decide visibility");
+                ApiError::Unavailable(
+                    "governance is unavailable: what you may see can not be decided".to_string(),
+                )
+            })?
+            .into_inner();
+        if response.decisions.len() != names.len() {
+            return Err(ApiError::internal(
+                "governance answered another number of decisions",
+            ));
+        }
+        Ok(response.decisions.iter().map(|d| d.allowed).collect())
+    }
+}
