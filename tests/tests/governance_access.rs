@@ -469,10 +469,13 @@ async fn grants_filters_and_guardrails_decide_access_through_the_gateway() {
             .unwrap()
             .into_inner()
             .permissions;
-        assert_eq!(effective.len(), 1, "{effective:?}");
-        assert_eq!(effective[0].resource, ASSET);
+        // The domain is visible to everyone; the asset is alice's to read too.
+        assert_eq!(effective.len(), 2, "{effective:?}");
+        assert_eq!(effective[0].resource, "domains/sales");
+        assert_eq!(effective[0].permissions, vec![Permission::Describe as i32]);
+        assert_eq!(effective[1].resource, ASSET);
         assert_eq!(
-            effective[0].permissions,
+            effective[1].permissions,
             vec![Permission::Describe as i32, Permission::Select as i32]
         );
 
