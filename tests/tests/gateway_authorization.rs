@@ -35,6 +35,30 @@ fn domain(id: &str, parent: &str, owners: &[&str]) -> CreateDomainRequest {
     }
 }
 
+/// A table asset with one column at `postgres://db:5432` + `table`.
+fn table_asset(parent: &str, id: &str, table: &str) -> CreateAssetRequest {
+    CreateAssetRequest {
+        parent: parent.into(),
+        asset_id: id.into(),
+        asset: Some(Asset {
+            kind: AssetKind::Table as i32,
+            location: Some(Location {
+                namespace: "postgres://db:5432".into(),
+                name: table.into(),
+            }),
+            schema: Some(Schema {
+                columns: vec![weft_proto::weft::catalog::v1::Column {
+                    name: "id".into(),
+                    r#type: "bigint".into(),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
 fn get_product() -> GetDataProductRequest {
     GetDataProductRequest {
         name: PRODUCT.into(),
@@ -157,26 +181,7 @@ async fn every_forwarded_rpc_is_authorized_by_its_declared_rule() {
             .unwrap();
         // At once, before the projection has the new product: decided on its domain.
         olivia
-            .create_asset(CreateAssetRequest {
-                parent: PRODUCT.into(),
-                asset_id: "orders".into(),
-                asset: Some(Asset {
-                    kind: AssetKind::Table as i32,
-                    location: Some(Location {
-                        namespace: "postgres://db:5432".into(),
-                        name: "sales.public.orders".into(),
-                    }),
-                    schema: Some(Schema {
-                        columns: vec![weft_proto::weft::catalog::v1::Column {
-                            name: "id".into(),
-                            r#type: "bigint".into(),
-                            ..Default::default()
-                        }],
-                    }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_asset(table_asset(PRODUCT, "orders", "sales.public.orders"))
             .await
             .unwrap();
         // A sub-resource (a schema version) is decided on its asset.
@@ -401,26 +406,11 @@ async fn listings_and_search_hold_only_what_the_caller_may_describe() {
                 .unwrap();
         }
         admin
-            .create_asset(CreateAssetRequest {
-                parent: "domains/sales/dataProducts/returns".into(),
-                asset_id: "refunds".into(),
-                asset: Some(Asset {
-                    kind: AssetKind::Table as i32,
-                    location: Some(Location {
-                        namespace: "postgres://db:5432".into(),
-                        name: "sales.public.refunds".into(),
-                    }),
-                    schema: Some(Schema {
-                        columns: vec![weft_proto::weft::catalog::v1::Column {
-                            name: "id".into(),
-                            r#type: "bigint".into(),
-                            ..Default::default()
-                        }],
-                    }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_asset(table_asset(
+                "domains/sales/dataProducts/returns",
+                "refunds",
+                "sales.public.refunds",
+            ))
             .await
             .unwrap();
         admin

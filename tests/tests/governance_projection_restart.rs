@@ -40,7 +40,8 @@ async fn create_products(client: &mut Catalog, ids: std::ops::Range<usize>) {
     }
 }
 
-async fn query_strings(url: &str, sql: &str) -> Vec<String> {
+/// The first column of every row `sql` returns from the database at `url`.
+async fn query_column<T: sea_orm::TryGetable>(url: &str, sql: &str) -> Vec<T> {
     let db = Database::connect(url).await.unwrap();
     let rows = db
         .query_all(Statement::from_string(db.get_database_backend(), sql))
@@ -48,21 +49,7 @@ async fn query_strings(url: &str, sql: &str) -> Vec<String> {
         .unwrap();
     let values = rows
         .iter()
-        .map(|row| row.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    db.close().await.unwrap();
-    values
-}
-
-async fn query_numbers(url: &str, sql: &str) -> Vec<i64> {
-    let db = Database::connect(url).await.unwrap();
-    let rows = db
-        .query_all(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap();
-    let values = rows
-        .iter()
-        .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+        .map(|row| row.try_get_by_index::<T>(0).unwrap())
         .collect();
     db.close().await.unwrap();
     values
@@ -72,9 +59,9 @@ async fn query_numbers(url: &str, sql: &str) -> Vec<i64> {
 async fn wait_caught_up(suite: &TestSuite) -> i64 {
     let catalog_db = &suite.database_urls[&ServiceKind::Catalog];
     let governance_db = &suite.database_urls[&ServiceKind::Governance];
-    let head = query_numbers(catalog_db, "SELECT MAX(seq) FROM weft_outbox").await[0];
+    let head = query_column::<i64>(catalog_db, "SELECT MAX(seq) FROM weft_outbox").await[0];
     for _ in 0..100 {
-        let cursor = query_numbers(
+        let cursor = query_column::<i64>(
             governance_db,
             "SELECT sequence FROM governance_projection_cursors WHERE source = 'catalog'",
         )
@@ -141,7 +128,7 @@ async fn the_projection_resumes_after_restarts_with_nothing_lost_or_doubled() {
         let head = wait_caught_up(&suite).await;
         let governance_db = &suite.database_urls[&ServiceKind::Governance];
         // Exactly the catalog's resources: none lost, the deleted one gone.
-        let nodes = query_strings(
+        let nodes = query_column::<String>(
             governance_db,
             "SELECT name FROM governance_catalog_nodes ORDER BY name",
         )
@@ -154,20 +141,15 @@ async fn the_projection_resumes_after_restarts_with_nothing_lost_or_doubled() {
         expected.sort();
         assert_eq!(nodes, expected);
         // Each catalog batch projected once: the sequences reached only grow, up to the head.
-        let db = Database::connect(governance_db.as_str()).await.unwrap();
-        let rows = db
-            .query_all(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT payload FROM weft_outbox WHERE event_type = 'catalog_projection.advanced' \
-                 ORDER BY seq",
-            ))
-            .await
-            .unwrap();
-        let reached: Vec<i64> = rows
-            .iter()
-            .map(|row| i64::decode(row.try_get_by_index::<Vec<u8>>(0).unwrap().as_slice()).unwrap())
-            .collect();
-        db.close().await.unwrap();
+        let reached: Vec<i64> = query_column::<Vec<u8>>(
+            governance_db,
+            "SELECT payload FROM weft_outbox WHERE event_type = 'catalog_projection.advanced' \
+             ORDER BY seq",
+        )
+        .await
+        .iter()
+        .map(|payload| i64::decode(payload.as_slice()).unwrap())
+        .collect();
         assert!(!reached.is_empty());
         assert!(
             reached.windows(2).all(|pair| pair[0] < pair[1]),

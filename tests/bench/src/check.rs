@@ -41,27 +41,27 @@ pub struct CheckArgs {
     baseline_decisions: usize,
 }
 
-const DOMAINS: usize = 100;
-const PRODUCTS_PER_DOMAIN: usize = 10;
-const ASSETS_PER_PRODUCT: usize = 10;
-const USERS: usize = 10_000;
+pub(crate) const DOMAINS: usize = 100;
+pub(crate) const PRODUCTS_PER_DOMAIN: usize = 10;
+pub(crate) const ASSETS_PER_PRODUCT: usize = 10;
+pub(crate) const USERS: usize = 10_000;
 const GROUPS: usize = 500;
 const PROJECTS: usize = 200;
 const TIERS: &[&str] = &["gold", "silver", "bronze"];
 
-fn domain_name(d: usize) -> String {
+pub(crate) fn domain_name(d: usize) -> String {
     format!("domains/d{d:03}")
 }
 
-fn product_name(d: usize, p: usize) -> String {
+pub(crate) fn product_name(d: usize, p: usize) -> String {
     format!("{}/dataProducts/p{p:02}", domain_name(d))
 }
 
-fn asset_name(d: usize, p: usize, a: usize) -> String {
+pub(crate) fn asset_name(d: usize, p: usize, a: usize) -> String {
     format!("{}/assets/a{a:02}", product_name(d, p))
 }
 
-fn columns() -> Vec<Column> {
+pub(crate) fn columns() -> Vec<Column> {
     let column = |name: &str, data_type: &str, pii: Option<&str>| Column {
         name: name.to_string(),
         r#type: data_type.to_string(),
@@ -151,74 +151,63 @@ fn cedar_resource(name: &str) -> String {
     format!("Weft::{entity}::\"{name}\"")
 }
 
-fn build(args: &CheckArgs) -> anyhow::Result<World> {
+/// A guardrail policy: its name, Cedar text, domain scope ("" = global) and the text scoped
+/// for the flat baseline set.
+pub struct GuardrailSpec {
+    pub id: String,
+    pub text: String,
+    pub domain: String,
+    pub scoped: String,
+}
+
+/// The generated mesh, the same for the in-process run and the run through the gateway: a
+/// domain per entry of `domains` (its owner and tier tag), each with its products and assets;
+/// groups, projects, grants (each with its Cedar rendering) and guardrails.
+pub struct Spec {
+    pub domains: Vec<(String, String)>,
+    pub groups: Vec<Group>,
+    pub projects: Vec<Project>,
+    pub grants: Vec<(Grant, String)>,
+    pub guardrails: Vec<GuardrailSpec>,
+}
+
+pub fn generate(grants: usize, policies: usize) -> anyhow::Result<Spec> {
     let mut rng = StdRng::seed_from_u64(7);
-    let mut index = AccessIndex::new();
-    let mut flat = String::new();
-    index.set_classification_key("pii", true);
-    for d in 0..DOMAINS {
-        let owner = format!("users/u{:05}", rng.random_range(0..USERS));
-        let tier = TIERS[d % TIERS.len()];
-        flat.push_str(&format!(
-            "permit (principal == {}, action, resource in {});\n",
-            cedar_principal(&owner),
-            cedar_resource(&domain_name(d))
-        ));
-        index.put_node(node(
-            domain_name(d),
-            NodeKind::Domain,
-            None,
-            vec![owner],
-            vec![format!("tier={tier}")],
-        ));
-        for p in 0..PRODUCTS_PER_DOMAIN {
-            index.put_node(node(
-                product_name(d, p),
-                NodeKind::DataProduct,
-                Some(domain_name(d)),
-                vec![],
-                vec![],
-            ));
-            for a in 0..ASSETS_PER_PRODUCT {
-                index.put_node(node(
-                    asset_name(d, p, a),
-                    NodeKind::Asset,
-                    Some(product_name(d, p)),
-                    vec![],
-                    vec![],
-                ));
-            }
-        }
-    }
-    for g in 0..GROUPS {
-        let members = (0..40)
-            .map(|_| format!("users/u{:05}", rng.random_range(0..USERS)))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        index.memberships_mut().put_group(&Group {
+    let domains = (0..DOMAINS)
+        .map(|d| {
+            (
+                format!("users/u{:05}", rng.random_range(0..USERS)),
+                TIERS[d % TIERS.len()].to_string(),
+            )
+        })
+        .collect();
+    let groups = (0..GROUPS)
+        .map(|g| Group {
             name: format!("groups/g{g:03}"),
-            members,
+            members: (0..40)
+                .map(|_| format!("users/u{:05}", rng.random_range(0..USERS)))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             ..Default::default()
-        });
-    }
-    for p in 0..PROJECTS {
-        let members = (0..5)
-            .map(|i| ProjectMember {
-                principal: format!("groups/g{:03}", (p * 5 + i) % GROUPS),
-                role: ProjectRole::Consumer as i32,
-            })
-            .collect();
-        index.memberships_mut().put_project(&Project {
+        })
+        .collect();
+    let projects = (0..PROJECTS)
+        .map(|p| Project {
             name: format!("projects/p{p:03}"),
-            members,
+            members: (0..5)
+                .map(|i| ProjectMember {
+                    principal: format!("groups/g{:03}", (p * 5 + i) % GROUPS),
+                    role: ProjectRole::Consumer as i32,
+                })
+                .collect(),
             ..Default::default()
-        });
-    }
+        })
+        .collect();
     let schema = columns();
-    for g in 0..args.grants {
+    let mut generated = Vec::with_capacity(grants);
+    for g in 0..grants {
         let grantee = principal(&mut rng);
-        let name = format!("grants/g{g:06}");
         let permission = if rng.random_bool(0.8) {
             Permission::Select
         } else {
@@ -230,6 +219,11 @@ fn build(args: &CheckArgs) -> anyhow::Result<World> {
                 "in [Weft::Action::\"SELECT\", Weft::Action::\"DESCRIBE\"]".to_string()
             }
             other => format!("== Weft::Action::\"{}\"", permission_name(other)),
+        };
+        let operator = if grantee.starts_with("users/") {
+            "=="
+        } else {
+            "in"
         };
         let (target, data_filter, rendered) = if rng.random_bool(0.8) {
             let d = rng.random_range(0..DOMAINS);
@@ -253,12 +247,7 @@ fn build(args: &CheckArgs) -> anyhow::Result<World> {
                 None
             };
             let rendered = format!(
-                "permit (principal {} {}, action {action}, resource in {});\n",
-                if grantee.starts_with("users/") {
-                    "=="
-                } else {
-                    "in"
-                },
+                "permit (principal {operator} {}, action {action}, resource in {});\n",
                 cedar_principal(&grantee),
                 cedar_resource(&resource)
             );
@@ -272,61 +261,130 @@ fn build(args: &CheckArgs) -> anyhow::Result<World> {
                 }],
             };
             let rendered = format!(
-                "permit (principal {} {}, action {action}, resource) when {{ resource.tags.contains(\"tier={tier}\") }};\n",
-                if grantee.starts_with("users/") {
-                    "=="
-                } else {
-                    "in"
-                },
+                "permit (principal {operator} {}, action {action}, resource) when {{ resource.tags.contains(\"tier={tier}\") }};\n",
                 cedar_principal(&grantee),
             );
             (grant::Target::TagExpression(expression), None, rendered)
         };
-        flat.push_str(&rendered);
-        index.put_grant(Grant {
-            name,
-            principal: grantee,
-            target: Some(target),
-            permissions: vec![permission as i32],
-            data_filter,
-            state: GrantState::Active as i32,
-            ..Default::default()
-        });
+        generated.push((
+            Grant {
+                name: format!("grants/g{g:06}"),
+                principal: grantee,
+                target: Some(target),
+                permissions: vec![permission as i32],
+                data_filter,
+                state: GrantState::Active as i32,
+                ..Default::default()
+            },
+            rendered,
+        ));
     }
-    // Guardrails: 10 per domain (each forbids SELECT of one tier-tagged PII column to one
-    // group), the rest global.
-    for i in 0..args.policies {
-        let group = format!("groups/g{:03}", i % GROUPS);
-        let text = format!(
-            "forbid (principal in Weft::Group::\"{group}\", action == Weft::Action::\"SELECT\", resource) when {{ resource.classification.contains(\"pii=phone\") && resource.lifecycle == \"PUBLISHED\" }};"
-        );
-        let domain = if i < DOMAINS * 10 {
-            domain_name(i / 10)
-        } else {
-            String::new()
-        };
-        let name = format!("policies/p{i:04}");
-        index.guardrails_mut().put(&name, &text, &domain, true);
-        let scoped = if domain.is_empty() {
-            text.clone()
-        } else {
-            text.replacen(
-                ", resource)",
-                &format!(", resource in {})", cedar_resource(&domain)),
-                1,
-            )
-        };
-        flat.push_str(&scoped);
-        flat.push('\n');
-    }
-    Ok(World {
-        index,
-        flat_policies: flat,
+    // Guardrails: 10 per domain (each forbids SELECT of phone-classified published columns to
+    // one group), the rest global.
+    let guardrails = (0..policies)
+        .map(|i| {
+            let group = format!("groups/g{:03}", i % GROUPS);
+            let text = format!(
+                "forbid (principal in Weft::Group::\"{group}\", action == Weft::Action::\"SELECT\", resource) when {{ resource.classification.contains(\"pii=phone\") && resource.lifecycle == \"PUBLISHED\" }};"
+            );
+            let domain = if i < DOMAINS * 10 {
+                domain_name(i / 10)
+            } else {
+                String::new()
+            };
+            let scoped = if domain.is_empty() {
+                text.clone()
+            } else {
+                text.replacen(
+                    ", resource)",
+                    &format!(", resource in {})", cedar_resource(&domain)),
+                    1,
+                )
+            };
+            GuardrailSpec {
+                id: format!("p{i:04}"),
+                text,
+                domain,
+                scoped,
+            }
+        })
+        .collect();
+    Ok(Spec {
+        domains,
+        groups,
+        projects,
+        grants: generated,
+        guardrails,
     })
 }
 
+fn build(spec: &Spec) -> World {
+    let mut index = AccessIndex::new();
+    // What Weft decides without a grant, rendered for the baseline: domains, and published
+    // products with their assets, are visible to everyone.
+    let mut flat = String::from(
+        "permit (principal, action == Weft::Action::\"DESCRIBE\", resource is Weft::Domain);\n\
+         permit (principal, action == Weft::Action::\"DESCRIBE\", resource) when { resource.lifecycle == \"PUBLISHED\" };\n",
+    );
+    index.set_classification_key("pii", true);
+    for (d, (owner, tier)) in spec.domains.iter().enumerate() {
+        flat.push_str(&format!(
+            "permit (principal == {}, action, resource in {});\n",
+            cedar_principal(owner),
+            cedar_resource(&domain_name(d))
+        ));
+        index.put_node(node(
+            domain_name(d),
+            NodeKind::Domain,
+            None,
+            vec![owner.clone()],
+            vec![format!("tier={tier}")],
+        ));
+        for p in 0..PRODUCTS_PER_DOMAIN {
+            index.put_node(node(
+                product_name(d, p),
+                NodeKind::DataProduct,
+                Some(domain_name(d)),
+                vec![],
+                vec![],
+            ));
+            for a in 0..ASSETS_PER_PRODUCT {
+                index.put_node(node(
+                    asset_name(d, p, a),
+                    NodeKind::Asset,
+                    Some(product_name(d, p)),
+                    vec![],
+                    vec![],
+                ));
+            }
+        }
+    }
+    for group in &spec.groups {
+        index.memberships_mut().put_group(group);
+    }
+    for project in &spec.projects {
+        index.memberships_mut().put_project(project);
+    }
+    for (grant, rendered) in &spec.grants {
+        flat.push_str(rendered);
+        index.put_grant(grant.clone());
+    }
+    for guardrail in &spec.guardrails {
+        let name = format!("policies/{}", guardrail.id);
+        index
+            .guardrails_mut()
+            .put(&name, &guardrail.text, &guardrail.domain, true);
+        flat.push_str(&guardrail.scoped);
+        flat.push('\n');
+    }
+    World {
+        index,
+        flat_policies: flat,
+    }
+}
+
 /// A random question: a user, SELECT or DESCRIBE, an asset (one in ten: a column).
-fn question(rng: &mut StdRng) -> (Subject, Permission, String) {
+pub(crate) fn question(rng: &mut StdRng) -> (Subject, Permission, String) {
     let subject = Subject {
         principal: format!("users/u{:05}", rng.random_range(0..USERS)),
         groups: Vec::new(),
@@ -350,11 +408,11 @@ fn question(rng: &mut StdRng) -> (Subject, Permission, String) {
     (subject, permission, resource)
 }
 
-fn micros(latency: Duration) -> f64 {
+pub(crate) fn micros(latency: Duration) -> f64 {
     latency.as_secs_f64() * 1e6
 }
 
-fn summary(latencies: &Latencies) -> String {
+pub(crate) fn summary(latencies: &Latencies) -> String {
     format!(
         "p50 {:.1} µs, p99 {:.1} µs",
         micros(latencies.percentile(0.5)),
@@ -405,7 +463,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     let pid = std::process::id();
     let before = resident_memory_mib(pid);
     let started = Instant::now();
-    let world = build(&args)?;
+    let world = build(&generate(args.grants, args.policies)?);
     let build_elapsed = started.elapsed();
     let index = Arc::new(world.index);
     let after = resident_memory_mib(pid);

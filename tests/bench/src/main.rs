@@ -5,12 +5,14 @@
 //! cargo build --release -p weft -p weft-bench
 //! target/release/weft-bench search --assets 1000000
 //! target/release/weft-bench check
+//! target/release/weft-bench check-gateway
 //! ```
 //!
 //! Scenarios live in their own modules so that later issues add theirs (governance checks,
 //! lineage traversals) next to `search`.
 
 mod check;
+mod check_gateway;
 mod data;
 mod report;
 mod search;
@@ -36,6 +38,9 @@ enum Scenario {
     /// Governance: Check decisions of the access index with 100k grants and 1k guardrails,
     /// next to Cedar alone deciding from one flat policy set.
     Check(check::CheckArgs),
+    /// Governance: Check through the gateway over gRPC (`weft up`) at 1 and 32 clients, next to
+    /// governance called directly and a bare tonic service.
+    CheckGateway(check_gateway::GatewayCheckArgs),
 }
 
 #[tokio::main]
@@ -43,5 +48,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Search(args) => search::run(args).await,
         Scenario::Check(args) => check::run(args).await,
+        Scenario::CheckGateway(args) => check_gateway::run(args).await,
     }
 }

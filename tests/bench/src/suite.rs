@@ -15,6 +15,8 @@ pub struct RunningSuite {
     child: Child,
     pub gateway: String,
     pub catalog_pid: u32,
+    /// Process id of every service, by name ("catalog", "governance"…).
+    pub pids: std::collections::HashMap<String, u32>,
     pub admin_token: String,
     /// How long `weft up` took until every service reported SERVING.
     pub startup: Duration,
@@ -53,14 +55,16 @@ impl RunningSuite {
             .spawn()
             .context("starting weft up")?;
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let mut catalog_pid = None;
+        let mut pids = std::collections::HashMap::new();
         while let Some(line) = lines.next_line().await? {
-            if line.trim_start().starts_with("catalog ") {
-                catalog_pid = line
-                    .split_whitespace()
+            let mut words = line.split_whitespace();
+            if let Some(service) = words.next()
+                && let Some(pid) = words
                     .skip_while(|w| *w != "pid")
                     .nth(1)
-                    .and_then(|p| p.parse().ok());
+                    .and_then(|p| p.parse::<u32>().ok())
+            {
+                pids.insert(service.to_string(), pid);
             }
             if line.contains("Press Ctrl-C") {
                 break;
@@ -69,7 +73,9 @@ impl RunningSuite {
         let startup = started.elapsed();
         // Keep draining stdout so that the supervisor never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let catalog_pid = catalog_pid.context("weft up did not report the catalog's pid")?;
+        let catalog_pid = *pids
+            .get("catalog")
+            .context("weft up did not report the catalog's pid")?;
         let admin_token = std::fs::read_to_string(data_dir.join("admin.token"))?
             .trim()
             .to_string();
@@ -77,6 +83,7 @@ impl RunningSuite {
             child,
             gateway: format!("http://127.0.0.1:{port}"),
             catalog_pid,
+            pids,
             admin_token,
             startup,
         })

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Effect, Entities, Entity, EntityUid, PolicyId, PolicySet,
@@ -286,8 +286,32 @@ impl Guardrails {
     }
 }
 
-fn uid(type_name: &str, id: &str) -> Option<EntityUid> {
-    let type_name = cedar_policy::EntityTypeName::from_str(type_name).ok()?;
+/// Weft's Cedar entity types, parsed once: parsing a type name runs Cedar's parser, which cost
+/// more than the rest of a decision when done per entity.
+static ENTITY_TYPES: LazyLock<HashMap<&'static str, cedar_policy::EntityTypeName>> =
+    LazyLock::new(|| {
+        [
+            "Weft::User",
+            "Weft::Group",
+            "Weft::Project",
+            "Weft::ServiceAccount",
+            "Weft::Domain",
+            "Weft::DataProduct",
+            "Weft::Asset",
+            "Weft::Column",
+            "Weft::Action",
+        ]
+        .into_iter()
+        .map(|name| {
+            let parsed = cedar_policy::EntityTypeName::from_str(name)
+                .expect("Weft's entity type names parse");
+            (name, parsed)
+        })
+        .collect()
+    });
+
+fn uid(type_name: &'static str, id: &str) -> Option<EntityUid> {
+    let type_name = ENTITY_TYPES.get(type_name)?.clone();
     Some(EntityUid::from_type_name_and_id(
         type_name,
         cedar_policy::EntityId::new(id),

@@ -6,7 +6,7 @@ use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalService;
 use weft_proto::weft::governance::v1::governance_service_server::GovernanceService;
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::interceptors::caller;
+use weft_runtime::interceptors::{CallingService, caller};
 use weft_storage::service::{EventStream, watch_events};
 
 use crate::access::Subject;
@@ -635,15 +635,21 @@ impl GovernanceInternalService for GovernanceInternalApi {
         ))
     }
 
-    /// The gateway asks for the principal each question names, with that principal's token
-    /// groups (trusted: the caller holds a service certificate).
+    /// The gateway (authorization) or the catalog (visibility) asks for the principal each
+    /// question names, with that principal's token groups (trusted: the caller holds a service
+    /// certificate).
     async fn batch_check(
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
+        let asker = match request.extensions().get::<CallingService>() {
+            Some(CallingService(service)) => format!("services/{}", service.as_str()),
+            None => return Err(Status::unauthenticated("no calling service")),
+        };
         Ok(Response::new(self.governance.batch_check_for_service(
             request.into_inner(),
             &self.admin_group,
+            &asker,
         )?))
     }
 }

@@ -174,12 +174,14 @@ impl Governance {
         })
     }
 
-    /// BatchCheck for the gateway's authorization: each question names its principal, and
-    /// `request.groups` are that principal's token groups.
+    /// BatchCheck for another Weft service (`asker`: the gateway's authorization, the catalog's
+    /// visibility): each question names its principal, and `request.groups` are that
+    /// principal's token groups.
     pub fn batch_check_for_service(
         &self,
         request: BatchCheckRequest,
         admin_group: &str,
+        asker: &str,
     ) -> Result<BatchCheckResponse, ApiError> {
         if request.queries.len() > MAX_BATCH {
             return Err(ApiError::invalid(
@@ -219,7 +221,7 @@ impl Governance {
                 };
                 record(
                     self.decision_log(),
-                    "services/gateway",
+                    asker,
                     &subject,
                     permission,
                     &query.resource,
