@@ -23,7 +23,7 @@ use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
     CreateTagKeyRequest, DataProduct, Domain, Location, PublishDataProductRequest, Schema, TagKey,
 };
-use weft_proto::weft::common::v1::{Permission, Tag};
+use weft_proto::weft::common::v1::{DataFilter, Permission, Tag};
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::ServiceKind;
@@ -317,9 +317,14 @@ async fn load(channel: &Channel, admin: &Bearer, args: &GatewayCheckArgs) -> any
             let mut client = governance.clone();
             let request = with_token(
                 CreateGrantRequest {
+                    // The API takes the row filter as text (it parses and checks it).
                     grant: Some(Grant {
                         name: String::new(),
                         state: 0,
+                        data_filter: grant.data_filter.clone().map(|filter| DataFilter {
+                            row_filter: None,
+                            ..filter
+                        }),
                         ..grant.clone()
                     }),
                     request_id: String::new(),
@@ -464,6 +469,17 @@ pub async fn run(args: GatewayCheckArgs) -> anyhow::Result<()> {
     let weft = weft_binary(args.weft.as_deref())?;
     let data = tempfile::tempdir()?;
     let suite = RunningSuite::start(&weft, data.path(), args.port).await?;
+    // The suite is stopped whatever happened (its services would outlive this process).
+    let result = run_on(&suite, data.path(), &args).await;
+    suite.stop().await?;
+    result
+}
+
+async fn run_on(
+    suite: &RunningSuite,
+    data: &std::path::Path,
+    args: &GatewayCheckArgs,
+) -> anyhow::Result<()> {
     println!(
         "weft-bench check-gateway: suite up in {:.1} s; loading through the gateway",
         suite.startup.as_secs_f64()
@@ -472,13 +488,13 @@ pub async fn run(args: GatewayCheckArgs) -> anyhow::Result<()> {
     let connect_gateway = move || Ok(Endpoint::from_shared(gateway.clone())?.connect_lazy());
     let admin = bearer(&suite.admin_token)?;
     let load_started = Instant::now();
-    let grants = load(&connect_gateway()?, &admin, &args).await?;
+    let grants = load(&connect_gateway()?, &admin, args).await?;
     println!("  loaded in {:.0} s", load_started.elapsed().as_secs_f64());
     let governance_pid = suite.pids.get("governance").copied();
     let governance_memory = governance_pid.and_then(resident_memory_mib);
 
     // A token per user (the dev secret of the suite's data directory).
-    let secret = std::fs::read_to_string(data.path().join("jwt.secret"))?;
+    let secret = std::fs::read_to_string(data.join("jwt.secret"))?;
     let mut tokens = HashMap::with_capacity(USERS);
     for u in 0..USERS {
         let subject = format!("users/u{u:05}");
@@ -498,7 +514,7 @@ pub async fn run(args: GatewayCheckArgs) -> anyhow::Result<()> {
             .iter()
             .position(|kind| *kind == ServiceKind::Governance)
             .expect("governance is a service") as u16;
-    let ca = std::fs::read(data.path().join("tls").join("ca.pem"))?;
+    let ca = std::fs::read(data.join("tls").join("ca.pem"))?;
     let connect_direct = move || {
         Ok(
             Endpoint::from_shared(format!("https://127.0.0.1:{governance_port}"))?
@@ -585,7 +601,6 @@ pub async fn run(args: GatewayCheckArgs) -> anyhow::Result<()> {
         "| governance memory | {} after the load | — | — |",
         governance_memory.map_or("n/a".to_string(), |v| format!("{v:.0} MiB RSS"))
     );
-    suite.stop().await?;
     Ok(())
 }
 

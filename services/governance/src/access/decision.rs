@@ -9,7 +9,7 @@ use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr}
 use weft_proto::weft::governance::v1::{Grant, grant};
 
 use super::memberships::Acting;
-use super::nodes::NodeKind;
+use super::nodes::{NodeKind, is_within};
 use super::{AccessIndex, Subject, Target, grant_target, tags};
 
 /// Which part of an asset a source allows.
@@ -58,16 +58,14 @@ fn grants_permission(grant: &Grant, permission: Permission) -> bool {
 
 /// The columns of `asset` a data filter leaves readable.
 fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
-    let within =
-        |path: &str, listed: &str| path == listed || path.starts_with(&format!("{listed}."));
     if !filter.include_columns.is_empty() {
         all.iter()
-            .filter(|path| filter.include_columns.iter().any(|c| within(path, c)))
+            .filter(|path| filter.include_columns.iter().any(|c| is_within(path, c)))
             .cloned()
             .collect()
     } else {
         all.iter()
-            .filter(|path| !filter.exclude_columns.iter().any(|c| within(path, c)))
+            .filter(|path| !filter.exclude_columns.iter().any(|c| is_within(path, c)))
             .cloned()
             .collect()
     }
@@ -130,9 +128,7 @@ impl AccessIndex {
                     .filter(|path| {
                         let extra = column_tags
                             .iter()
-                            .filter(|(tagged, _)| {
-                                *tagged == path || path.starts_with(&format!("{tagged}."))
-                            })
+                            .filter(|(tagged, _)| is_within(path, tagged))
                             .flat_map(|(_, tags)| tags.iter());
                         let all = inherited.iter().chain(extra).map(String::as_str);
                         tags::matches(expression, all)

@@ -18,7 +18,7 @@ pub mod tags;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
@@ -40,8 +40,11 @@ pub struct Subject {
 
 #[derive(Default)]
 pub struct AccessIndex {
-    /// The catalog projection by name (ordered, for listings under a resource).
-    nodes: BTreeMap<String, Node>,
+    /// The catalog projection by name: hashed for the lookups of every decision (walking a
+    /// parent chain in an ordered map compared long shared-prefix names at every level)...
+    nodes: HashMap<String, Node>,
+    /// ...and the names in order, for listings under a resource.
+    node_names: BTreeSet<String>,
     /// Tag keys the catalog marks as classifications.
     classification_keys: Vec<String>,
     grants: HashMap<String, Arc<Grant>>,
@@ -92,7 +95,7 @@ impl<'a> Target<'a> {
             let column_tags = self.node().column_tags();
             for (path, own) in &column_tags {
                 // A struct's tags reach its fields.
-                if column == path || column.starts_with(&format!("{path}.")) {
+                if nodes::is_within(column, path) {
                     tags.extend(own.iter().cloned());
                 }
             }
@@ -115,10 +118,12 @@ impl AccessIndex {
         if node.kind == NodeKind::Domain {
             self.guardrails.forget_cached_sets();
         }
+        self.node_names.insert(node.name.clone());
         self.nodes.insert(node.name.clone(), node);
     }
 
     pub fn remove_node(&mut self, name: &str) {
+        self.node_names.remove(name);
         if let Some(removed) = self.nodes.remove(name)
             && removed.kind == NodeKind::Domain
         {
@@ -148,11 +153,11 @@ impl AccessIndex {
         after: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Node> + 'a {
         let start = after.unwrap_or(prefix).to_string();
-        self.nodes
+        self.node_names
             .range(start..)
-            .skip_while(move |(name, _)| after == Some(name.as_str()))
-            .take_while(move |(name, _)| name.starts_with(prefix))
-            .map(|(_, node)| node)
+            .skip_while(move |name| after == Some(name.as_str()))
+            .take_while(move |name| name.starts_with(prefix))
+            .filter_map(|name| self.nodes.get(name))
     }
 
     /// The name itself when the projection knows it, else its nearest known ancestor by name

@@ -174,3 +174,10 @@ impl Node {
         out
     }
 }
+
+/// Whether the column at `path` is `column` or a field inside it ("address.city" is within
+/// "address"), without allocating.
+pub fn is_within(path: &str, column: &str) -> bool {
+    path.strip_prefix(column)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}

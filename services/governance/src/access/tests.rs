@@ -470,3 +470,12 @@ fn domains_and_published_products_are_visible_to_everyone_unless_forbidden() {
     assert!(!allowed(&index, "users/zoe", Permission::Describe, ASSET));
     assert!(allowed(&index, "users/zoe", Permission::Describe, product));
 }
+
+#[test]
+fn a_field_is_within_its_struct_column_and_nothing_else() {
+    use super::nodes::is_within;
+    assert!(is_within("address", "address"));
+    assert!(is_within("address.city", "address"));
+    assert!(!is_within("addresses", "address"));
+    assert!(!is_within("address", "address.city"));
+}
