@@ -57,7 +57,8 @@ impl Default for Guardrails {
 /// The policies that apply in one domain, and their statements' scopes.
 struct DomainSet {
     policies: PolicySet,
-    scopes: Vec<Scope>,
+    /// Every statement of `policies` with its scope.
+    statements: Vec<(cedar_policy::Policy, Scope)>,
 }
 
 /// A statement's scope: which principal, actions and resource it can apply to (`None`: any).
@@ -206,17 +207,20 @@ impl Guardrails {
             return set.clone();
         }
         let mut policies = PolicySet::new();
-        let mut scopes = Vec::new();
+        let mut scoped = Vec::new();
         for (domain, statements) in self.policies.values() {
             if domain.is_empty() || domains.contains(&domain.as_str()) {
                 for statement in statements {
-                    scopes.push(Scope::of(statement));
+                    scoped.push((statement.clone(), Scope::of(statement)));
                     // Ids are unique by construction.
                     let _ = policies.add(statement.clone());
                 }
             }
         }
-        let set = Arc::new(DomainSet { policies, scopes });
+        let set = Arc::new(DomainSet {
+            policies,
+            statements: scoped,
+        });
         self.sets
             .write()
             .expect("policy sets lock")
@@ -246,19 +250,33 @@ impl Guardrails {
         let column_id = target
             .column
             .map(|column| format!("{}#{column}", target.node().name));
-        if !set
-            .scopes
+        let applicable: Vec<&cedar_policy::Policy> = set
+            .statements
             .iter()
-            .any(|scope| scope.may_apply(acting, action, target, column_id.as_deref()))
-        {
+            .filter(|(_, scope)| scope.may_apply(acting, action, target, column_id.as_deref()))
+            .map(|(statement, _)| statement)
+            .collect();
+        if applicable.is_empty() {
             return Outcome::default();
         }
         let Some((request, entities)) = cedar_request(index, acting, permission, target) else {
             return Outcome::default();
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &set.policies, &entities);
+        // Cedar evaluates every statement it is given: give it only those whose scope can
+        // match (usually one or two of a domain's set), unless that is all of them.
+        let narrowed;
+        let policies = if applicable.len() == set.statements.len() {
+            &set.policies
+        } else {
+            let mut subset = PolicySet::new();
+            for statement in applicable {
+                // Ids are unique by construction.
+                let _ = subset.add(statement.clone());
+            }
+            narrowed = subset;
+            &narrowed
+        };
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let mut reasons: Vec<String> = response.diagnostics().reason().map(policy_of).collect();
         reasons.sort();
         reasons.dedup();
