@@ -235,9 +235,18 @@ impl SearchIndex {
         }
         let mut per_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in words {
+            // A word the index holds is taken as written: expanding it too made every
+            // multi-word query a union of up to 50 terms per word (34 ms p99 at 1M assets).
+            let mut known = false;
+            for field in [fields.display_name, fields.text] {
+                known |= searcher
+                    .doc_freq(&Term::from_field_text(field, &word))
+                    .map_err(|e| ApiError::internal(format!("search: {e}")))?
+                    > 0;
+            }
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for (field, weight) in [(fields.display_name, 2.0), (fields.text, 1.0)] {
-                for (term, exact) in expand(searcher, field, &word)? {
+                for (term, exact) in expand(searcher, field, &word, !known)? {
                     let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
                     let boost = if exact { weight } else { weight * 0.5 };
                     alternatives.push((
@@ -319,12 +328,18 @@ impl SearchIndex {
     }
 }
 
-/// The word's own term, plus the index terms within its edit distance (typo tolerance).
-fn expand(searcher: &Searcher, field: Field, word: &str) -> Result<Vec<(Term, bool)>, ApiError> {
+/// The word's own term, plus with `fuzzy` the index terms within its edit distance (typo
+/// tolerance).
+fn expand(
+    searcher: &Searcher,
+    field: Field,
+    word: &str,
+    fuzzy: bool,
+) -> Result<Vec<(Term, bool)>, ApiError> {
     let exact = Term::from_field_text(field, word);
     let mut terms = vec![(exact.clone(), true)];
     let distance = distance_for(word);
-    if distance == 0 {
+    if distance == 0 || !fuzzy {
         return Ok(terms);
     }
     let mut found = BTreeSet::new();
