@@ -12,14 +12,12 @@ use tonic::transport::Channel;
 use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
-use weft_runtime::{ApiError, Caller};
+use weft_runtime::{ApiError, Caller, access_checks};
 
 use crate::access_rules::{AccessRule, AccessRules};
 use crate::decision_cache::{Decision, DecisionCache, Question};
 use crate::request_resource;
 
-/// Longest wait for a decision of governance.
-const DECISION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Wait before following governance's event stream again after it failed.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
@@ -116,33 +114,19 @@ impl Authorizer {
         if let Some(decision) = self.cache.get(question) {
             return Ok(decision);
         }
-        let mut request = tonic::Request::new(BatchCheckRequest {
+        let request = BatchCheckRequest {
             queries: vec![AccessQuery {
                 principal: question.principal.clone(),
                 permission: question.permission as i32,
                 resource: question.resource.clone(),
             }],
             groups: question.groups.clone(),
-        });
-        request.set_timeout(DECISION_TIMEOUT);
-        let response = self
-            .governance
-            .clone()
-            .batch_check(request)
-            .await
-            .map_err(|status| {
-                tracing::warn!(%status, "governance could not decide");
-                ApiError::Unavailable(
-                    "governance is unavailable: access can not be decided".to_string(),
-                )
-            })?
-            .into_inner();
-        let Some(answer) = response.decisions.into_iter().next() else {
-            return Err(ApiError::internal("governance answered no decision"));
         };
+        let response = access_checks::batch_check(&self.governance, request, "access").await?;
+        let answer = &response.decisions[0];
         let decision = Decision {
             allowed: answer.allowed,
-            reason: answer.reason,
+            reason: answer.reason.clone(),
         };
         self.cache
             .put(question.clone(), decision.clone(), response.index_sequence);
@@ -181,11 +165,6 @@ impl Authorizer {
             self.cache.invalidate(event.sequence);
         }
         Ok(())
-    }
-
-    /// Decisions cached now (for tests and metrics).
-    pub fn cached_decisions(&self) -> usize {
-        self.cache.len()
     }
 }
 

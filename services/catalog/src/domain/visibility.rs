@@ -3,16 +3,12 @@
 //! decides (its internal BatchCheck, one call per page). Administrators see everything; an
 //! unreachable governance refuses the listing (fail closed).
 
-use std::time::Duration;
-
 use tonic::transport::Channel;
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
-use weft_runtime::{ApiError, Caller};
+use weft_runtime::{ApiError, Caller, access_checks};
 
-/// How long a listing waits for governance before refusing.
-const DECISION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most questions governance takes in one BatchCheck.
 const MAX_BATCH: usize = 1_000;
 
@@ -59,7 +55,7 @@ impl Visibility {
     }
 
     async fn describable(&self, caller: &Caller, names: &[&String]) -> Result<Vec<bool>, ApiError> {
-        let mut request = tonic::Request::new(BatchCheckRequest {
+        let request = BatchCheckRequest {
             queries: names
                 .iter()
                 .map(|name| AccessQuery {
@@ -69,25 +65,9 @@ impl Visibility {
                 })
                 .collect(),
             groups: caller.principal.groups.clone(),
-        });
-        request.set_timeout(DECISION_TIMEOUT);
-        let response = self
-            .client
-            .clone()
-            .batch_check(request)
-            .await
-            .map_err(|status| {
-                tracing::warn!(%status, "governance could not decide visibility");
-                ApiError::Unavailable(
-                    "governance is unavailable: what you may see can not be decided".to_string(),
-                )
-            })?
-            .into_inner();
-        if response.decisions.len() != names.len() {
-            return Err(ApiError::internal(
-                "governance answered another number of decisions",
-            ));
-        }
+        };
+        let response =
+            access_checks::batch_check(&self.client, request, "what you may see").await?;
         Ok(response.decisions.iter().map(|d| d.allowed).collect())
     }
 }
