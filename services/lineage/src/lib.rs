@@ -1,59 +1,27 @@
-//! Weft's lineage service. This process boots with its own database, migrations, health,
-//! reflection and outbox stream; the RPCs of `weft.lineage.v1.LineageService` are built by later
-//! issues and until then answer UNIMPLEMENTED (the generated default of every method).
+//! Weft's lineage service: OpenLineage ingestion (spec 2-0-2), the lineage graph kept in memory
+//! with bounded queries, column lineage and run history. Impact analysis and tag propagation
+//! are not built yet (AnalyzeImpact answers UNIMPLEMENTED).
+
+pub mod api;
+pub mod domain;
+pub mod graph;
+pub mod openlineage;
+pub mod storage;
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-use sea_orm_migration::prelude::*;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Response, Status};
-use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::lineage::v1::lineage_internal_service_server::{
-    LineageInternalService, LineageInternalServiceServer,
-};
-use weft_proto::weft::lineage::v1::lineage_service_server::{LineageService, LineageServiceServer};
+use weft_proto::weft::lineage::v1::lineage_internal_service_server::LineageInternalServiceServer;
+use weft_proto::weft::lineage::v1::lineage_service_server::LineageServiceServer;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
-use weft_storage::Store;
-use weft_storage::service::{EventStream, watch_events};
 
-/// The lineage database's migrations: the shared outbox, journal and idempotency tables so far.
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(weft_storage::migration::CreateRuntimeTables)]
-    }
-
-    fn migration_table_name() -> DynIden {
-        Alias::new("lineage_migrations").into_iden()
-    }
-}
-
-/// `weft.lineage.v1.LineageService`: every RPC answers UNIMPLEMENTED until its issue lands.
-pub struct LineageApi;
-
-impl LineageService for LineageApi {}
-
-/// `weft.lineage.v1.LineageInternalService`: the outbox stream.
-pub struct LineageInternalApi {
-    store: Store,
-}
-
-#[tonic::async_trait]
-impl LineageInternalService for LineageInternalApi {
-    async fn watch_events(
-        &self,
-        request: Request<WatchEventsRequest>,
-    ) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(
-            &self.store,
-            request.into_inner(),
-        )?))
-    }
-}
+use crate::api::{LineageApi, LineageInternalApi};
+use crate::domain::Lineage;
+use crate::storage::migrations::Migrator;
 
 /// Runs the lineage service on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -64,18 +32,41 @@ pub async fn serve(
     let store =
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Lineage).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
+    // The outbox position the graph is loaded at: the follower starts there, so no change
+    // committed meanwhile is missed (applying one twice is harmless).
+    let loaded_at = weft_storage::outbox::last_sequence(&store).await?;
+    let lineage = Lineage::open(store.clone()).await?;
+    let max_message_bytes = config.max_message_bytes;
+    let retention = config.lineage_event_retention;
+
     let mut server = GrpcServer::new(ServiceKind::Lineage, config);
     server.on_draining({
         let store = store.clone();
         move || store.end_streams()
     });
     server.add_service(InterceptedService::new(
-        LineageServiceServer::new(LineageApi),
+        LineageServiceServer::new(LineageApi::new(lineage.clone()))
+            .max_decoding_message_size(max_message_bytes),
         BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
-        LineageInternalServiceServer::new(LineageInternalApi { store }),
+        LineageInternalServiceServer::new(LineageInternalApi::new(lineage.clone()))
+            .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    server.serve(listener, async { Ok(()) }, shutdown).await
+    let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+    let warm_up = {
+        let tasks = tasks.clone();
+        async move {
+            let mut tasks = tasks.lock().expect("tasks lock");
+            tasks.push(tokio::spawn(lineage.clone().follow_outbox(loaded_at)));
+            tasks.push(tokio::spawn(lineage.enforce_retention(retention)));
+            Ok(())
+        }
+    };
+    let result = server.serve(listener, warm_up, shutdown).await;
+    for task in tasks.lock().expect("tasks lock").drain(..) {
+        task.abort();
+    }
+    result
 }

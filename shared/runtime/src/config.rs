@@ -211,6 +211,10 @@ pub struct ServiceConfig {
     /// Share of governance's decisions on data permissions (SELECT, INSERT, UPDATE, DELETE)
     /// recorded in its audit journal, from 0 (none) to 1 (all).
     pub decision_audit_sample_rate: f64,
+    /// How long lineage keeps the raw OpenLineage events it ingested (the graph, runs and
+    /// datasets they produced are kept for good).
+    #[serde(with = "humantime_serde")]
+    pub lineage_event_retention: Duration,
 }
 
 impl ServiceConfig {
@@ -241,6 +245,7 @@ impl ServiceConfig {
                 lineage: backend(ServiceKind::Lineage),
             },
             decision_audit_sample_rate: 1.0,
+            lineage_event_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 
@@ -341,6 +346,9 @@ impl ServiceConfig {
         }
         if self.auth.admin_group.trim().is_empty() {
             bail!("auth.admin_group: must not be empty");
+        }
+        if self.lineage_event_retention.is_zero() {
+            bail!("lineage_event_retention: must be longer than zero");
         }
         if !(0.0..=1.0).contains(&self.decision_audit_sample_rate) {
             bail!("decision_audit_sample_rate: must be between 0 and 1");

@@ -1,0 +1,131 @@
+//! Lineage's tonic adapter: unwraps requests, calls the domain, maps `ApiError` to `Status`.
+
+use tonic::{Request, Response, Status};
+use weft_proto::weft::common::v1::WatchEventsRequest;
+use weft_proto::weft::lineage::v1::lineage_internal_service_server::LineageInternalService;
+use weft_proto::weft::lineage::v1::lineage_service_server::LineageService;
+use weft_proto::weft::lineage::v1::*;
+use weft_runtime::interceptors::caller;
+use weft_storage::service::{EventStream, watch_events};
+
+use crate::domain::Lineage;
+
+/// `weft.lineage.v1.LineageService`. AnalyzeImpact is not built yet and answers UNIMPLEMENTED
+/// (the generated default).
+pub struct LineageApi {
+    lineage: Lineage,
+}
+
+impl LineageApi {
+    pub fn new(lineage: Lineage) -> Self {
+        Self { lineage }
+    }
+}
+
+#[tonic::async_trait]
+impl LineageService for LineageApi {
+    async fn ingest_event(
+        &self,
+        request: Request<IngestEventRequest>,
+    ) -> Result<Response<IngestEventResponse>, Status> {
+        let caller = caller(&request)?;
+        let created = self
+            .lineage
+            .ingest_event(caller.subject(), &request.into_inner().event_json)
+            .await?;
+        Ok(Response::new(IngestEventResponse { created }))
+    }
+
+    async fn ingest_events(
+        &self,
+        request: Request<IngestEventsRequest>,
+    ) -> Result<Response<IngestEventsResponse>, Status> {
+        let caller = caller(&request)?;
+        let outcome = self
+            .lineage
+            .ingest_events(caller.subject(), &request.into_inner().events_json)
+            .await?;
+        Ok(Response::new(IngestEventsResponse {
+            succeeded: outcome.succeeded as i32,
+            failed: outcome.failed,
+        }))
+    }
+
+    async fn get_lineage_graph(
+        &self,
+        request: Request<GetLineageGraphRequest>,
+    ) -> Result<Response<GetLineageGraphResponse>, Status> {
+        Ok(Response::new(
+            self.lineage.get_lineage_graph(request.get_ref())?,
+        ))
+    }
+
+    async fn get_column_lineage(
+        &self,
+        request: Request<GetColumnLineageRequest>,
+    ) -> Result<Response<GetLineageGraphResponse>, Status> {
+        Ok(Response::new(
+            self.lineage.get_column_lineage(request.get_ref())?,
+        ))
+    }
+
+    async fn list_jobs(
+        &self,
+        request: Request<ListJobsRequest>,
+    ) -> Result<Response<ListJobsResponse>, Status> {
+        Ok(Response::new(
+            self.lineage.list_jobs(request.get_ref()).await?,
+        ))
+    }
+
+    async fn list_datasets(
+        &self,
+        request: Request<ListDatasetsRequest>,
+    ) -> Result<Response<ListDatasetsResponse>, Status> {
+        Ok(Response::new(
+            self.lineage.list_datasets(request.get_ref()).await?,
+        ))
+    }
+
+    async fn get_dataset(
+        &self,
+        request: Request<GetDatasetRequest>,
+    ) -> Result<Response<Dataset>, Status> {
+        Ok(Response::new(
+            self.lineage.get_dataset(request.get_ref()).await?,
+        ))
+    }
+
+    async fn list_runs(
+        &self,
+        request: Request<ListRunsRequest>,
+    ) -> Result<Response<ListRunsResponse>, Status> {
+        Ok(Response::new(
+            self.lineage.list_runs(request.get_ref()).await?,
+        ))
+    }
+}
+
+/// `weft.lineage.v1.LineageInternalService`: the outbox stream.
+pub struct LineageInternalApi {
+    lineage: Lineage,
+}
+
+impl LineageInternalApi {
+    pub fn new(lineage: Lineage) -> Self {
+        Self { lineage }
+    }
+}
+
+#[tonic::async_trait]
+impl LineageInternalService for LineageInternalApi {
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch_events(
+            self.lineage.store(),
+            request.into_inner(),
+        )?))
+    }
+}

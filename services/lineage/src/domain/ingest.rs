@@ -1,0 +1,657 @@
+//! Ingestion of OpenLineage events: each valid event updates namespaces' jobs, datasets (and
+//! their schema versions), runs (state, times, parent, error), and the graph's edges, in the
+//! write transaction that also appends its outbox event (the `LineageChange`) and its journal
+//! record. An event already ingested (same canonical JSON) changes nothing.
+//!
+//! Edges and time: an edge becomes current at the event time of the first event that shows it.
+//! A job's INPUT / OUTPUT edges are those of its runs; when a run COMPLETEs, the job's edges to
+//! datasets the run did not touch stop being current (the job changed), and so do its column
+//! edges into an output whose columnLineage facet no longer lists them. The graph `as_of` a
+//! time shows the edges current then.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, Set, Statement,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use weft_proto::weft::lineage::v1::{Edge, EdgeKind, EdgeSpan, LineageChange, Node, RunState};
+use weft_runtime::ApiError;
+use weft_storage::write::{Change, WriteTxn, db_error};
+
+use super::GraphRef;
+use super::ids;
+use crate::graph::timestamp;
+use crate::openlineage::{DatasetPart, EventKind, ParsedEvent};
+use crate::storage::entities::{
+    dataset, dataset_version, edge, event, job, job_version, node, run,
+};
+use crate::storage::insert_new;
+
+/// Event type of lineage's outbox event for an ingested event.
+pub const EVENT_INGESTED: &str = "lineage.event.ingested";
+
+/// Writes one event inside `txn`; `None` when it had been ingested before. `graph` is read only
+/// to skip inserting nodes the database certainly holds.
+pub async fn ingest(
+    txn: &WriteTxn,
+    graph: &GraphRef<'_>,
+    event: &ParsedEvent,
+    received_time: i64,
+) -> Result<Option<(LineageChange, Change)>, ApiError> {
+    let conn = txn.conn();
+    let job_id = event.job.as_ref().map(|j| ids::job(&j.namespace, &j.name));
+    let run_id = event.run.as_ref().map(|r| r.run_id.clone());
+    let inserted = insert_new(
+        conn,
+        event::ActiveModel {
+            key: Set(event.key.clone()),
+            kind: Set(event.kind.as_str().to_string()),
+            job: Set(job_id.clone().unwrap_or_default()),
+            run_id: Set(run_id.clone().unwrap_or_default()),
+            event_time: Set(event.event_time),
+            received_time: Set(received_time),
+            body: Set(event.json.clone()),
+        },
+    )
+    .await?;
+    if !inserted {
+        return Ok(None);
+    }
+
+    let mut change = LineageChange {
+        event_key: event.key.clone(),
+        event_kind: event.kind.as_str().to_string(),
+        job: job_id.clone().unwrap_or_default(),
+        run_id: run_id.clone().unwrap_or_default(),
+        event_time: Some(timestamp(event.event_time)),
+        ..LineageChange::default()
+    };
+    let resource;
+    match event.kind {
+        EventKind::Dataset => {
+            let part = event
+                .dataset
+                .as_ref()
+                .expect("a DatasetEvent has a dataset");
+            resource = ids::dataset(&part.namespace, &part.name);
+            lock(conn, &resource).await?;
+            upsert_dataset(txn, graph, part, event.event_time, &mut change).await?;
+        }
+        EventKind::Job | EventKind::Run => {
+            let job_part = event.job.as_ref().expect("run and job events have a job");
+            let job_id = job_id.clone().expect("a job id");
+            resource = job_id.clone();
+            // Events of one job are applied one at a time, also across replicas.
+            lock(conn, &job_id).await?;
+            add_node(
+                txn,
+                graph,
+                ids::job_node(&job_part.namespace, &job_part.name),
+                event.event_time,
+                &mut change,
+            )
+            .await?;
+            for part in event.inputs.iter().chain(&event.outputs) {
+                upsert_dataset(txn, graph, part, event.event_time, &mut change).await?;
+            }
+            let run = match &event.run {
+                Some(_) => Some(upsert_run(txn, event, &job_id).await?),
+                None => None,
+            };
+            upsert_job(txn, event, &job_id, run.as_ref()).await?;
+            update_edges(txn, event, &job_id, run.as_ref(), &mut change).await?;
+            if let Some(run) = &run {
+                change.run_state = run.state;
+            }
+        }
+    }
+
+    let payload = prost_types::Any {
+        type_url: "type.googleapis.com/weft.lineage.v1.LineageChange".to_string(),
+        value: prost::Message::encode_to_vec(&change),
+    };
+    let record = Change {
+        action: "IngestEvent".to_string(),
+        event_type: EVENT_INGESTED.to_string(),
+        resource,
+        payload,
+        detail: serde_json::json!({
+            "event_key": event.key,
+            "event_kind": event.kind.as_str(),
+            "run_id": run_id.unwrap_or_default(),
+        }),
+    };
+    Ok(Some((change, record)))
+}
+
+/// On PostgreSQL, serializes the transactions that write one job's (or dataset's) rows, so two
+/// replicas never both open the same edge. SQLite's single writer already does.
+async fn lock<C: ConnectionTrait>(conn: &C, key: &str) -> Result<(), ApiError> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let lock_key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    conn.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [lock_key.into()],
+    ))
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn add_node(
+    txn: &WriteTxn,
+    graph: &GraphRef<'_>,
+    node: Node,
+    time: i64,
+    change: &mut LineageChange,
+) -> Result<(), ApiError> {
+    if graph.knows(&node.id) || change.new_nodes.iter().any(|n| n.id == node.id) {
+        return Ok(());
+    }
+    let inserted = insert_new(
+        txn.conn(),
+        node::ActiveModel {
+            id: Set(node.id.clone()),
+            kind: Set(node.kind),
+            namespace: Set(node.namespace.clone()),
+            name: Set(node.name.clone()),
+            field: Set(node.field.clone()),
+            first_seen: Set(time),
+        },
+    )
+    .await?;
+    if inserted {
+        change.new_nodes.push(node);
+    }
+    Ok(())
+}
+
+fn merge_facets(stored: &str, new: &Value) -> String {
+    let mut merged: Value =
+        serde_json::from_str(stored).unwrap_or(Value::Object(Default::default()));
+    if let (Value::Object(all), Value::Object(new)) = (&mut merged, new) {
+        for (key, value) in new {
+            all.insert(key.clone(), value.clone());
+        }
+    }
+    merged.to_string()
+}
+
+async fn upsert_dataset(
+    txn: &WriteTxn,
+    graph: &GraphRef<'_>,
+    part: &DatasetPart,
+    time: i64,
+    change: &mut LineageChange,
+) -> Result<(), ApiError> {
+    let conn = txn.conn();
+    let id = ids::dataset(&part.namespace, &part.name);
+    add_node(
+        txn,
+        graph,
+        ids::dataset_node(&part.namespace, &part.name),
+        time,
+        change,
+    )
+    .await?;
+    let fields_json = part.fields.as_ref().map(|fields| {
+        Value::Array(
+            fields
+                .iter()
+                .map(|f| serde_json::json!({"name": f.name, "type": f.r#type, "description": f.description}))
+                .collect(),
+        )
+        .to_string()
+    });
+    let version = fields_json
+        .as_ref()
+        .map(|json| hex::encode(&Sha256::digest(json.as_bytes())[..8]));
+    if let (Some(version), Some(json)) = (&version, &fields_json) {
+        insert_new(
+            conn,
+            dataset_version::ActiveModel {
+                dataset: Set(id.clone()),
+                version: Set(version.clone()),
+                fields_json: Set(json.clone()),
+                create_time: Set(time),
+            },
+        )
+        .await?;
+    }
+    match dataset::Entity::find_by_id(id.clone())
+        .one(conn)
+        .await
+        .map_err(db_error)?
+    {
+        None => {
+            dataset::ActiveModel {
+                id: Set(id),
+                namespace: Set(part.namespace.clone()),
+                name: Set(part.name.clone()),
+                current_version: Set(version.unwrap_or_default()),
+                fields_json: Set(fields_json.unwrap_or_else(|| "[]".to_string())),
+                facets_json: Set(part.facets.to_string()),
+                update_time: Set(time),
+            }
+            .insert(conn)
+            .await
+            .map_err(db_error)?;
+        }
+        Some(existing) => {
+            // An older event (sent late) never replaces a newer schema.
+            let newer = time >= existing.update_time;
+            let mut row = existing.clone().into_active_model();
+            row.facets_json = Set(merge_facets(&existing.facets_json, &part.facets));
+            if newer {
+                if let (Some(version), Some(json)) = (version, fields_json) {
+                    row.current_version = Set(version);
+                    row.fields_json = Set(json);
+                }
+                row.update_time = Set(time);
+            }
+            row.update(conn).await.map_err(db_error)?;
+        }
+    }
+    // Columns named by column lineage are nodes too.
+    if let Some(edges) = &part.column_lineage {
+        for edge in edges {
+            add_node(
+                txn,
+                graph,
+                ids::column_node(&edge.input_namespace, &edge.input_name, &edge.input_field),
+                time,
+                change,
+            )
+            .await?;
+            add_node(
+                txn,
+                graph,
+                ids::column_node(&part.namespace, &part.name, &edge.output_field),
+                time,
+                change,
+            )
+            .await?;
+            // The input dataset of a column edge is a node even when the event does not list it.
+            add_node(
+                txn,
+                graph,
+                ids::dataset_node(&edge.input_namespace, &edge.input_name),
+                time,
+                change,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn is_terminal(state: RunState) -> bool {
+    matches!(state, RunState::Complete | RunState::Abort | RunState::Fail)
+}
+
+fn id_list(stored: &str) -> BTreeSet<String> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+fn id_list_json(ids: &BTreeSet<String>) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// Merges a run event into its run: a terminal state (COMPLETE, ABORT, FAIL) is never replaced
+/// by a non-terminal one, OTHER only adds metadata, otherwise the later event wins.
+async fn upsert_run(
+    txn: &WriteTxn,
+    event: &ParsedEvent,
+    job_id: &str,
+) -> Result<run::Model, ApiError> {
+    let conn = txn.conn();
+    let part = event.run.as_ref().expect("a run event");
+    let time = event.event_time;
+    let inputs: BTreeSet<String> = event
+        .inputs
+        .iter()
+        .map(|d| ids::dataset(&d.namespace, &d.name))
+        .collect();
+    let outputs: BTreeSet<String> = event
+        .outputs
+        .iter()
+        .map(|d| ids::dataset(&d.namespace, &d.name))
+        .collect();
+    let existing = run::Entity::find_by_id(part.run_id.clone())
+        .one(conn)
+        .await
+        .map_err(db_error)?;
+    let starts = matches!(part.state, RunState::Start | RunState::Running);
+    let model = match existing {
+        None => run::Model {
+            run_id: part.run_id.clone(),
+            job: job_id.to_string(),
+            state: part.state as i32,
+            state_time: time,
+            start_time: starts.then_some(time),
+            end_time: is_terminal(part.state).then_some(time),
+            parent_run_id: part.parent_run_id.clone().unwrap_or_default(),
+            error_message: part.error_message.clone().unwrap_or_default(),
+            inputs_json: id_list_json(&inputs),
+            outputs_json: id_list_json(&outputs),
+            facets_json: part.facets.to_string(),
+        },
+        Some(existing) => {
+            let current = RunState::try_from(existing.state).unwrap_or(RunState::Other);
+            let replaces = match (is_terminal(current), is_terminal(part.state)) {
+                _ if part.state == RunState::Other => {
+                    current == RunState::Other && time >= existing.state_time
+                }
+                (true, false) => false,
+                (false, true) => true,
+                _ => time >= existing.state_time,
+            };
+            let mut model = existing.clone();
+            if replaces {
+                model.state = part.state as i32;
+                model.state_time = time;
+            }
+            if starts {
+                model.start_time = Some(existing.start_time.map_or(time, |t| t.min(time)));
+            }
+            if is_terminal(part.state) && replaces {
+                model.end_time = Some(time);
+            }
+            if let Some(parent) = &part.parent_run_id {
+                model.parent_run_id = parent.clone();
+            }
+            if let Some(message) = &part.error_message {
+                model.error_message = message.clone();
+            }
+            let mut all_inputs = id_list(&existing.inputs_json);
+            all_inputs.extend(inputs);
+            let mut all_outputs = id_list(&existing.outputs_json);
+            all_outputs.extend(outputs);
+            model.inputs_json = id_list_json(&all_inputs);
+            model.outputs_json = id_list_json(&all_outputs);
+            model.facets_json = merge_facets(&existing.facets_json, &part.facets);
+            model
+        }
+    };
+    let active = run::ActiveModel {
+        run_id: Set(model.run_id.clone()),
+        job: Set(model.job.clone()),
+        state: Set(model.state),
+        state_time: Set(model.state_time),
+        start_time: Set(model.start_time),
+        end_time: Set(model.end_time),
+        parent_run_id: Set(model.parent_run_id.clone()),
+        error_message: Set(model.error_message.clone()),
+        inputs_json: Set(model.inputs_json.clone()),
+        outputs_json: Set(model.outputs_json.clone()),
+        facets_json: Set(model.facets_json.clone()),
+    };
+    run::Entity::insert(active)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(run::Column::RunId)
+                .update_columns([
+                    run::Column::State,
+                    run::Column::StateTime,
+                    run::Column::StartTime,
+                    run::Column::EndTime,
+                    run::Column::ParentRunId,
+                    run::Column::ErrorMessage,
+                    run::Column::InputsJson,
+                    run::Column::OutputsJson,
+                    run::Column::FacetsJson,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(model)
+}
+
+/// The job's row: facets merged, type, latest run, and on a completed run its version (what
+/// it read, wrote and ran).
+async fn upsert_job(
+    txn: &WriteTxn,
+    event: &ParsedEvent,
+    job_id: &str,
+    run: Option<&run::Model>,
+) -> Result<(), ApiError> {
+    let conn = txn.conn();
+    let part = event.job.as_ref().expect("a job");
+    let time = event.event_time;
+    let version = match run {
+        Some(run) if run.state == RunState::Complete as i32 => {
+            let fingerprint = format!("{}|{}|{}", run.inputs_json, run.outputs_json, part.source);
+            let version = hex::encode(&Sha256::digest(fingerprint.as_bytes())[..8]);
+            insert_new(
+                conn,
+                job_version::ActiveModel {
+                    job: Set(job_id.to_string()),
+                    version: Set(version.clone()),
+                    inputs_json: Set(run.inputs_json.clone()),
+                    outputs_json: Set(run.outputs_json.clone()),
+                    source: Set(part.source.clone()),
+                    create_time: Set(time),
+                },
+            )
+            .await?;
+            Some(version)
+        }
+        _ => None,
+    };
+    match job::Entity::find_by_id(job_id.to_string())
+        .one(conn)
+        .await
+        .map_err(db_error)?
+    {
+        None => {
+            job::ActiveModel {
+                id: Set(job_id.to_string()),
+                namespace: Set(part.namespace.clone()),
+                name: Set(part.name.clone()),
+                current_version: Set(version.unwrap_or_default()),
+                job_type: Set(part.job_type.clone()),
+                facets_json: Set(part.facets.to_string()),
+                latest_run_id: Set(run.map(|r| r.run_id.clone()).unwrap_or_default()),
+                update_time: Set(time),
+            }
+            .insert(conn)
+            .await
+            .map_err(db_error)?;
+        }
+        Some(existing) => {
+            let newer = time >= existing.update_time;
+            let mut row = existing.clone().into_active_model();
+            row.facets_json = Set(merge_facets(&existing.facets_json, &part.facets));
+            if !part.job_type.is_empty() {
+                row.job_type = Set(part.job_type.clone());
+            }
+            if newer {
+                if let Some(version) = version {
+                    row.current_version = Set(version);
+                }
+                if let Some(run) = run {
+                    row.latest_run_id = Set(run.run_id.clone());
+                }
+                row.update_time = Set(time);
+            }
+            row.update(conn).await.map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// One edge the event shows.
+struct Asserted {
+    source: String,
+    target: String,
+    kind: EdgeKind,
+    subtype: String,
+    masking: bool,
+    description: String,
+}
+
+fn asserted_edges(event: &ParsedEvent, job_id: &str) -> Vec<Asserted> {
+    let mut edges = Vec::new();
+    let plain = |source: String, target: String, kind| Asserted {
+        source,
+        target,
+        kind,
+        subtype: String::new(),
+        masking: false,
+        description: String::new(),
+    };
+    for input in &event.inputs {
+        edges.push(plain(
+            ids::dataset(&input.namespace, &input.name),
+            job_id.to_string(),
+            EdgeKind::Input,
+        ));
+    }
+    for output in &event.outputs {
+        edges.push(plain(
+            job_id.to_string(),
+            ids::dataset(&output.namespace, &output.name),
+            EdgeKind::Output,
+        ));
+        for column in output.column_lineage.iter().flatten() {
+            edges.push(Asserted {
+                source: ids::column(
+                    &column.input_namespace,
+                    &column.input_name,
+                    &column.input_field,
+                ),
+                target: ids::column(&output.namespace, &output.name, &column.output_field),
+                kind: if column.direct {
+                    EdgeKind::Direct
+                } else {
+                    EdgeKind::Indirect
+                },
+                subtype: column.subtype.clone(),
+                masking: column.masking,
+                description: column.description.clone(),
+            });
+        }
+    }
+    edges
+}
+
+fn edge_message(row: &edge::Model) -> EdgeSpan {
+    EdgeSpan {
+        edge: Some(Edge {
+            source: row.source.clone(),
+            target: row.target.clone(),
+            kind: row.kind,
+            subtype: row.subtype.clone(),
+            masking: row.masking,
+            job: row.job.clone(),
+        }),
+        valid_from: Some(timestamp(row.valid_from)),
+        valid_to: row.valid_to.map(timestamp),
+    }
+}
+
+async fn update_edges(
+    txn: &WriteTxn,
+    event: &ParsedEvent,
+    job_id: &str,
+    run: Option<&run::Model>,
+    change: &mut LineageChange,
+) -> Result<(), ApiError> {
+    let conn = txn.conn();
+    let time = event.event_time;
+    let open: Vec<edge::Model> = edge::Entity::find()
+        .filter(edge::Column::Job.eq(job_id))
+        .filter(edge::Column::ValidTo.is_null())
+        .all(conn)
+        .await
+        .map_err(db_error)?;
+    let key =
+        |source: &str, target: &str, kind: i32| (source.to_string(), target.to_string(), kind);
+    let open_keys: HashMap<(String, String, i32), &edge::Model> = open
+        .iter()
+        .map(|row| (key(&row.source, &row.target, row.kind), row))
+        .collect();
+
+    let asserted = asserted_edges(event, job_id);
+    let mut asserted_keys = BTreeSet::new();
+    for edge in asserted {
+        let edge_key = key(&edge.source, &edge.target, edge.kind as i32);
+        if !asserted_keys.insert(edge_key.clone()) || open_keys.contains_key(&edge_key) {
+            continue;
+        }
+        let row = edge::Model {
+            source: edge.source,
+            target: edge.target,
+            kind: edge.kind as i32,
+            job: job_id.to_string(),
+            valid_from: time,
+            valid_to: None,
+            subtype: edge.subtype,
+            masking: edge.masking,
+            description: edge.description,
+        };
+        if insert_new(conn, row.clone().into_active_model()).await? {
+            change.opened.push(edge_message(&row));
+        }
+    }
+
+    // A completed run shows what the job reads and writes now: the rest is history.
+    let Some(run) = run.filter(|r| {
+        r.state == RunState::Complete as i32
+            && event
+                .run
+                .as_ref()
+                .is_some_and(|p| p.state == RunState::Complete)
+    }) else {
+        return Ok(());
+    };
+    let inputs = id_list(&run.inputs_json);
+    let outputs = id_list(&run.outputs_json);
+    let relisted: Vec<String> = event
+        .outputs
+        .iter()
+        .filter(|o| o.column_lineage.is_some())
+        .map(|o| ids::columns_of(&o.namespace, &o.name))
+        .collect();
+    let output_columns: Vec<String> = outputs
+        .iter()
+        .filter_map(|id| {
+            id.strip_prefix("dataset:")
+                .map(|rest| format!("column:{rest}#"))
+        })
+        .collect();
+    for row in &open {
+        if row.valid_from > time {
+            continue;
+        }
+        let stale = match EdgeKind::try_from(row.kind).unwrap_or(EdgeKind::Unspecified) {
+            EdgeKind::Input => !inputs.contains(&row.source),
+            EdgeKind::Output => !outputs.contains(&row.target),
+            EdgeKind::Direct | EdgeKind::Indirect => {
+                let still_written = output_columns.iter().any(|p| row.target.starts_with(p));
+                let relisted_here = relisted.iter().any(|p| row.target.starts_with(p));
+                !still_written
+                    || (relisted_here
+                        && !asserted_keys.contains(&key(&row.source, &row.target, row.kind)))
+            }
+            EdgeKind::Unspecified => false,
+        };
+        if stale {
+            let mut closed = row.clone().into_active_model();
+            closed.valid_to = Set(Some(time));
+            closed.update(conn).await.map_err(db_error)?;
+            let mut message = edge_message(row);
+            message.valid_to = Some(timestamp(time));
+            change.closed.push(message);
+        }
+    }
+    Ok(())
+}

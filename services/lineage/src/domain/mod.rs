@@ -1,0 +1,199 @@
+//! Lineage's domain logic, independent of gRPC: ingestion (`ingest`), the graph queries
+//! (`queries`) and the listings of jobs, datasets and runs (`listings`).
+
+pub mod ids;
+pub mod ingest;
+pub mod listings;
+pub mod queries;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use prost::Message;
+use weft_proto::weft::lineage::v1::{FailedEvent, LineageChange};
+use weft_runtime::ApiError;
+use weft_storage::Store;
+
+use crate::graph::Graph;
+use crate::openlineage::ParsedEvent;
+use crate::storage::reads;
+
+/// Events accepted in one batch.
+pub const MAX_BATCH: usize = 10_000;
+
+/// The lineage service, as the gRPC adapter sees it.
+#[derive(Clone)]
+pub struct Lineage {
+    store: Store,
+    graph: Arc<RwLock<Graph>>,
+}
+
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Events accepted (new or already known).
+    pub succeeded: usize,
+    /// Of those, the new ones.
+    pub created: usize,
+    pub failed: Vec<FailedEvent>,
+}
+
+impl Lineage {
+    /// Loads the graph from the database.
+    pub async fn open(store: Store) -> Result<Self, ApiError> {
+        let started = std::time::Instant::now();
+        let graph = reads::load_graph(store.db()).await?;
+        tracing::info!(
+            nodes = graph.node_count(),
+            edges = graph.edge_count(),
+            elapsed = ?started.elapsed(),
+            "lineage graph loaded from the database"
+        );
+        Ok(Self {
+            store,
+            graph: Arc::new(RwLock::new(graph)),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn graph(&self) -> std::sync::RwLockReadGuard<'_, Graph> {
+        self.graph
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn apply(&self, change: &LineageChange) {
+        self.graph
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .apply(change);
+    }
+
+    /// Ingests one event; false when it had been ingested before.
+    pub async fn ingest_event(&self, actor: &str, json: &str) -> Result<bool, ApiError> {
+        let event = ParsedEvent::parse(json).map_err(|fault| {
+            ApiError::invalid("event_json", format!("{}: {}", fault.path, fault.message))
+        })?;
+        let created = self.write(actor, vec![event]).await?;
+        Ok(created == 1)
+    }
+
+    /// Ingests a batch: invalid events are reported with their index and JSON path, the valid
+    /// ones are all written (in one transaction).
+    pub async fn ingest_events(
+        &self,
+        actor: &str,
+        events: &[String],
+    ) -> Result<BatchOutcome, ApiError> {
+        if events.len() > MAX_BATCH {
+            return Err(ApiError::invalid(
+                "events_json",
+                format!(
+                    "holds {} events; a batch holds at most {MAX_BATCH}",
+                    events.len()
+                ),
+            ));
+        }
+        let mut outcome = BatchOutcome::default();
+        let mut valid = Vec::with_capacity(events.len());
+        for (index, json) in events.iter().enumerate() {
+            match ParsedEvent::parse(json) {
+                Ok(event) => valid.push(event),
+                Err(fault) => outcome.failed.push(FailedEvent {
+                    index: index as i32,
+                    path: fault.path,
+                    message: fault.message,
+                }),
+            }
+        }
+        outcome.succeeded = valid.len();
+        outcome.created = self.write(actor, valid).await?;
+        Ok(outcome)
+    }
+
+    /// Writes valid events in one transaction, then applies their changes to the graph.
+    async fn write(&self, actor: &str, events: Vec<ParsedEvent>) -> Result<usize, ApiError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let received = weft_storage::write::now().timestamp_micros();
+        let txn = self.store.begin_write(actor).await?;
+        let mut changes = Vec::new();
+        let mut records = Vec::new();
+        // The graph is only read while writing, to skip nodes the database holds for certain.
+        let graph = GraphRef(&self.graph);
+        for event in &events {
+            if let Some((change, record)) = ingest::ingest(&txn, &graph, event, received).await? {
+                changes.push(change);
+                records.push(record);
+            }
+        }
+        txn.commit(records).await?;
+        for change in &changes {
+            self.apply(change);
+        }
+        Ok(changes.len())
+    }
+
+    /// Follows the outbox (every replica's writes, this one's included) into the graph.
+    pub async fn follow_outbox(self, after: i64) {
+        use futures::StreamExt;
+        let stream = weft_storage::outbox::watch(
+            self.store.clone(),
+            after,
+            vec![ingest::EVENT_INGESTED.to_string()],
+        );
+        tokio::pin!(stream);
+        while let Some(next) = stream.next().await {
+            match next {
+                Ok(event) => match LineageChange::decode(
+                    event
+                        .payload
+                        .map(|any| any.value)
+                        .unwrap_or_default()
+                        .as_slice(),
+                ) {
+                    Ok(change) => self.apply(&change),
+                    Err(error) => {
+                        tracing::error!(%error, sequence = event.sequence, "lineage: undecodable outbox event")
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "lineage: outbox read failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Deletes raw events older than `retention`, every hour.
+    pub async fn enforce_retention(self, retention: Duration) {
+        loop {
+            let before = weft_storage::write::now().timestamp_micros()
+                - i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+            match reads::delete_events_before(self.store.db(), before).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(deleted, "lineage: raw events past retention deleted")
+                }
+                Err(error) => tracing::warn!(%error, "lineage: retention run failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+}
+
+/// Read access to the graph for code that awaits: takes the lock for each look-up only.
+pub struct GraphRef<'a>(&'a RwLock<Graph>);
+
+impl GraphRef<'_> {
+    pub fn knows(&self, id: &str) -> bool {
+        self.0
+            .read()
+            .map(|graph| graph.index_of(id).is_some())
+            .unwrap_or(false)
+    }
+}

@@ -1,0 +1,215 @@
+//! Lineage's migrations, run at start.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(weft_storage::migration::CreateRuntimeTables),
+            Box::new(CreateLineageTables),
+        ]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("lineage_migrations").into_iden()
+    }
+}
+
+struct CreateLineageTables;
+
+impl MigrationName for CreateLineageTables {
+    fn name(&self) -> &str {
+        "m0002_lineage_graph"
+    }
+}
+
+/// Column types of the tables below.
+enum Type {
+    Text,
+    BigInt,
+    NullBigInt,
+    Int,
+    Bool,
+}
+
+fn column(name: &str, column_type: Type) -> ColumnDef {
+    let mut column = ColumnDef::new(Alias::new(name));
+    match column_type {
+        Type::Text => column.text().not_null(),
+        Type::BigInt => column.big_integer().not_null(),
+        Type::NullBigInt => column.big_integer().null(),
+        Type::Int => column.integer().not_null(),
+        Type::Bool => column.boolean().not_null(),
+    };
+    column
+}
+
+/// (table, columns, primary key, secondary indexes).
+type TableSpec = (
+    &'static str,
+    Vec<(&'static str, Type)>,
+    Vec<&'static str>,
+    Vec<Vec<&'static str>>,
+);
+
+fn tables() -> Vec<TableSpec> {
+    use Type::*;
+    vec![
+        (
+            "lineage_events",
+            vec![
+                ("key", Text),
+                ("kind", Text),
+                ("job", Text),
+                ("run_id", Text),
+                ("event_time", BigInt),
+                ("received_time", BigInt),
+                ("body", Text),
+            ],
+            vec!["key"],
+            vec![vec!["received_time"], vec!["run_id"]],
+        ),
+        (
+            "lineage_nodes",
+            vec![
+                ("id", Text),
+                ("kind", Int),
+                ("namespace", Text),
+                ("name", Text),
+                ("field", Text),
+                ("first_seen", BigInt),
+            ],
+            vec!["id"],
+            vec![vec!["kind", "namespace", "name"]],
+        ),
+        (
+            "lineage_datasets",
+            vec![
+                ("id", Text),
+                ("namespace", Text),
+                ("name", Text),
+                ("current_version", Text),
+                ("fields_json", Text),
+                ("facets_json", Text),
+                ("update_time", BigInt),
+            ],
+            vec!["id"],
+            vec![vec!["namespace", "name"]],
+        ),
+        (
+            "lineage_dataset_versions",
+            vec![
+                ("dataset", Text),
+                ("version", Text),
+                ("fields_json", Text),
+                ("create_time", BigInt),
+            ],
+            vec!["dataset", "version"],
+            vec![],
+        ),
+        (
+            "lineage_jobs",
+            vec![
+                ("id", Text),
+                ("namespace", Text),
+                ("name", Text),
+                ("current_version", Text),
+                ("job_type", Text),
+                ("facets_json", Text),
+                ("latest_run_id", Text),
+                ("update_time", BigInt),
+            ],
+            vec!["id"],
+            vec![vec!["namespace", "name"]],
+        ),
+        (
+            "lineage_job_versions",
+            vec![
+                ("job", Text),
+                ("version", Text),
+                ("inputs_json", Text),
+                ("outputs_json", Text),
+                ("source", Text),
+                ("create_time", BigInt),
+            ],
+            vec!["job", "version"],
+            vec![],
+        ),
+        (
+            "lineage_runs",
+            vec![
+                ("run_id", Text),
+                ("job", Text),
+                ("state", Int),
+                ("state_time", BigInt),
+                ("start_time", NullBigInt),
+                ("end_time", NullBigInt),
+                ("parent_run_id", Text),
+                ("error_message", Text),
+                ("inputs_json", Text),
+                ("outputs_json", Text),
+                ("facets_json", Text),
+            ],
+            vec!["run_id"],
+            vec![vec!["job", "state_time"]],
+        ),
+        (
+            "lineage_edges",
+            vec![
+                ("source", Text),
+                ("target", Text),
+                ("kind", Int),
+                ("job", Text),
+                ("valid_from", BigInt),
+                ("valid_to", NullBigInt),
+                ("subtype", Text),
+                ("masking", Bool),
+                ("description", Text),
+            ],
+            vec!["source", "target", "kind", "job", "valid_from"],
+            vec![vec!["job", "valid_to"]],
+        ),
+    ]
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLineageTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (table, columns, primary_key, indexes) in tables() {
+            let mut create = Table::create();
+            create.table(Alias::new(table));
+            for (name, column_type) in columns {
+                create.col(&mut column(name, column_type));
+            }
+            let mut key = Index::create();
+            for name in &primary_key {
+                key.col(Alias::new(*name));
+            }
+            create.primary_key(&mut key);
+            manager.create_table(create).await?;
+            for columns in indexes {
+                let mut index = Index::create();
+                index
+                    .name(format!("{table}_{}", columns.join("_")))
+                    .table(Alias::new(table));
+                for name in columns {
+                    index.col(Alias::new(name));
+                }
+                manager.create_index(index).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (table, ..) in tables() {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
