@@ -5,6 +5,7 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
+use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 use weft_testkit::{Bearer, TestSuite};
 
 pub type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
@@ -19,6 +20,13 @@ pub type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer
 /// A governance client through the gateway with `token`.
 pub fn governance(suite: &TestSuite, token: &str) -> Governance {
     GovernanceServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
+}
+
+pub type Lineage = LineageServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A lineage client through the gateway with `token`.
+pub fn lineage(suite: &TestSuite, token: &str) -> Lineage {
+    LineageServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
 /// The default PUBLISH rules governance seeds on first start.

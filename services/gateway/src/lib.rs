@@ -12,6 +12,7 @@ pub mod access_rules;
 pub mod authorization;
 pub mod backends;
 pub mod decision_cache;
+pub mod openlineage_http;
 pub mod portal;
 pub mod proxy;
 pub mod request_resource;
@@ -59,7 +60,16 @@ pub async fn serve(
     );
     let follower = tokio::spawn(authorizer.clone().follow_governance());
 
+    let lineage = Proxy::<Lineage>::new(
+        channel_of(ServiceKind::Lineage),
+        authenticator.clone(),
+        authorizer.clone(),
+    );
     let mut server = GrpcServer::new(ServiceKind::Gateway, config.clone());
+    server.add_http_routes(openlineage_http::routes(
+        lineage.clone(),
+        config.max_message_bytes,
+    ));
     server.with_authenticator(authenticator.clone());
     server
         .add_service(Proxy::<Catalog>::new(
@@ -77,11 +87,7 @@ pub async fn serve(
             authenticator.clone(),
             authorizer.clone(),
         ))
-        .add_service(Proxy::<Lineage>::new(
-            channel_of(ServiceKind::Lineage),
-            authenticator.clone(),
-            authorizer,
-        ))
+        .add_service(lineage)
         .add_service(InterceptedService::new(
             PortalServiceServer::new(portal::PortalApi)
                 .max_decoding_message_size(config.max_message_bytes),

@@ -45,6 +45,8 @@ pub struct GrpcServer {
     authenticator: Option<Authenticator>,
     /// Run when shutdown begins, e.g. to end streams that would otherwise hold the drain.
     on_draining: Vec<Box<dyn FnOnce() + Send>>,
+    /// Plain HTTP routes served on the same port (the gateway's OpenLineage transport).
+    http_routes: Option<axum::Router>,
 }
 
 impl GrpcServer {
@@ -63,6 +65,7 @@ impl GrpcServer {
             health_service,
             authenticator: None,
             on_draining: Vec::new(),
+            http_routes: None,
         }
     }
 
@@ -96,6 +99,16 @@ impl GrpcServer {
     {
         self.routes.add_service(service);
         self.reflected.push(S::NAME.to_string());
+        self
+    }
+
+    /// Serves plain HTTP routes (HTTP/1.1 and HTTP/2) on the same port as gRPC. They pass
+    /// through the same tower layers; they must authenticate their callers themselves.
+    pub fn add_http_routes(&mut self, routes: axum::Router) -> &mut Self {
+        self.http_routes = Some(match self.http_routes.take() {
+            Some(existing) => existing.merge(routes),
+            None => routes,
+        });
         self
     }
 
@@ -208,7 +221,14 @@ impl GrpcServer {
                 .tls_config(tls)
                 .context("invalid TLS configuration")?;
         }
-        let router = builder.layer(layers).add_routes(self.routes.routes());
+        let mut routes = self.routes.routes();
+        if let Some(http_routes) = self.http_routes.take() {
+            // HTTP/1.1 clients (e.g. OpenLineage's HTTP transport) reach these routes.
+            builder = builder.accept_http1(true);
+            let grpc = std::mem::take(routes.axum_router_mut());
+            *routes.axum_router_mut() = grpc.merge(http_routes);
+        }
+        let router = builder.layer(layers).add_routes(routes);
 
         let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
