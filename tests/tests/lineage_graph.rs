@@ -330,7 +330,7 @@ async fn a_pipeline_is_ingested_once_and_its_graph_answers_bounded_queries() {
         assert_eq!(runs[0].state(), RunState::Fail);
         assert_eq!(runs[0].error_message, "division by zero");
         assert_eq!(runs[0].duration.unwrap().seconds, 10);
-        assert_eq!(runs[0].inputs, [raw.clone()]);
+        assert_eq!(runs[0].inputs, vec![raw.clone()]);
         let dataset_row = client
             .get_dataset(GetDatasetRequest {
                 id: dataset(WAREHOUSE, "clean.orders"),
@@ -407,7 +407,10 @@ async fn a_pipeline_is_ingested_once_and_its_graph_answers_bounded_queries() {
 
         // After a restart the graph is rebuilt from the database: same answers.
         let whole = graph(&mut client, &raw, Direction::Both, 0).await;
-        assert!(!node_ids(&whole).contains(&extract), "extract no longer writes raw.orders");
+        assert!(
+            !node_ids(&whole).contains(&extract),
+            "extract no longer writes raw.orders"
+        );
         suite.stop_service(ServiceKind::Lineage).await.unwrap();
         suite.start_service(ServiceKind::Lineage).await.unwrap();
         let mut client = lineage(&suite, &token);
@@ -548,4 +551,68 @@ async fn invalid_events_are_refused_with_their_path_and_spare_the_valid_ones() {
             .await;
         assert!(!status.unwrap().into_inner().created);
     });
+}
+
+/// The events these tests send are themselves valid OpenLineage: checked against ../shared's
+/// copy of the spec (not the service's vendored one) and the column lineage facet's schema.
+#[test]
+fn the_test_events_validate_against_the_openlineage_spec() {
+    let specs =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/openlineage");
+    let read = |path: std::path::PathBuf| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")),
+        )
+        .unwrap()
+    };
+    let spec = read(specs.join("OpenLineage.json"));
+    let facet = read(specs.join("facets/ColumnLineageDatasetFacet.json"));
+    let facet_id = facet["$id"].as_str().unwrap().to_string();
+    let registry = jsonschema::Registry::new()
+        .add(
+            "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+            spec.clone(),
+        )
+        .unwrap()
+        .add(facet_id.clone(), facet)
+        .unwrap()
+        .prepare()
+        .unwrap();
+    let build = |schema: Value| {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .offline()
+            .with_registry(&registry)
+            .build(&schema)
+            .unwrap()
+    };
+    let event_schema = build(spec);
+    let column_lineage = build(json!({"$ref": facet_id}));
+    let moved = Step {
+        output: "raw.orders_v2",
+        ..EXTRACT
+    };
+    let mut events = pipeline();
+    events.push(event(
+        "COMPLETE",
+        RUN_3,
+        "2026-11-23T05:00:00Z",
+        &moved,
+        json!({}),
+    ));
+    for text in events {
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let faults: Vec<String> = event_schema
+            .iter_errors(&event)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(faults.is_empty(), "{faults:?}");
+        for output in event["outputs"].as_array().unwrap() {
+            assert!(
+                column_lineage.is_valid(&output["facets"]),
+                "{}",
+                output["facets"]
+            );
+        }
+    }
 }

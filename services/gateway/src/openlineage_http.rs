@@ -49,7 +49,7 @@ pub fn routes(lineage: Proxy<Lineage>, max_body_bytes: usize) -> Router {
 async fn single(State(transport): State<Transport>, headers: HeaderMap, body: Bytes) -> Response {
     let text = match body_text(&headers, &body, transport.max_body_bytes) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(fault) => return fault.into_response(),
     };
     match transport.ingest(&headers, vec![text]).await {
         Ok(outcome) => match outcome.failed.first() {
@@ -67,7 +67,7 @@ async fn single(State(transport): State<Transport>, headers: HeaderMap, body: By
 async fn batch(State(transport): State<Transport>, headers: HeaderMap, body: Bytes) -> Response {
     let text = match body_text(&headers, &body, transport.max_body_bytes) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(fault) => return fault.into_response(),
     };
     let events = match serde_json::from_str::<Value>(&text) {
         Ok(Value::Array(events)) => events,
@@ -124,8 +124,35 @@ impl Transport {
     }
 }
 
+/// Why a body could not be read.
+enum BodyFault {
+    TooLarge(usize),
+    Malformed(String),
+    UnsupportedEncoding(String),
+}
+
+impl IntoResponse for BodyFault {
+    fn into_response(self) -> Response {
+        match self {
+            BodyFault::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(json!({"error": format!("the decompressed body exceeds {limit} bytes")})),
+            )
+                .into_response(),
+            BodyFault::Malformed(message) => bad_request("$", &message),
+            BodyFault::UnsupportedEncoding(encoding) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                axum::Json(
+                    json!({"error": format!("Content-Encoding {encoding} is not supported (gzip is)")}),
+                ),
+            )
+                .into_response(),
+        }
+    }
+}
+
 /// The body as UTF-8 text, gunzipped when `Content-Encoding: gzip`.
-fn body_text(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<String, Response> {
+fn body_text(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<String, BodyFault> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -136,30 +163,18 @@ fn body_text(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<String, R
         "identity" | "" => body.to_vec(),
         "gzip" => {
             let mut out = Vec::new();
-            let read = flate2::read::GzDecoder::new(body)
+            flate2::read::GzDecoder::new(body)
                 .take(limit as u64 + 1)
-                .read_to_end(&mut out);
-            match read {
-                Ok(_) if out.len() > limit => {
-                    return Err((
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        axum::Json(json!({"error": format!("the decompressed body exceeds {limit} bytes")})),
-                    )
-                        .into_response());
-                }
-                Ok(_) => out,
-                Err(error) => return Err(bad_request("$", &format!("is not valid gzip: {error}"))),
+                .read_to_end(&mut out)
+                .map_err(|error| BodyFault::Malformed(format!("is not valid gzip: {error}")))?;
+            if out.len() > limit {
+                return Err(BodyFault::TooLarge(limit));
             }
+            out
         }
-        other => {
-            return Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                axum::Json(json!({"error": format!("Content-Encoding {other} is not supported (gzip is)")})),
-            )
-                .into_response());
-        }
+        other => return Err(BodyFault::UnsupportedEncoding(other.to_string())),
     };
-    String::from_utf8(bytes).map_err(|_| bad_request("$", "is not UTF-8"))
+    String::from_utf8(bytes).map_err(|_| BodyFault::Malformed("is not UTF-8".to_string()))
 }
 
 fn bad_request(path: &str, message: &str) -> Response {

@@ -95,7 +95,7 @@ impl Graph {
                 };
                 for &edge in adjacent {
                     steps += 1;
-                    if steps % 1024 == 0 && Instant::now() >= bounds.deadline {
+                    if steps.is_multiple_of(1024) && Instant::now() >= bounds.deadline {
                         found.truncated = true;
                         return;
                     }

@@ -182,7 +182,7 @@ impl MigrationTrait for CreateLineageTables {
             let mut create = Table::create();
             create.table(Alias::new(table));
             for (name, column_type) in columns {
-                create.col(&mut column(name, column_type));
+                create.col(column(name, column_type));
             }
             let mut key = Index::create();
             for name in &primary_key {
