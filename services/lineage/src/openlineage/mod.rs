@@ -121,7 +121,7 @@ impl ParsedEvent {
             Some(dataset) => Some(dataset_part(dataset, "$.dataset", None)?),
             None => None,
         };
-        let json = value.to_string();
+        let json = canonical(&value).to_string();
         let key = hex::encode(Sha256::digest(json.as_bytes()));
         Ok(Self {
             key,
@@ -134,6 +134,26 @@ impl ParsedEvent {
             outputs,
             dataset,
         })
+    }
+}
+
+/// The value with every object's keys in sorted order, so that its text is the same however the
+/// sender ordered them (serde_json keeps insertion order when any crate of the build enables its
+/// `preserve_order` feature, so the order is made explicit here).
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, item)| (key.clone(), canonical(item)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
     }
 }
 
