@@ -138,34 +138,42 @@ impl Lineage {
         Ok(changes.len())
     }
 
-    /// Follows the outbox (every replica's writes, this one's included) into the graph.
-    pub async fn follow_outbox(self, after: i64) {
+    /// Follows the outbox (every replica's writes, this one's included) into the graph, from
+    /// `after`; a failed read is retried from the last event applied. Ends at shutdown.
+    pub async fn follow_outbox(self, mut after: i64) {
         use futures::StreamExt;
-        let stream = weft_storage::outbox::watch(
-            self.store.clone(),
-            after,
-            vec![ingest::EVENT_INGESTED.to_string()],
-        );
-        tokio::pin!(stream);
-        while let Some(next) = stream.next().await {
-            match next {
-                Ok(event) => match LineageChange::decode(
-                    event
-                        .payload
-                        .map(|any| any.value)
-                        .unwrap_or_default()
-                        .as_slice(),
-                ) {
-                    Ok(change) => self.apply(&change),
-                    Err(error) => {
-                        tracing::error!(%error, sequence = event.sequence, "lineage: undecodable outbox event")
+        loop {
+            let stream = weft_storage::outbox::watch(
+                self.store.clone(),
+                after,
+                vec![ingest::EVENT_INGESTED.to_string()],
+            );
+            tokio::pin!(stream);
+            let mut failed = false;
+            while let Some(next) = stream.next().await {
+                match next {
+                    Ok(event) => {
+                        after = event.sequence;
+                        let payload = event.payload.map(|any| any.value).unwrap_or_default();
+                        match LineageChange::decode(payload.as_slice()) {
+                            Ok(change) => self.apply(&change),
+                            Err(error) => tracing::error!(
+                                %error,
+                                sequence = event.sequence,
+                                "lineage: undecodable outbox event"
+                            ),
+                        }
                     }
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "lineage: outbox read failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Err(error) => {
+                        tracing::warn!(%error, "lineage: outbox read failed; retrying");
+                        failed = true;
+                    }
                 }
             }
+            if !failed {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
