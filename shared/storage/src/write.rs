@@ -51,6 +51,22 @@ pub struct JournalEntry {
     pub detail: serde_json::Value,
 }
 
+/// On PostgreSQL, takes the transaction-scoped advisory lock `key` (held until the transaction
+/// ends); elsewhere does nothing (SQLite's single writer already serializes writers).
+pub async fn advisory_xact_lock<C: ConnectionTrait>(conn: &C, key: i64) -> Result<(), ApiError> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    conn.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [key.into()],
+    ))
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// Maps a database error to an internal API error (logged, never shown to the caller).
 pub fn db_error(error: DbErr) -> ApiError {
     ApiError::internal(format!("database: {error}"))
@@ -102,20 +118,10 @@ impl WriteTxn {
     /// Takes the append lock once per transaction (PostgreSQL; SQLite's writer mutex already
     /// serializes writers).
     async fn take_append_lock(&self) -> Result<(), ApiError> {
-        if self.txn.get_database_backend() != DbBackend::Postgres
-            || self.append_locked.swap(true, Ordering::Relaxed)
-        {
+        if self.append_locked.swap(true, Ordering::Relaxed) {
             return Ok(());
         }
-        self.txn
-            .execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [APPEND_LOCK_KEY.into()],
-            ))
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        advisory_xact_lock(&self.txn, APPEND_LOCK_KEY).await
     }
 
     /// Takes the append lock and appends hash-chained journal records.

@@ -12,14 +12,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use weft_proto::weft::lineage::v1::{Edge, EdgeKind, EdgeSpan, LineageChange, Node, RunState};
 use weft_runtime::ApiError;
-use weft_storage::write::{Change, WriteTxn, db_error};
+use weft_storage::write::{Change, WriteTxn, advisory_xact_lock, db_error};
 
 use super::GraphRef;
 use super::ids;
@@ -130,19 +129,9 @@ pub async fn ingest(
 /// On PostgreSQL, serializes the transactions that write one job's (or dataset's) rows, so two
 /// replicas never both open the same edge. SQLite's single writer already does.
 async fn lock<C: ConnectionTrait>(conn: &C, key: &str) -> Result<(), ApiError> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
     let digest = Sha256::digest(key.as_bytes());
     let lock_key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-    conn.execute(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [lock_key.into()],
-    ))
-    .await
-    .map_err(db_error)?;
-    Ok(())
+    advisory_xact_lock(conn, lock_key).await
 }
 
 async fn add_node(
