@@ -55,18 +55,24 @@ impl LineageService for LineageApi {
         &self,
         request: Request<GetLineageGraphRequest>,
     ) -> Result<Response<GetLineageGraphResponse>, Status> {
-        Ok(Response::new(
-            self.lineage.get_lineage_graph(request.get_ref())?,
-        ))
+        let request = request.into_inner();
+        let response = self
+            .lineage
+            .query_graph(move |lineage| lineage.get_lineage_graph(&request))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn get_column_lineage(
         &self,
         request: Request<GetColumnLineageRequest>,
     ) -> Result<Response<GetLineageGraphResponse>, Status> {
-        Ok(Response::new(
-            self.lineage.get_column_lineage(request.get_ref())?,
-        ))
+        let request = request.into_inner();
+        let response = self
+            .lineage
+            .query_graph(move |lineage| lineage.get_column_lineage(&request))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn list_jobs(

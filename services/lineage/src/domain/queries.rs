@@ -19,6 +19,18 @@ pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(1);
 pub const MAX_TIME_BUDGET: Duration = Duration::from_secs(30);
 
 impl Lineage {
+    /// Runs a graph query off the async runtime: a traversal may use its whole time budget.
+    pub async fn query_graph<T, F>(&self, query: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Lineage) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let lineage = self.clone();
+        tokio::task::spawn_blocking(move || query(&lineage))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
     pub fn get_lineage_graph(
         &self,
         request: &GetLineageGraphRequest,
