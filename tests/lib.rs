@@ -29,6 +29,42 @@ pub fn lineage(suite: &TestSuite, token: &str) -> Lineage {
     LineageServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
+/// A request creating domain `id` (under `parent`, "" for a top-level one) with `owners`.
+pub fn domain_request(
+    id: &str,
+    display_name: &str,
+    parent: &str,
+    owners: &[&str],
+) -> weft_proto::weft::catalog::v1::CreateDomainRequest {
+    weft_proto::weft::catalog::v1::CreateDomainRequest {
+        domain_id: id.into(),
+        domain: Some(weft_proto::weft::catalog::v1::Domain {
+            display_name: display_name.into(),
+            parent_domain: parent.into(),
+            owners: owners.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// A request creating data product `id` in domain `parent`, with only a display name.
+pub fn product_request(
+    parent: &str,
+    id: &str,
+    display_name: &str,
+) -> weft_proto::weft::catalog::v1::CreateDataProductRequest {
+    weft_proto::weft::catalog::v1::CreateDataProductRequest {
+        parent: parent.into(),
+        data_product_id: id.into(),
+        data_product: Some(weft_proto::weft::catalog::v1::DataProduct {
+            display_name: display_name.into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
 /// The default PUBLISH rules governance seeds on first start.
 pub const DEFAULT_RULES: [&str; 4] = [
     "rules/product-has-owner",

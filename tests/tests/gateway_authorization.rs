@@ -10,7 +10,7 @@ use prost_types::FieldMask;
 use tonic::Code;
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
-    CreateTagKeyRequest, DataProduct, Domain, GetDataProductRequest, GetDomainRequest,
+    CreateTagKeyRequest, DataProduct, GetDataProductRequest, GetDomainRequest,
     GetSchemaVersionRequest, ListDataProductsRequest, ListDomainsRequest, Location,
     PublishDataProductRequest, Schema, SearchRequest, SearchResultType, TagKey,
     UpdateDataProductRequest,
@@ -18,21 +18,12 @@ use weft_proto::weft::catalog::v1::{
 use weft_proto::weft::common::v1::{Permission, Tag};
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::ServiceKind;
-use weft_tests::{Catalog, catalog, governance, on_every_backend};
+use weft_tests::{Catalog, catalog, domain_request, governance, on_every_backend, product_request};
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
 
 fn domain(id: &str, parent: &str, owners: &[&str]) -> CreateDomainRequest {
-    CreateDomainRequest {
-        domain_id: id.into(),
-        domain: Some(Domain {
-            display_name: id.into(),
-            parent_domain: parent.into(),
-            owners: owners.iter().map(|o| o.to_string()).collect(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    }
+    domain_request(id, id, parent, owners)
 }
 
 /// A table asset with one column at `postgres://db:5432` + `table`.
@@ -168,15 +159,7 @@ async fn every_forwarded_rpc_is_authorized_by_its_declared_rule() {
             .await
             .unwrap();
         olivia
-            .create_data_product(CreateDataProductRequest {
-                parent: "domains/sales".into(),
-                data_product_id: "orders".into(),
-                data_product: Some(DataProduct {
-                    display_name: "Orders".into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_data_product(product_request("domains/sales", "orders", "Orders"))
             .await
             .unwrap();
         // At once, before the projection has the new product: decided on its domain.

@@ -8,12 +8,15 @@ use std::time::Duration;
 use prost_types::FieldMask;
 use tonic::Code;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, Column, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
-    CreateTagKeyRequest, DataProduct, Domain, Location, Schema, TagKey, UpdateDomainRequest,
+    Asset, AssetKind, Column, CreateAssetRequest, CreateTagKeyRequest, Domain, Location, Schema,
+    TagKey, UpdateDomainRequest,
 };
 use weft_proto::weft::common::v1::{AuditOutcome, DataFilter, Permission, Tag};
 use weft_proto::weft::governance::v1::*;
-use weft_tests::{Catalog, Governance, bad_field_messages, catalog, governance, on_every_backend};
+use weft_tests::{
+    Catalog, Governance, bad_field_messages, catalog, domain_request, governance, on_every_backend,
+    product_request,
+};
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
 const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
@@ -50,27 +53,11 @@ async fn register_catalog(admin: &mut Catalog) {
         .await
         .unwrap();
     admin
-        .create_domain(CreateDomainRequest {
-            domain_id: "sales".into(),
-            domain: Some(Domain {
-                display_name: "Sales".into(),
-                owners: vec!["users/olivia".into()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
         .await
         .unwrap();
     admin
-        .create_data_product(CreateDataProductRequest {
-            parent: "domains/sales".into(),
-            data_product_id: "orders".into(),
-            data_product: Some(DataProduct {
-                display_name: "Orders".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_data_product(product_request("domains/sales", "orders", "Orders"))
         .await
         .unwrap();
     admin

@@ -10,14 +10,13 @@ use prost::Message;
 use prost_types::FieldMask;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use weft_proto::weft::catalog::v1::{
-    CreateDataProductRequest, CreateDomainRequest, DataProduct, DeleteDataProductRequest, Domain,
-    UpdateDataProductRequest,
+    DataProduct, DeleteDataProductRequest, UpdateDataProductRequest,
 };
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::{AccessQuery, CheckRequest};
 use weft_runtime::ServiceKind;
 use weft_testkit::TestSuite;
-use weft_tests::{Catalog, catalog, governance};
+use weft_tests::{Catalog, catalog, domain_request, governance, product_request};
 
 fn product(id: &str) -> String {
     format!("domains/sales/dataProducts/{id}")
@@ -26,15 +25,11 @@ fn product(id: &str) -> String {
 async fn create_products(client: &mut Catalog, ids: std::ops::Range<usize>) {
     for i in ids {
         client
-            .create_data_product(CreateDataProductRequest {
-                parent: "domains/sales".into(),
-                data_product_id: format!("p{i}"),
-                data_product: Some(DataProduct {
-                    display_name: format!("Product {i}"),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_data_product(product_request(
+                "domains/sales",
+                &format!("p{i}"),
+                &format!("Product {i}"),
+            ))
             .await
             .unwrap();
     }
@@ -81,15 +76,7 @@ async fn the_projection_resumes_after_restarts_with_nothing_lost_or_doubled() {
         let mut suite = TestSuite::start(backend).await.unwrap();
         let mut admin = catalog(&suite, &suite.admin_token());
         admin
-            .create_domain(CreateDomainRequest {
-                domain_id: "sales".into(),
-                domain: Some(Domain {
-                    display_name: "Sales".into(),
-                    owners: vec!["users/olivia".into()],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
             .await
             .unwrap();
         create_products(&mut admin, 0..5).await;

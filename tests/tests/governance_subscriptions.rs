@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use tonic::Code;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, Column, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
-    DataProduct, Domain, Location, PublishDataProductRequest, Schema, SubscriptionPolicy,
+    Asset, AssetKind, Column, CreateAssetRequest, CreateDataProductRequest, DataProduct, Location,
+    PublishDataProductRequest, Schema, SubscriptionPolicy,
 };
 use weft_proto::weft::common::v1::{DataFilter, Permission};
 use weft_proto::weft::governance::v1::*;
 use weft_tests::{
-    Catalog, Governance, catalog, governance, on_every_backend, precondition_violations,
+    Catalog, Governance, catalog, domain_request, governance, on_every_backend,
+    precondition_violations,
 };
 
 const DOMAIN: &str = "domains/sales";
@@ -156,15 +157,7 @@ async fn a_project_requests_an_owner_approves_and_access_follows_the_subscriptio
         let mut alice = governance(&suite, &suite.token("users/alice", &[]));
         let mut carl = governance(&suite, &suite.token("users/carl", &[]));
         admin_catalog
-            .create_domain(CreateDomainRequest {
-                domain_id: "sales".into(),
-                domain: Some(Domain {
-                    display_name: "Sales".into(),
-                    owners: vec!["users/olivia".into()],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
             .await
             .unwrap();
         publish_product(&mut admin_catalog, "orders", &["orders", "returns"], false).await;
