@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests: clients through the gateway, error-detail readers.
 
+pub mod openlineage;
+
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;

@@ -58,7 +58,7 @@ async fn wait_caught_up(suite: &TestSuite) -> i64 {
     for _ in 0..100 {
         let cursor = query_column::<i64>(
             governance_db,
-            "SELECT sequence FROM governance_projection_cursors WHERE source = 'catalog'",
+            "SELECT sequence FROM weft_projection_cursors WHERE source = 'catalog'",
         )
         .await;
         if cursor == [head] {
@@ -117,7 +117,7 @@ async fn the_projection_resumes_after_restarts_with_nothing_lost_or_doubled() {
         // Exactly the catalog's resources: none lost, the deleted one gone.
         let nodes = query_column::<String>(
             governance_db,
-            "SELECT name FROM governance_catalog_nodes ORDER BY name",
+            "SELECT name FROM weft_projected_resources WHERE source = 'catalog' ORDER BY name",
         )
         .await;
         let mut expected: Vec<String> = (0..20)

@@ -10,113 +10,50 @@ use serde_json::{Value, json};
 use tonic::Code;
 use weft_proto::weft::lineage::v1::*;
 use weft_runtime::ServiceKind;
+use weft_tests::openlineage::{
+    Step, column_id as column, dataset_id as dataset, run_event as event,
+};
 use weft_tests::{Lineage, bad_field_messages, lineage, on_every_backend};
 
 const PG: &str = "postgres://db.example:5432";
 const WAREHOUSE: &str = "postgres://dw.example:5432";
 
-fn dataset(namespace: &str, name: &str) -> String {
-    format!("dataset:{namespace}:{name}")
-}
-
-fn column(namespace: &str, name: &str, field: &str) -> String {
-    format!("column:{namespace}:{name}#{field}")
-}
-
-fn schema(fields: &[&str]) -> Value {
-    json!({"_producer": "https://weft.test", "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json",
-           "fields": fields.iter().map(|f| json!({"name": f, "type": "string"})).collect::<Vec<_>>()})
-}
-
-/// (output field, input dataset, input field, subtype, masking)
-type ColumnMap<'a> = &'a [(&'a str, &'a str, &'a str, &'a str, bool)];
-
-fn column_lineage(map: ColumnMap<'_>) -> Value {
-    let mut fields = serde_json::Map::new();
-    for (output, input_name, input_field, subtype, masking) in map {
-        fields.insert(
-            output.to_string(),
-            json!({"inputFields": [{
-            "namespace": WAREHOUSE_OR_PG(input_name), "name": input_name, "field": input_field,
-            "transformations": [{"type": "DIRECT", "subtype": subtype, "masking": masking}]}]}),
-        );
-    }
-    json!({"_producer": "https://weft.test", "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
-           "fields": fields})
-}
-
-#[allow(non_snake_case)]
-fn WAREHOUSE_OR_PG(name: &str) -> &'static str {
-    if name.starts_with("shop.") {
-        PG
-    } else {
-        WAREHOUSE
-    }
-}
-
-struct Step<'a> {
-    job: &'a str,
-    input: &'a str,
-    input_fields: &'a [&'a str],
-    output: &'a str,
-    output_fields: &'a [&'a str],
-    columns: ColumnMap<'a>,
-}
-
-fn event(
-    event_type: &str,
-    run_id: &str,
-    time: &str,
-    step: &Step<'_>,
-    extra_run_facets: Value,
-) -> String {
-    let mut run_facets = json!({});
-    if let Value::Object(extra) = extra_run_facets {
-        run_facets.as_object_mut().unwrap().extend(extra);
-    }
-    json!({
-        "eventType": event_type, "eventTime": time,
-        "producer": "https://weft.test/pipeline", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": run_id, "facets": run_facets},
-        "job": {"namespace": "etl", "name": step.job},
-        "inputs": [{"namespace": WAREHOUSE_OR_PG(step.input), "name": step.input,
-                    "facets": {"schema": schema(step.input_fields)}}],
-        "outputs": [{"namespace": WAREHOUSE, "name": step.output,
-                     "facets": {"schema": schema(step.output_fields), "columnLineage": column_lineage(step.columns)}}],
-    })
-    .to_string()
-}
-
 const EXTRACT: Step<'static> = Step {
     job: "extract_orders",
+    input_namespace: PG,
     input: "shop.public.orders",
     input_fields: &["id", "email", "amount"],
+    output_namespace: WAREHOUSE,
     output: "raw.orders",
     output_fields: &["id", "email", "amount"],
     columns: &[
-        ("id", "shop.public.orders", "id", "IDENTITY", false),
-        ("email", "shop.public.orders", "email", "IDENTITY", false),
-        ("amount", "shop.public.orders", "amount", "IDENTITY", false),
+        ("id", "id", "IDENTITY", false),
+        ("email", "email", "IDENTITY", false),
+        ("amount", "amount", "IDENTITY", false),
     ],
 };
 const MASK: Step<'static> = Step {
     job: "mask_orders",
+    input_namespace: WAREHOUSE,
     input: "raw.orders",
     input_fields: &["id", "email", "amount"],
+    output_namespace: WAREHOUSE,
     output: "clean.orders",
     output_fields: &["id", "email_hash"],
     columns: &[
-        ("id", "raw.orders", "id", "IDENTITY", false),
-        ("email_hash", "raw.orders", "email", "TRANSFORMATION", true),
+        ("id", "id", "IDENTITY", false),
+        ("email_hash", "email", "TRANSFORMATION", true),
     ],
 };
 const REVENUE: Step<'static> = Step {
     job: "daily_revenue",
+    input_namespace: WAREHOUSE,
     input: "raw.orders",
     input_fields: &["id", "email", "amount"],
+    output_namespace: WAREHOUSE,
     output: "mart.revenue",
     output_fields: &["total"],
-    columns: &[("total", "raw.orders", "amount", "AGGREGATION", false)],
+    columns: &[("total", "amount", "AGGREGATION", false)],
 };
 
 const RUN_1: &str = "0194a0b0-0000-7000-8000-000000000001";

@@ -89,8 +89,11 @@ pub async fn serve(
         ))
         .add_service(lineage)
         .add_service(InterceptedService::new(
-            PortalServiceServer::new(portal::PortalApi)
-                .max_decoding_message_size(config.max_message_bytes),
+            PortalServiceServer::new(portal::PortalApi::new(
+                channel_of(ServiceKind::Lineage),
+                channel_of(ServiceKind::Governance),
+            ))
+            .max_decoding_message_size(config.max_message_bytes),
             PublicAuth(authenticator),
         ));
     // The gateway reports the backends' health itself, from polling them.

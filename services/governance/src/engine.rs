@@ -10,32 +10,25 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use futures::StreamExt;
 use prost::Message;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
 use weft_proto::weft::catalog::v1::TagKey;
-use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
-use weft_proto::weft::common::v1::{Event, WatchEventsRequest};
+use weft_proto::weft::common::v1::Event;
 use weft_proto::weft::governance::v1::{Grant, Group, Policy, Project};
 use weft_runtime::ApiError;
+use weft_storage::projection::{self, Projector};
 use weft_storage::write::Change;
 use weft_storage::{Store, outbox, resources};
 
 use crate::access::AccessIndex;
 use crate::access::nodes::Node;
-use crate::storage::projection;
 
 /// Governance's event type saying that catalog events changed the projection (payload: the
 /// catalog sequence reached, as a google.protobuf.Int64Value). Caches of decisions drop
 /// what they hold on it, like on any other governance event.
 pub const PROJECTION_ADVANCED: &str = "catalog_projection.advanced";
-/// Events of the catalog's stream applied per transaction.
-const PROJECTION_BATCH: usize = 500;
-/// Wait before reconnecting to the catalog after its stream failed.
-const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 pub struct Engine {
     store: Store,
@@ -67,7 +60,7 @@ impl Engine {
                 .guardrails_mut()
                 .put(&policy.name, &policy.cedar, &policy.domain, policy.enabled);
         }
-        for row in projection::all_nodes(conn).await? {
+        for row in projection::all_nodes(conn, projection::CATALOG).await? {
             apply_catalog_payload(
                 &mut index,
                 &row.name,
@@ -134,103 +127,44 @@ impl Engine {
 
     /// Follows the catalog's stream into the projection until the task is dropped.
     pub async fn follow_catalog(self: Arc<Self>, channel: Channel) {
-        loop {
-            if let Err(error) = self.follow_catalog_once(channel.clone()).await {
-                tracing::warn!(%error, "catalog projection: stream interrupted; reconnecting");
-            }
-            tokio::time::sleep(RECONNECT_DELAY).await;
-        }
+        projection::follow(self.store.clone(), channel, self).await
+    }
+}
+
+impl Projector for Engine {
+    fn keeps(&self, type_url: &str) -> bool {
+        is_projected(type_url)
     }
 
-    async fn follow_catalog_once(&self, channel: Channel) -> anyhow::Result<()> {
-        let after = projection::cursor(self.store.db(), projection::CATALOG).await?;
-        let mut client = CatalogInternalServiceClient::new(channel);
-        let stream = client
-            .watch_events(WatchEventsRequest {
-                after_sequence: after,
-                types: Vec::new(),
-            })
-            .await?
-            .into_inner();
-        let mut batches = std::pin::pin!(stream.ready_chunks(PROJECTION_BATCH));
-        while let Some(batch) = batches.next().await {
-            let mut events = Vec::with_capacity(batch.len());
-            let mut failure = None;
-            for item in batch {
-                match item {
-                    Ok(event) => events.push(event),
-                    Err(status) => {
-                        failure = Some(status);
-                        break;
-                    }
-                }
-            }
-            self.project(&events).await?;
-            if let Some(status) = failure {
-                return Err(status.into());
-            }
-        }
-        Ok(())
-    }
-
-    /// Stores a batch of catalog events and the new cursor in one transaction and applies them
-    /// to the index. The index is changed first (the events are the catalog's facts: if the
-    /// commit fails, they come again and apply again), so that when governance's event saying
-    /// "projection advanced" is seen, every decision made afterwards reflects the batch.
-    async fn project(&self, events: &[Event]) -> Result<(), ApiError> {
+    /// The index is changed before the projection commits (the events are the catalog's
+    /// facts: if the commit fails, they come again and apply again), so that when governance's
+    /// event saying "projection advanced" is seen, every decision made afterwards reflects the
+    /// batch.
+    fn apply(&self, events: &[&Event]) -> Vec<Change> {
         let Some(last) = events.last() else {
-            return Ok(());
+            return Vec::new();
         };
-        let txn = self.store.begin_write("services/governance").await?;
-        let mut projected = false;
-        for event in events {
-            let Some(payload) = &event.payload else {
-                continue;
-            };
-            if !is_projected(&payload.type_url) {
-                continue;
-            }
-            projected = true;
-            if event.r#type.ends_with(".deleted") {
-                projection::remove_node(txn.conn(), &event.resource).await?;
-            } else {
-                let kind = event.r#type.split('.').next().unwrap_or_default();
-                projection::put_node(
-                    txn.conn(),
-                    &event.resource,
-                    kind,
-                    &payload.type_url,
-                    &payload.value,
-                )
-                .await?;
-            }
-        }
-        projection::set_cursor(txn.conn(), projection::CATALOG, last.sequence).await?;
-        if projected {
+        {
             let mut index = self.index.write().expect("access index lock");
             for event in events {
                 if let Some(payload) = &event.payload {
-                    let deleted = event.r#type.ends_with(".deleted");
                     apply_catalog_payload(
                         &mut index,
                         &event.resource,
                         &payload.type_url,
                         &payload.value,
-                        deleted,
+                        projection::is_deletion(event),
                     );
                 }
             }
         }
-        let notification = projected.then(|| Change {
+        vec![Change {
             action: String::new(),
             event_type: PROJECTION_ADVANCED.to_string(),
             resource: "projections/catalog".to_string(),
             payload: prost_types::Any::from_msg(&last.sequence).expect("an i64 always encodes"),
             detail: serde_json::Value::Null,
-        });
-        txn.commit_events(notification.into_iter().collect())
-            .await?;
-        Ok(())
+        }]
     }
 }
 

@@ -1,6 +1,7 @@
 //! Weft's lineage service: OpenLineage ingestion (spec 2-0-2), the lineage graph kept in memory
-//! with bounded queries, column lineage and run history. Impact analysis and tag propagation
-//! are not built yet (AnalyzeImpact answers UNIMPLEMENTED).
+//! with bounded queries, column lineage and run history, the link to catalog assets (a
+//! projection of the catalog's stream), impact analysis, and propagation of classification tags
+//! along column lineage into the catalog.
 
 pub mod api;
 pub mod domain;
@@ -32,6 +33,8 @@ pub async fn serve(
     let store =
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Lineage).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
+    // Connects lazily: the catalog may start later; the projection catches up once it answers.
+    let catalog = weft_runtime::tls::channel(&config, ServiceKind::Catalog)?;
     // The outbox position the graph is loaded at: the follower starts there, so no change
     // committed meanwhile is missed (applying one twice is harmless).
     let loaded_at = weft_storage::outbox::last_sequence(&store).await?;
@@ -60,6 +63,10 @@ pub async fn serve(
         async move {
             let mut tasks = tasks.lock().expect("tasks lock");
             tasks.push(tokio::spawn(lineage.clone().follow_outbox(loaded_at)));
+            tasks.push(tokio::spawn(
+                lineage.clone().follow_catalog(catalog.clone()),
+            ));
+            tasks.push(tokio::spawn(lineage.clone().propagate_tags(catalog)));
             tasks.push(tokio::spawn(lineage.enforce_retention(retention)));
             Ok(())
         }

@@ -6,7 +6,8 @@ use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInter
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogService;
 use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_runtime::interceptors::caller;
+use weft_runtime::ServiceKind;
+use weft_runtime::interceptors::{CallingService, caller};
 use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
@@ -532,8 +533,8 @@ impl CatalogService for CatalogApi {
     }
 }
 
-/// `weft.catalog.v1.CatalogInternalService`: the outbox stream; location resolution and
-/// inherited tags come with the catalog and lineage issues.
+/// `weft.catalog.v1.CatalogInternalService`: the outbox stream, and the inherited tags lineage
+/// propagates.
 pub struct CatalogInternalApi {
     catalog: Catalog,
 }
@@ -554,5 +555,26 @@ impl CatalogInternalService for CatalogInternalApi {
             self.catalog.store(),
             request.into_inner(),
         )?))
+    }
+
+    async fn set_inherited_tags(
+        &self,
+        request: Request<SetInheritedTagsRequest>,
+    ) -> Result<Response<SetInheritedTagsResponse>, Status> {
+        // Inherited tags are lineage's to set; other services have no business with them.
+        let actor = match request.extensions().get::<CallingService>() {
+            Some(CallingService(ServiceKind::Lineage)) => "services/lineage",
+            Some(CallingService(other)) => {
+                return Err(Status::permission_denied(format!(
+                    "only lineage sets inherited tags, not {other}"
+                )));
+            }
+            None => return Err(Status::unauthenticated("no calling service")),
+        };
+        let updated = self
+            .catalog
+            .set_inherited_tags(actor, request.into_inner())
+            .await?;
+        Ok(Response::new(SetInheritedTagsResponse { updated }))
     }
 }

@@ -14,6 +14,7 @@ use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
 use super::Catalog;
 use super::custom_properties;
 use super::forms::check_forms;
+use super::inherited_tags::carry_inherited_tags;
 use super::references::{KnownTagKeys, check_tags_with, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
 use crate::storage::kinds::asset_kind_column;
@@ -202,8 +203,9 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         )
         .await?;
     }
-    let old_schema = previous.schema.clone().unwrap_or_default();
-    let new_schema = normalize(&asset.schema.clone().unwrap_or_default());
+    // Inherited tags are lineage's, not part of the schema: versions compare without them.
+    let old_schema = normalize(&previous.schema.clone().unwrap_or_default());
+    let mut new_schema = normalize(&asset.schema.clone().unwrap_or_default());
     if new_schema != old_schema {
         let mode = mode_of(asset);
         let broken = violations(&old_schema, &new_schema, mode);
@@ -221,6 +223,9 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
         asset.schema_version = previous.schema_version + 1;
         assets::insert_schema_version(conn, &asset.name, asset.schema_version, actor, &new_schema)
             .await?;
+    }
+    if let Some(previous_schema) = &previous.schema {
+        carry_inherited_tags(previous_schema, &mut new_schema);
     }
     asset.schema = Some(new_schema);
     Ok(())

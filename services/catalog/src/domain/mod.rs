@@ -9,6 +9,7 @@ pub mod data_products;
 pub mod domains;
 pub mod forms;
 pub mod glossaries;
+pub mod inherited_tags;
 pub mod mutations;
 pub mod publish_rules;
 pub mod publishing;

@@ -106,7 +106,7 @@ fn violation_of(rule: &Rule, scope: &[(&str, &Value)]) -> Option<String> {
 impl Governance {
     /// Creates the default rules unless they were created before (even if since deleted).
     pub async fn seed_default_rules(&self) -> Result<(), ApiError> {
-        use crate::storage::projection;
+        use weft_storage::projection;
         const MARKER: &str = "default-rules";
         if projection::cursor(self.store().db(), MARKER).await? > 0 {
             return Ok(());

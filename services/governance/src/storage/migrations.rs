@@ -11,6 +11,8 @@ impl MigratorTrait for Migrator {
             Box::new(weft_storage::migration::CreateRuntimeTables),
             Box::new(weft_storage::resource_migration::CreateResourceTable),
             Box::new(CreateCatalogProjection),
+            Box::new(weft_storage::projection::CreateProjectionTables),
+            Box::new(MoveCatalogProjection),
         ]
     }
 
@@ -109,5 +111,51 @@ impl MigrationTrait for CreateCatalogProjection {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Moves the catalog projection into the shared projection tables (`weft_storage::projection`)
+/// that lineage uses too, keeping the cursor: nothing is read from the catalog again.
+struct MoveCatalogProjection;
+
+impl MigrationName for MoveCatalogProjection {
+    fn name(&self) -> &str {
+        "m0003_governance_shared_projection"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MoveCatalogProjection {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        // Fixed statements, no input: plain SQL both SQLite and PostgreSQL accept.
+        db.execute_unprepared(
+            "INSERT INTO weft_projected_resources (source, name, kind, payload_type, payload) \
+             SELECT 'catalog', name, kind, payload_type, payload FROM governance_catalog_nodes",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO weft_projection_cursors (source, sequence) \
+             SELECT source, sequence FROM governance_projection_cursors",
+        )
+        .await?;
+        CreateCatalogProjection.down(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        CreateCatalogProjection.up(manager).await?;
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "INSERT INTO governance_catalog_nodes (name, kind, payload_type, payload) \
+             SELECT name, kind, payload_type, payload FROM weft_projected_resources \
+             WHERE source = 'catalog'",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO governance_projection_cursors (source, sequence) \
+             SELECT source, sequence FROM weft_projection_cursors",
+        )
+        .await
+        .map(|_| ())
     }
 }

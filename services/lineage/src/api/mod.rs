@@ -10,8 +10,7 @@ use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Lineage;
 
-/// `weft.lineage.v1.LineageService`. AnalyzeImpact is not built yet and answers UNIMPLEMENTED
-/// (the generated default).
+/// `weft.lineage.v1.LineageService`.
 pub struct LineageApi {
     lineage: Lineage,
 }
@@ -100,6 +99,18 @@ impl LineageService for LineageApi {
         Ok(Response::new(
             self.lineage.get_dataset(request.get_ref()).await?,
         ))
+    }
+
+    async fn analyze_impact(
+        &self,
+        request: Request<AnalyzeImpactRequest>,
+    ) -> Result<Response<AnalyzeImpactResponse>, Status> {
+        let request = request.into_inner();
+        let response = self
+            .lineage
+            .query_graph(move |lineage| lineage.analyze_impact(&request))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn list_runs(

@@ -60,7 +60,10 @@ impl Lineage {
         .await?;
         let next_page_token = page.finish(&mut rows, |row| row.id.as_str());
         Ok(ListDatasetsResponse {
-            datasets: rows.into_iter().map(dataset_message).collect(),
+            datasets: rows
+                .into_iter()
+                .map(|row| self.dataset_message(row))
+                .collect(),
             next_page_token,
         })
     }
@@ -74,7 +77,7 @@ impl Lineage {
         }
         reads::dataset(self.store().db(), &request.id)
             .await?
-            .map(dataset_message)
+            .map(|row| self.dataset_message(row))
             .ok_or_else(|| ApiError::not_found(&request.id))
     }
 
@@ -163,7 +166,18 @@ fn job_message(row: job::Model, latest: Option<run::Model>) -> Job {
     }
 }
 
-fn dataset_message(row: dataset::Model) -> Dataset {
+impl Lineage {
+    fn dataset_message(&self, row: dataset::Model) -> Dataset {
+        let asset = self
+            .catalog()
+            .asset_at(&row.namespace, &row.name)
+            .map(|asset| asset.name.clone())
+            .unwrap_or_default();
+        dataset_message(row, asset)
+    }
+}
+
+fn dataset_message(row: dataset::Model, asset: String) -> Dataset {
     #[derive(serde::Deserialize)]
     struct StoredField {
         name: String,
@@ -185,7 +199,7 @@ fn dataset_message(row: dataset::Model) -> Dataset {
                 description: f.description,
             })
             .collect(),
-        asset: String::new(),
+        asset,
         facets_json: row.facets_json,
         update_time: Some(timestamp(row.update_time)),
     }

@@ -1,18 +1,30 @@
 //! Lineage's domain logic, independent of gRPC: ingestion (`ingest`), the graph queries
-//! (`queries`) and the listings of jobs, datasets and runs (`listings`).
+//! (`queries`), the listings of jobs, datasets and runs (`listings`), the link to the catalog
+//! (`catalog_link`), impact analysis (`impact`) and tag propagation (`propagation`).
 
+pub mod catalog_link;
 pub mod ids;
+pub mod impact;
 pub mod ingest;
 pub mod listings;
+pub mod propagation;
 pub mod queries;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use prost::Message;
+use tokio::sync::Notify;
+use tonic::transport::Channel;
+use weft_proto::weft::catalog::v1::SetInheritedTagsRequest;
+use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
+use weft_proto::weft::common::v1::Event;
 use weft_proto::weft::lineage::v1::{FailedEvent, LineageChange};
 use weft_runtime::ApiError;
-use weft_storage::Store;
+use weft_storage::projection::{self, Projector};
+use weft_storage::{Change, Store};
+
+use self::catalog_link::CatalogView;
 
 use crate::graph::Graph;
 use crate::openlineage::ParsedEvent;
@@ -20,12 +32,21 @@ use crate::storage::reads;
 
 /// Events accepted in one batch.
 pub const MAX_BATCH: usize = 10_000;
+/// Columns sent to the catalog per SetInheritedTags call.
+const INHERITED_TAGS_CHUNK: usize = 500;
+/// Changes arriving within this time are propagated together.
+const PROPAGATION_DEBOUNCE: Duration = Duration::from_millis(200);
+/// Wait before retrying a propagation the catalog refused or could not take.
+const PROPAGATION_RETRY: Duration = Duration::from_secs(2);
 
 /// The lineage service, as the gRPC adapter sees it.
 #[derive(Clone)]
 pub struct Lineage {
     store: Store,
     graph: Arc<RwLock<Graph>>,
+    catalog: Arc<RwLock<CatalogView>>,
+    /// Woken when the graph or the catalog view changed: tags may propagate differently.
+    propagation: Arc<Notify>,
 }
 
 /// What a batch did.
@@ -39,10 +60,14 @@ pub struct BatchOutcome {
 }
 
 impl Lineage {
-    /// Loads the graph from the database.
+    /// Loads the graph and the catalog view from the database.
     pub async fn open(store: Store) -> Result<Self, ApiError> {
         let started = std::time::Instant::now();
         let graph = reads::load_graph(store.db()).await?;
+        let mut catalog = CatalogView::default();
+        for row in projection::all_nodes(store.db(), projection::CATALOG).await? {
+            catalog.apply(&row.name, &row.payload_type, &row.payload, false);
+        }
         tracing::info!(
             nodes = graph.node_count(),
             edges = graph.edge_count(),
@@ -52,6 +77,8 @@ impl Lineage {
         Ok(Self {
             store,
             graph: Arc::new(RwLock::new(graph)),
+            catalog: Arc::new(RwLock::new(catalog)),
+            propagation: Arc::new(Notify::new()),
         })
     }
 
@@ -65,11 +92,18 @@ impl Lineage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, CatalogView> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn apply(&self, change: &LineageChange) {
         self.graph
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .apply(change);
+        self.propagation.notify_one();
     }
 
     /// Ingests one event; false when it had been ingested before.
@@ -177,6 +211,44 @@ impl Lineage {
         }
     }
 
+    /// Follows the catalog's stream into the catalog view until the task is dropped.
+    pub async fn follow_catalog(self, channel: Channel) {
+        projection::follow(self.store.clone(), channel, Arc::new(self)).await
+    }
+
+    /// Keeps the catalog's inherited tags equal to what lineage propagates (see `propagation`),
+    /// after every change of the graph or the catalog view, until the task is dropped.
+    pub async fn propagate_tags(self, channel: Channel) {
+        let mut catalog = CatalogInternalServiceClient::new(channel);
+        loop {
+            let updates = {
+                let view = self.catalog();
+                let desired = propagation::desired(&self.graph(), &view);
+                propagation::differences(&view, desired)
+            };
+            let mut failed = false;
+            for chunk in updates.chunks(INHERITED_TAGS_CHUNK) {
+                let request = SetInheritedTagsRequest {
+                    columns: chunk.to_vec(),
+                };
+                if let Err(status) = catalog.set_inherited_tags(request).await {
+                    tracing::warn!(%status, "lineage: tag propagation to the catalog failed");
+                    failed = true;
+                    break;
+                }
+            }
+            if !updates.is_empty() && !failed {
+                tracing::info!(columns = updates.len(), "lineage: inherited tags updated");
+            }
+            if failed {
+                tokio::time::sleep(PROPAGATION_RETRY).await;
+                continue;
+            }
+            self.propagation.notified().await;
+            tokio::time::sleep(PROPAGATION_DEBOUNCE).await;
+        }
+    }
+
     /// Deletes raw events older than `retention`, every hour.
     pub async fn enforce_retention(self, retention: Duration) {
         loop {
@@ -191,6 +263,33 @@ impl Lineage {
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+    }
+}
+
+impl Projector for Lineage {
+    fn keeps(&self, type_url: &str) -> bool {
+        catalog_link::keeps(type_url)
+    }
+
+    fn apply(&self, events: &[&Event]) -> Vec<Change> {
+        {
+            let mut view = self
+                .catalog
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for event in events {
+                if let Some(payload) = &event.payload {
+                    view.apply(
+                        &event.resource,
+                        &payload.type_url,
+                        &payload.value,
+                        projection::is_deletion(event),
+                    );
+                }
+            }
+        }
+        self.propagation.notify_one();
+        Vec::new()
     }
 }
 

@@ -10,6 +10,7 @@ use weft_runtime::ApiError;
 use weft_runtime::paging::PageRequest;
 
 use super::Lineage;
+use super::catalog_link::{CatalogView, column_tags};
 use crate::graph::traverse::Walk;
 use crate::graph::{Bounds, Graph, NodeIx, Traversal, micros};
 
@@ -65,6 +66,7 @@ impl Lineage {
         );
         let page = page(request.page_size, &request.page_token, &fingerprint)?;
 
+        let view = self.catalog();
         let graph = self.graph();
         let start = start_node(&graph, &request.node, "node")?;
         let columns = graph.node(start).kind == NodeKind::Column;
@@ -77,7 +79,7 @@ impl Lineage {
             indirect: true,
         };
         let traversal = graph.traverse(start, walk, &bounds);
-        Ok(respond(&graph, traversal, page, as_of))
+        Ok(respond(&graph, &view, traversal, page, as_of))
     }
 
     pub fn get_column_lineage(
@@ -88,6 +90,7 @@ impl Lineage {
         if request.depth < 0 {
             return Err(ApiError::invalid("depth", "must not be negative"));
         }
+        let view = self.catalog();
         let graph = self.graph();
         let start = start_node(&graph, &request.column, "column")?;
         if graph.node(start).kind != NodeKind::Column {
@@ -105,7 +108,7 @@ impl Lineage {
             indirect: request.include_indirect,
         };
         let traversal = graph.traverse(start, walk, &bounds);
-        Ok(respond(&graph, traversal, Paging::All, None))
+        Ok(respond(&graph, &view, traversal, Paging::All, None))
     }
 }
 
@@ -148,6 +151,7 @@ fn page(page_size: i32, token: &str, fingerprint: &str) -> Result<Paging, ApiErr
 /// edge is returned once over all pages).
 fn respond(
     graph: &Graph,
+    view: &CatalogView,
     traversal: Traversal,
     paging: Paging,
     as_of: Option<i64>,
@@ -175,7 +179,7 @@ fn respond(
     }
     let nodes = traversal.nodes[offset..end]
         .iter()
-        .map(|(ix, _)| node_message(graph, *ix, as_of))
+        .map(|(ix, _)| node_message(graph, view, *ix, as_of))
         .collect();
     let edges = traversal
         .edges
@@ -201,10 +205,29 @@ fn respond(
     }
 }
 
-fn node_message(graph: &Graph, ix: NodeIx, as_of: Option<i64>) -> Node {
+/// A node as the API shows it, with its catalog link: the asset at a dataset's location and
+/// its product, and the tags of the asset (for a dataset) or of the column (own and inherited).
+fn node_message(graph: &Graph, view: &CatalogView, ix: NodeIx, as_of: Option<i64>) -> Node {
     let node = graph.node(ix);
     let run_state_known = as_of.is_none_or(|time| node.run_state_time <= time);
+    let (asset, data_product, tags) = match view.asset_at(&node.namespace, &node.name) {
+        Some(asset) if node.kind != NodeKind::Job => {
+            let tags = if node.kind == NodeKind::Column {
+                asset
+                    .column(&node.field)
+                    .map(column_tags)
+                    .unwrap_or_default()
+            } else {
+                asset.tags.clone()
+            };
+            (asset.name.clone(), asset.data_product.clone(), tags)
+        }
+        _ => Default::default(),
+    };
     Node {
+        asset,
+        data_product,
+        tags,
         id: node.id.to_string(),
         kind: node.kind as i32,
         namespace: node.namespace.to_string(),
@@ -215,6 +238,5 @@ fn node_message(graph: &Graph, ix: NodeIx, as_of: Option<i64>) -> Node {
         } else {
             0
         },
-        ..Node::default()
     }
 }

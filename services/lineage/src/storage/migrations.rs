@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(weft_storage::migration::CreateRuntimeTables),
             Box::new(CreateLineageTables),
+            Box::new(weft_storage::projection::CreateProjectionTables),
         ]
     }
 
