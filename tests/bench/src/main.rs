@@ -6,6 +6,7 @@
 //! target/release/weft-bench search --assets 1000000
 //! target/release/weft-bench check
 //! target/release/weft-bench check-gateway
+//! target/release/weft-bench lineage
 //! ```
 //!
 //! Scenarios live in their own modules so that later issues add theirs (governance checks,
@@ -14,6 +15,7 @@
 mod check;
 mod check_gateway;
 mod data;
+mod lineage;
 mod report;
 mod search;
 mod suite;
@@ -41,6 +43,9 @@ enum Scenario {
     /// Governance: Check through the gateway over gRPC (`weft up`) at 1 and 32 clients, next to
     /// governance called directly and a bare tonic service.
     CheckGateway(check_gateway::GatewayCheckArgs),
+    /// Lineage: OpenLineage ingest rates (in process on SQLite and PostgreSQL, and through the
+    /// gateway), and traversals of a generated 1M-edge graph next to a recursive CTE.
+    Lineage(lineage::LineageArgs),
 }
 
 #[tokio::main]
@@ -49,5 +54,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Search(args) => search::run(args).await,
         Scenario::Check(args) => check::run(args).await,
         Scenario::CheckGateway(args) => check_gateway::run(args).await,
+        Scenario::Lineage(args) => lineage::run(args).await,
     }
 }

@@ -141,3 +141,131 @@ pub fn differences(
     updates.sort_by(|a, b| (&a.asset, &a.column).cmp(&(&b.asset, &b.column)));
     updates
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use weft_proto::weft::catalog::v1::{Asset, Column, Location, Schema, TagKey};
+    use weft_proto::weft::common::v1::Tag;
+
+    use super::*;
+    use crate::graph::EdgeSpanRow;
+
+    const NS: &str = "pg://db";
+
+    fn asset(view: &mut CatalogView, id: &str, table: &str, columns: &[(&str, Vec<Tag>)]) {
+        let name = format!("domains/d/dataProducts/p/assets/{id}");
+        let asset = Asset {
+            name: name.clone(),
+            location: Some(Location {
+                namespace: NS.into(),
+                name: table.into(),
+            }),
+            schema: Some(Schema {
+                columns: columns
+                    .iter()
+                    .map(|(column, tags)| Column {
+                        name: column.to_string(),
+                        tags: tags.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+            ..Default::default()
+        };
+        view.apply(
+            &name,
+            "type.googleapis.com/weft.catalog.v1.Asset",
+            &asset.encode_to_vec(),
+            false,
+        );
+    }
+
+    fn direct(graph: &mut Graph, from: (&str, &str), to: (&str, &str), masking: bool) {
+        let job = ids::job_node("etl", "job");
+        graph.add_node(&job);
+        let source = ids::column_node(NS, from.0, from.1);
+        let target = ids::column_node(NS, to.0, to.1);
+        graph.add_node(&source);
+        graph.add_node(&target);
+        graph.add_span(&EdgeSpanRow {
+            source: &source.id,
+            target: &target.id,
+            kind: EdgeKind::Direct,
+            job: &job.id,
+            subtype: "IDENTITY",
+            masking,
+            from: 0,
+            to: None,
+        });
+    }
+
+    fn pii() -> Tag {
+        Tag {
+            key: "pii".into(),
+            value: "email".into(),
+        }
+    }
+
+    /// a.email (pii) → b.email → c.email → a.email (a cycle back), b.email → d.hash (masking),
+    /// and a tag key that is not a classification on a.note → b.note.
+    fn world() -> (Graph, CatalogView) {
+        let mut view = CatalogView::default();
+        view.apply(
+            "tagKeys/pii",
+            "type.googleapis.com/weft.catalog.v1.TagKey",
+            &TagKey {
+                classification: true,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            false,
+        );
+        let team = Tag {
+            key: "team".into(),
+            value: "x".into(),
+        };
+        asset(
+            &mut view,
+            "a",
+            "a",
+            &[("email", vec![pii()]), ("note", vec![team])],
+        );
+        asset(&mut view, "b", "b", &[("email", vec![]), ("note", vec![])]);
+        asset(&mut view, "d", "d", &[("hash", vec![])]);
+        let mut graph = Graph::default();
+        direct(&mut graph, ("a", "email"), ("b", "email"), false);
+        // c is not in the catalog: the walk goes through it.
+        direct(&mut graph, ("b", "email"), ("c", "email"), false);
+        direct(&mut graph, ("c", "email"), ("a", "email"), false);
+        direct(&mut graph, ("b", "email"), ("d", "hash"), true);
+        direct(&mut graph, ("a", "note"), ("b", "note"), false);
+        (graph, view)
+    }
+
+    #[test]
+    fn classification_tags_follow_direct_edges_and_stop_at_masking() {
+        let (graph, view) = world();
+        let desired = desired(&graph, &view);
+        let b = (
+            "domains/d/dataProducts/p/assets/b".to_string(),
+            "email".to_string(),
+        );
+        assert_eq!(desired.keys().collect::<Vec<_>>(), [&b], "{desired:?}");
+        assert_eq!(
+            desired[&b],
+            [InheritedTag {
+                tag: Some(pii()),
+                source: "domains/d/dataProducts/p/assets/a#email".into(),
+                path: vec![ids::column(NS, "a", "email"), ids::column(NS, "b", "email")],
+            }]
+        );
+        // Everything differs from an empty catalog only where a tag is due.
+        let updates = differences(&view, desired);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(
+            (updates[0].asset.as_str(), updates[0].column.as_str()),
+            (b.0.as_str(), "email")
+        );
+    }
+}
