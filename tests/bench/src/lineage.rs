@@ -128,7 +128,7 @@ fn event(index: usize) -> String {
         columns: &COLUMNS,
     };
     let run = format!("0194a0b0-0000-7000-8000-{:012x}", index / 2);
-    let (event_type, second) = if index % 2 == 0 {
+    let (event_type, second) = if index.is_multiple_of(2) {
         ("START", 0)
     } else {
         ("COMPLETE", 30)
@@ -423,11 +423,8 @@ async fn traversals(
         .map(|_| &graph.datasets[rng.random_range(0..graph.datasets.len())])
         .collect();
     println!(
-        "{:<24} {:<44} {:<44} {}",
-        "direction, depth",
-        "Weft (memory)",
-        "baseline (recursive CTE)",
-        "nodes found (mean), agreement"
+        "{:<24} {:<44} {:<44} nodes found (mean), agreement",
+        "direction, depth", "Weft (memory)", "baseline (recursive CTE)"
     );
     for downstream in [true, false] {
         for (depth, label) in DEPTHS {
