@@ -1,7 +1,9 @@
 //! Lineage's read queries: the whole graph at start, and the listings behind the RPCs.
 
+use futures::StreamExt;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use weft_proto::weft::lineage::v1::{EdgeKind, Node, RunState};
 use weft_runtime::ApiError;
@@ -14,7 +16,7 @@ use crate::graph::{EdgeSpanRow, Graph};
 const LOAD_BATCH: u64 = 10_000;
 
 /// Builds the graph from the database: every node, then every edge span.
-pub async fn load_graph<C: ConnectionTrait>(conn: &C) -> Result<Graph, ApiError> {
+pub async fn load_graph(conn: &DatabaseConnection) -> Result<Graph, ApiError> {
     let mut graph = Graph::default();
     let mut after = String::new();
     loop {
@@ -39,35 +41,20 @@ pub async fn load_graph<C: ConnectionTrait>(conn: &C) -> Result<Graph, ApiError>
         }
     }
     load_run_states(conn, &mut graph).await?;
-    let mut offset = 0;
-    loop {
-        let rows = edge::Entity::find()
-            .order_by_asc(edge::Column::Source)
-            .order_by_asc(edge::Column::Target)
-            .order_by_asc(edge::Column::Kind)
-            .order_by_asc(edge::Column::Job)
-            .order_by_asc(edge::Column::ValidFrom)
-            .offset(offset)
-            .limit(LOAD_BATCH)
-            .all(conn)
-            .await
-            .map_err(db_error)?;
-        if rows.is_empty() {
-            break;
-        }
-        offset += rows.len() as u64;
-        for row in &rows {
-            graph.add_span(&EdgeSpanRow {
-                source: &row.source,
-                target: &row.target,
-                kind: EdgeKind::try_from(row.kind).unwrap_or(EdgeKind::Unspecified),
-                job: &row.job,
-                subtype: &row.subtype,
-                masking: row.masking,
-                from: row.valid_from,
-                to: row.valid_to,
-            });
-        }
+    // One streamed, unordered scan: paging by offset would re-read the skipped rows.
+    let mut rows = edge::Entity::find().stream(conn).await.map_err(db_error)?;
+    while let Some(row) = rows.next().await {
+        let row = row.map_err(db_error)?;
+        graph.add_span(&EdgeSpanRow {
+            source: &row.source,
+            target: &row.target,
+            kind: EdgeKind::try_from(row.kind).unwrap_or(EdgeKind::Unspecified),
+            job: &row.job,
+            subtype: &row.subtype,
+            masking: row.masking,
+            from: row.valid_from,
+            to: row.valid_to,
+        });
     }
     Ok(graph)
 }
