@@ -114,6 +114,93 @@ pub async fn declare_tag_keys(client: &mut Catalog, keys: &[(&str, &[&str])]) {
     }
 }
 
+/// Declares `key` as a classification tag key (tags with it propagate along column lineage).
+pub async fn declare_classification(client: &mut Catalog, key: &str, values: &[&str]) {
+    client
+        .create_tag_key(weft_proto::weft::catalog::v1::CreateTagKeyRequest {
+            tag_key_id: key.to_string(),
+            tag_key: Some(weft_proto::weft::catalog::v1::TagKey {
+                allowed_values: values.iter().map(|v| v.to_string()).collect(),
+                classification: true,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("classification tag key declared");
+}
+
+/// A described, nullable string column with `tags` ("key=value").
+pub fn string_column(name: &str, tags: &[&str]) -> weft_proto::weft::catalog::v1::Column {
+    weft_proto::weft::catalog::v1::Column {
+        name: name.into(),
+        r#type: "string".into(),
+        nullable: true,
+        description: format!("The {name}."),
+        tags: tags
+            .iter()
+            .map(|tag| {
+                let (key, value) = tag.split_once('=').unwrap_or((tag, ""));
+                weft_proto::weft::common::v1::Tag {
+                    key: key.into(),
+                    value: value.into(),
+                }
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Creates table asset `id` in `product` at an OpenLineage location (namespace, name).
+pub async fn create_table_asset(
+    client: &mut Catalog,
+    product: &str,
+    id: &str,
+    location: (&str, &str),
+    columns: Vec<weft_proto::weft::catalog::v1::Column>,
+) {
+    use weft_proto::weft::catalog::v1::{Asset, AssetKind, CreateAssetRequest, Location, Schema};
+    client
+        .create_asset(CreateAssetRequest {
+            parent: product.into(),
+            asset_id: id.into(),
+            asset: Some(Asset {
+                kind: AssetKind::Table as i32,
+                location: Some(Location {
+                    namespace: location.0.into(),
+                    name: location.1.into(),
+                }),
+                schema: Some(Schema { columns }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("asset created");
+}
+
+/// The path of tool `tool` on PATH; panics with how to install it when missing.
+pub fn require_tool(tool: &str, install: &str) -> std::path::PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+    });
+    found.unwrap_or_else(|| panic!("{tool} is not installed; run tests/setup.sh ({install})"))
+}
+
+/// Runs a command to success and returns its standard output.
+pub fn run_tool(command: &mut std::process::Command) -> String {
+    let output = command.output().expect("the tool runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        output.status.success(),
+        "{command:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    stdout
+}
+
 /// The fields named by a status's google.rpc.BadRequest.
 pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
     status

@@ -70,8 +70,9 @@ STEPS = [
     ("py_mask", (WAREHOUSE, "py.raw_customers"), ("id", "email"), "py.clean_customers", ("id", "email_hash"),
      {"id": (WAREHOUSE, "py.raw_customers", "id", "IDENTITY", False),
       "email_hash": (WAREHOUSE, "py.raw_customers", "email", "TRANSFORMATION", True)}),
-    ("py_revenue", (WAREHOUSE, "py.raw_customers"), ("id", "email"), "py.customer_count", ("n",),
-     {"n": (WAREHOUSE, "py.raw_customers", "id", "AGGREGATION", False)}),
+    ("py_revenue", (WAREHOUSE, "py.raw_customers"), ("id", "email"), "py.customer_count", ("n", "contact"),
+     {"n": (WAREHOUSE, "py.raw_customers", "id", "AGGREGATION", False),
+      "contact": (WAREHOUSE, "py.raw_customers", "email", "IDENTITY", False)}),
 ]
 
 

@@ -11,9 +11,8 @@ use serde_json::json;
 use tonic::Code;
 use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, Column, ColumnInheritedTags, CreateAssetRequest, CreateDataProductRequest,
-    CreateTagKeyRequest, DataProduct, GetAssetRequest, InheritedTag, Location,
-    PublishDataProductRequest, Schema, SetInheritedTagsRequest, SubscriptionPolicy, TagKey,
+    Asset, ColumnInheritedTags, CreateDataProductRequest, DataProduct, GetAssetRequest,
+    InheritedTag, PublishDataProductRequest, Schema, SetInheritedTagsRequest, SubscriptionPolicy,
     UpdateAssetRequest,
 };
 use weft_proto::weft::common::v1::{Permission, Tag};
@@ -28,8 +27,9 @@ use weft_runtime::ServiceKind;
 use weft_testkit::{Bearer, TestSuite};
 use weft_tests::openlineage::{Step, column_id, dataset_id, run_event};
 use weft_tests::{
-    Catalog, bad_fields, catalog, disable_default_rules, domain_request, governance, lineage,
-    on_every_backend, precondition_violations,
+    Catalog, bad_fields, catalog, create_table_asset, declare_classification,
+    disable_default_rules, domain_request, governance, lineage, on_every_backend,
+    precondition_violations, string_column,
 };
 
 const SHOP: &str = "postgres://shop.example:5432";
@@ -85,17 +85,6 @@ fn pii() -> Tag {
     }
 }
 
-fn column(name: &str, tags: Vec<Tag>) -> Column {
-    Column {
-        name: name.into(),
-        r#type: "string".into(),
-        nullable: true,
-        description: format!("The {name}."),
-        tags,
-        ..Default::default()
-    }
-}
-
 async fn create_product(client: &mut Catalog, name: &str, owner: &str, auto_approve: bool) {
     let (parent, id) = name.split_once("/dataProducts/").unwrap();
     client
@@ -110,32 +99,6 @@ async fn create_product(client: &mut Catalog, name: &str, owner: &str, auto_appr
                     auto_approve,
                     approvers: vec![],
                 }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
-}
-
-async fn create_asset(
-    client: &mut Catalog,
-    product: &str,
-    id: &str,
-    location: (&str, &str),
-    columns: Vec<Column>,
-) {
-    client
-        .create_asset(CreateAssetRequest {
-            parent: product.into(),
-            asset_id: id.into(),
-            asset: Some(Asset {
-                kind: AssetKind::Table as i32,
-                location: Some(Location {
-                    namespace: location.0.into(),
-                    name: location.1.into(),
-                }),
-                schema: Some(Schema { columns }),
                 ..Default::default()
             }),
             request_id: String::new(),
@@ -215,54 +178,46 @@ async fn wait_decision(suite: &TestSuite, subject: &str, resource: &str, allowed
 async fn set_up(suite: &TestSuite) {
     disable_default_rules(suite).await;
     let mut admin = catalog(suite, &suite.admin_token());
-    admin
-        .create_tag_key(CreateTagKeyRequest {
-            tag_key_id: "pii".into(),
-            tag_key: Some(TagKey {
-                allowed_values: vec!["email".into()],
-                classification: true,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    declare_classification(&mut admin, "pii", &["email"]).await;
     admin
         .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
         .await
         .unwrap();
     create_product(&mut admin, SALES, "users/olivia", false).await;
     create_product(&mut admin, MARKETING, "users/mia", true).await;
-    create_asset(
+    create_table_asset(
         &mut admin,
         SALES,
         "orders",
         (SHOP, "shop.public.orders"),
-        vec![column("id", vec![]), column("email", vec![pii()])],
+        vec![
+            string_column("id", &[]),
+            string_column("email", &["pii=email"]),
+        ],
     )
     .await;
-    create_asset(
+    create_table_asset(
         &mut admin,
         SALES,
         "raw-orders",
         (WAREHOUSE, "raw.orders"),
-        vec![column("id", vec![]), column("email", vec![])],
+        vec![string_column("id", &[]), string_column("email", &[])],
     )
     .await;
-    create_asset(
+    create_table_asset(
         &mut admin,
         SALES,
         "clean-orders",
         (WAREHOUSE, "clean.orders"),
-        vec![column("id", vec![]), column("email_hash", vec![])],
+        vec![string_column("id", &[]), string_column("email_hash", &[])],
     )
     .await;
-    create_asset(
+    create_table_asset(
         &mut admin,
         MARKETING,
         "contacts",
         (WAREHOUSE, "mart.contacts"),
-        vec![column("contact", vec![])],
+        vec![string_column("contact", &[])],
     )
     .await;
     admin
@@ -526,7 +481,7 @@ async fn classification_tags_propagate_along_column_lineage_and_impact_reaches_s
                 asset: Some(Asset {
                     name: orders.clone(),
                     schema: Some(Schema {
-                        columns: vec![column("id", vec![]), column("email", vec![])],
+                        columns: vec![string_column("id", &[]), string_column("email", &[])],
                     }),
                     ..Default::default()
                 }),

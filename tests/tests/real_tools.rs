@@ -6,26 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use weft_testkit::{Backend, TestSuite};
-
-fn require(tool: &str, install: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-    });
-    found.unwrap_or_else(|| panic!("{tool} is not installed; run tests/setup.sh ({install})"))
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the tool runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(
-        output.status.success(),
-        "{command:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    stdout
-}
+use weft_tests::{require_tool as require, run_tool as run};
 
 fn repository_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
