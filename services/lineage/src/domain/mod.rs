@@ -221,11 +221,18 @@ impl Lineage {
     pub async fn propagate_tags(self, channel: Channel) {
         let mut catalog = CatalogInternalServiceClient::new(channel);
         loop {
-            let updates = {
-                let view = self.catalog();
-                let desired = propagation::desired(&self.graph(), &view);
+            // A full recomputation may take a while on a large graph: off the async runtime.
+            let lineage = self.clone();
+            let updates = tokio::task::spawn_blocking(move || {
+                let view = lineage.catalog();
+                let desired = propagation::desired(&lineage.graph(), &view);
                 propagation::differences(&view, desired)
-            };
+            })
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "lineage: tag propagation pass failed");
+                Vec::new()
+            });
             let mut failed = false;
             for chunk in updates.chunks(INHERITED_TAGS_CHUNK) {
                 let request = SetInheritedTagsRequest {
