@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    QueryOrder, Set, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryOrder, QueryTrait,
+    Set, Statement, TransactionTrait,
 };
 use tokio::sync::OwnedMutexGuard;
 use weft_runtime::ApiError;
@@ -22,6 +22,8 @@ use weft_runtime::ApiError;
 use crate::db::Store;
 use crate::entities::{journal, outbox};
 
+/// Outbox events or journal records appended per statement.
+const APPEND_CHUNK: usize = 500;
 /// Key of the PostgreSQL advisory lock that serializes outbox and journal appends.
 const APPEND_LOCK_KEY: i64 = 0x5745_4654_0001; // "WEFT" 0001
 
@@ -137,6 +139,7 @@ impl WriteTxn {
             None => (1, String::new()),
         };
         let time = now();
+        let mut rows = Vec::with_capacity(entries.len());
         for entry in entries {
             let record = crate::journal::Record {
                 seq: next_seq,
@@ -148,7 +151,7 @@ impl WriteTxn {
                 detail_json: entry.detail.to_string(),
             };
             let hash = record.hash(&previous_hash);
-            journal::ActiveModel {
+            rows.push(journal::ActiveModel {
                 seq: Set(record.seq),
                 time: Set(record.time),
                 actor: Set(record.actor),
@@ -158,12 +161,18 @@ impl WriteTxn {
                 detail_json: Set(record.detail_json),
                 previous_hash: Set(previous_hash.clone()),
                 hash: Set(hash.clone()),
-            }
-            .insert(&self.txn)
-            .await
-            .map_err(db_error)?;
+            });
             previous_hash = hash;
             next_seq += 1;
+        }
+        // Many rows per statement: a batch of a thousand records is a few statements.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(APPEND_CHUNK).collect();
+            journal::Entity::insert_many(chunk)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db_error)?;
         }
         Ok(())
     }
@@ -195,8 +204,9 @@ impl WriteTxn {
         if !changes.is_empty() {
             self.take_append_lock().await?;
             let time = now();
-            for change in changes {
-                let event = outbox::ActiveModel {
+            let rows: Vec<outbox::ActiveModel> = changes
+                .into_iter()
+                .map(|change| outbox::ActiveModel {
                     event_id: Set(uuid::Uuid::now_v7().to_string()),
                     event_type: Set(change.event_type),
                     resource: Set(change.resource),
@@ -205,12 +215,23 @@ impl WriteTxn {
                     payload_type: Set(change.payload.type_url),
                     payload: Set(change.payload.value),
                     ..Default::default()
+                })
+                .collect();
+            let backend = self.txn.get_database_backend();
+            for chunk in rows.chunks(APPEND_CHUNK) {
+                // One statement per chunk, returning the sequences the rows were given.
+                let mut insert = outbox::Entity::insert_many(chunk.to_vec()).into_query();
+                insert.returning_col(outbox::Column::Seq);
+                let returned = self
+                    .txn
+                    .query_all(backend.build(&insert))
+                    .await
+                    .map_err(db_error)?;
+                for row in returned {
+                    sequences.push(row.try_get_by_index::<i64>(0).map_err(db_error)?);
                 }
-                .insert(&self.txn)
-                .await
-                .map_err(db_error)?;
-                sequences.push(event.seq);
             }
+            sequences.sort_unstable();
         }
         let store = self.store.clone();
         self.txn.commit().await.map_err(db_error)?;
