@@ -11,55 +11,31 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use weft_proto::weft::lineage::v1::{Edge, EdgeKind, EdgeSpan, LineageChange, Node, RunState};
-use weft_runtime::ApiError;
-use weft_storage::write::{Change, WriteTxn, advisory_xact_lock, db_error};
+use weft_storage::write::Change;
 
 use super::GraphRef;
 use super::ids;
+use super::unit_of_work::UnitOfWork;
 use crate::graph::timestamp;
 use crate::openlineage::{DatasetPart, EventKind, ParsedEvent};
-use crate::storage::entities::{
-    dataset, dataset_version, edge, event, job, job_version, node, run,
-};
-use crate::storage::insert_new;
+use crate::storage::entities::{dataset, dataset_version, edge, job, job_version, node, run};
 
 /// Event type of lineage's outbox event for an ingested event.
 pub const EVENT_INGESTED: &str = "lineage.event.ingested";
 
-/// Writes one event inside `txn`; `None` when it had been ingested before. `graph` is read only
-/// to skip inserting nodes the database certainly holds.
-pub async fn ingest(
-    txn: &WriteTxn,
+/// Applies one new event (its raw copy is claimed already) to the batch's rows; returns its
+/// graph change and its outbox event / journal record. `graph` is read only to skip nodes the
+/// database certainly holds.
+pub fn ingest(
+    work: &mut UnitOfWork,
     graph: &GraphRef<'_>,
     event: &ParsedEvent,
-    received_time: i64,
-) -> Result<Option<(LineageChange, Change)>, ApiError> {
-    let conn = txn.conn();
+) -> (LineageChange, Change) {
     let job_id = event.job.as_ref().map(|j| ids::job(&j.namespace, &j.name));
     let run_id = event.run.as_ref().map(|r| r.run_id.clone());
-    let inserted = insert_new(
-        conn,
-        event::ActiveModel {
-            key: Set(event.key.clone()),
-            kind: Set(event.kind.as_str().to_string()),
-            job: Set(job_id.clone().unwrap_or_default()),
-            run_id: Set(run_id.clone().unwrap_or_default()),
-            event_time: Set(event.event_time),
-            received_time: Set(received_time),
-            body: Set(event.json.clone()),
-        },
-    )
-    .await?;
-    if !inserted {
-        return Ok(None);
-    }
-
     let mut change = LineageChange {
         event_key: event.key.clone(),
         event_kind: event.kind.as_str().to_string(),
@@ -76,32 +52,25 @@ pub async fn ingest(
                 .as_ref()
                 .expect("a DatasetEvent has a dataset");
             resource = ids::dataset(&part.namespace, &part.name);
-            lock(conn, &resource).await?;
-            upsert_dataset(txn, graph, part, event.event_time, &mut change).await?;
+            upsert_dataset(work, graph, part, event.event_time, &mut change);
         }
         EventKind::Job | EventKind::Run => {
             let job_part = event.job.as_ref().expect("run and job events have a job");
             let job_id = job_id.clone().expect("a job id");
             resource = job_id.clone();
-            // Events of one job are applied one at a time, also across replicas.
-            lock(conn, &job_id).await?;
             add_node(
-                txn,
+                work,
                 graph,
                 ids::job_node(&job_part.namespace, &job_part.name),
                 event.event_time,
                 &mut change,
-            )
-            .await?;
+            );
             for part in event.inputs.iter().chain(&event.outputs) {
-                upsert_dataset(txn, graph, part, event.event_time, &mut change).await?;
+                upsert_dataset(work, graph, part, event.event_time, &mut change);
             }
-            let run = match &event.run {
-                Some(_) => Some(upsert_run(txn, event, &job_id).await?),
-                None => None,
-            };
-            upsert_job(txn, event, &job_id, run.as_ref()).await?;
-            update_edges(txn, event, &job_id, run.as_ref(), &mut change).await?;
+            let run = event.run.as_ref().map(|_| upsert_run(work, event, &job_id));
+            upsert_job(work, event, &job_id, run.as_ref());
+            update_edges(work, event, &job_id, run.as_ref(), &mut change);
             if let Some(run) = &run {
                 change.run_state = run.state;
             }
@@ -123,43 +92,30 @@ pub async fn ingest(
             "run_id": run_id.unwrap_or_default(),
         }),
     };
-    Ok(Some((change, record)))
+    (change, record)
 }
 
-/// On PostgreSQL, serializes the transactions that write one job's (or dataset's) rows, so two
-/// replicas never both open the same edge. SQLite's single writer already does.
-async fn lock<C: ConnectionTrait>(conn: &C, key: &str) -> Result<(), ApiError> {
-    let digest = Sha256::digest(key.as_bytes());
-    let lock_key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-    advisory_xact_lock(conn, lock_key).await
-}
-
-async fn add_node(
-    txn: &WriteTxn,
+fn add_node(
+    work: &mut UnitOfWork,
     graph: &GraphRef<'_>,
     node: Node,
     time: i64,
     change: &mut LineageChange,
-) -> Result<(), ApiError> {
-    if graph.knows(&node.id) || change.new_nodes.iter().any(|n| n.id == node.id) {
-        return Ok(());
+) {
+    if graph.knows(&node.id) {
+        return;
     }
-    let inserted = insert_new(
-        txn.conn(),
-        node::ActiveModel {
-            id: Set(node.id.clone()),
-            kind: Set(node.kind),
-            namespace: Set(node.namespace.clone()),
-            name: Set(node.name.clone()),
-            field: Set(node.field.clone()),
-            first_seen: Set(time),
-        },
-    )
-    .await?;
-    if inserted {
+    let row = node::Model {
+        id: node.id.clone(),
+        kind: node.kind,
+        namespace: node.namespace.clone(),
+        name: node.name.clone(),
+        field: node.field.clone(),
+        first_seen: time,
+    };
+    if work.add_node(row) {
         change.new_nodes.push(node);
     }
-    Ok(())
 }
 
 fn merge_facets(stored: &str, new: &Value) -> String {
@@ -173,23 +129,21 @@ fn merge_facets(stored: &str, new: &Value) -> String {
     merged.to_string()
 }
 
-async fn upsert_dataset(
-    txn: &WriteTxn,
+fn upsert_dataset(
+    work: &mut UnitOfWork,
     graph: &GraphRef<'_>,
     part: &DatasetPart,
     time: i64,
     change: &mut LineageChange,
-) -> Result<(), ApiError> {
-    let conn = txn.conn();
+) {
     let id = ids::dataset(&part.namespace, &part.name);
     add_node(
-        txn,
+        work,
         graph,
         ids::dataset_node(&part.namespace, &part.name),
         time,
         change,
-    )
-    .await?;
+    );
     let fields_json = part.fields.as_ref().map(|fields| {
         Value::Array(
             fields
@@ -203,82 +157,66 @@ async fn upsert_dataset(
         .as_ref()
         .map(|json| hex::encode(&Sha256::digest(json.as_bytes())[..8]));
     if let (Some(version), Some(json)) = (&version, &fields_json) {
-        insert_new(
-            conn,
-            dataset_version::ActiveModel {
-                dataset: Set(id.clone()),
-                version: Set(version.clone()),
-                fields_json: Set(json.clone()),
-                create_time: Set(time),
-            },
-        )
-        .await?;
+        work.add_dataset_version(dataset_version::Model {
+            dataset: id.clone(),
+            version: version.clone(),
+            fields_json: json.clone(),
+            create_time: time,
+        });
     }
-    match dataset::Entity::find_by_id(id.clone())
-        .one(conn)
-        .await
-        .map_err(db_error)?
-    {
-        None => {
-            dataset::ActiveModel {
-                id: Set(id),
-                namespace: Set(part.namespace.clone()),
-                name: Set(part.name.clone()),
-                current_version: Set(version.unwrap_or_default()),
-                fields_json: Set(fields_json.unwrap_or_else(|| "[]".to_string())),
-                facets_json: Set(part.facets.to_string()),
-                update_time: Set(time),
-            }
-            .insert(conn)
-            .await
-            .map_err(db_error)?;
-        }
+    let row = match work.datasets.get(&id) {
+        None => dataset::Model {
+            id,
+            namespace: part.namespace.clone(),
+            name: part.name.clone(),
+            current_version: version.unwrap_or_default(),
+            fields_json: fields_json.unwrap_or_else(|| "[]".to_string()),
+            facets_json: part.facets.to_string(),
+            update_time: time,
+        },
         Some(existing) => {
             // An older event (sent late) never replaces a newer schema.
             let newer = time >= existing.update_time;
-            let mut row = existing.clone().into_active_model();
-            row.facets_json = Set(merge_facets(&existing.facets_json, &part.facets));
+            let mut row = existing.clone();
+            row.facets_json = merge_facets(&existing.facets_json, &part.facets);
             if newer {
                 if let (Some(version), Some(json)) = (version, fields_json) {
-                    row.current_version = Set(version);
-                    row.fields_json = Set(json);
+                    row.current_version = version;
+                    row.fields_json = json;
                 }
-                row.update_time = Set(time);
+                row.update_time = time;
             }
-            row.update(conn).await.map_err(db_error)?;
+            row
         }
-    }
+    };
+    work.put_dataset(row);
     // Columns named by column lineage are nodes too.
     if let Some(edges) = &part.column_lineage {
         for edge in edges {
             add_node(
-                txn,
+                work,
                 graph,
                 ids::column_node(&edge.input_namespace, &edge.input_name, &edge.input_field),
                 time,
                 change,
-            )
-            .await?;
+            );
             add_node(
-                txn,
+                work,
                 graph,
                 ids::column_node(&part.namespace, &part.name, &edge.output_field),
                 time,
                 change,
-            )
-            .await?;
+            );
             // The input dataset of a column edge is a node even when the event does not list it.
             add_node(
-                txn,
+                work,
                 graph,
                 ids::dataset_node(&edge.input_namespace, &edge.input_name),
                 time,
                 change,
-            )
-            .await?;
+            );
         }
     }
-    Ok(())
 }
 
 fn is_terminal(state: RunState) -> bool {
@@ -295,12 +233,7 @@ fn id_list_json(ids: &BTreeSet<String>) -> String {
 
 /// Merges a run event into its run: a terminal state (COMPLETE, ABORT, FAIL) is never replaced
 /// by a non-terminal one, OTHER only adds metadata, otherwise the later event wins.
-async fn upsert_run(
-    txn: &WriteTxn,
-    event: &ParsedEvent,
-    job_id: &str,
-) -> Result<run::Model, ApiError> {
-    let conn = txn.conn();
+fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::Model {
     let part = event.run.as_ref().expect("a run event");
     let time = event.event_time;
     let inputs: BTreeSet<String> = event
@@ -313,10 +246,7 @@ async fn upsert_run(
         .iter()
         .map(|d| ids::dataset(&d.namespace, &d.name))
         .collect();
-    let existing = run::Entity::find_by_id(part.run_id.clone())
-        .one(conn)
-        .await
-        .map_err(db_error)?;
+    let existing = work.runs.get(&part.run_id).cloned();
     let starts = matches!(part.state, RunState::Start | RunState::Running);
     let model = match existing {
         None => run::Model {
@@ -369,112 +299,62 @@ async fn upsert_run(
             model
         }
     };
-    let active = run::ActiveModel {
-        run_id: Set(model.run_id.clone()),
-        job: Set(model.job.clone()),
-        state: Set(model.state),
-        state_time: Set(model.state_time),
-        start_time: Set(model.start_time),
-        end_time: Set(model.end_time),
-        parent_run_id: Set(model.parent_run_id.clone()),
-        error_message: Set(model.error_message.clone()),
-        inputs_json: Set(model.inputs_json.clone()),
-        outputs_json: Set(model.outputs_json.clone()),
-        facets_json: Set(model.facets_json.clone()),
-    };
-    run::Entity::insert(active)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(run::Column::RunId)
-                .update_columns([
-                    run::Column::State,
-                    run::Column::StateTime,
-                    run::Column::StartTime,
-                    run::Column::EndTime,
-                    run::Column::ParentRunId,
-                    run::Column::ErrorMessage,
-                    run::Column::InputsJson,
-                    run::Column::OutputsJson,
-                    run::Column::FacetsJson,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(model)
+    work.put_run(model.clone());
+    model
 }
 
 /// The job's row: facets merged, type, latest run, and on a completed run its version (what
 /// it read, wrote and ran).
-async fn upsert_job(
-    txn: &WriteTxn,
-    event: &ParsedEvent,
-    job_id: &str,
-    run: Option<&run::Model>,
-) -> Result<(), ApiError> {
-    let conn = txn.conn();
+fn upsert_job(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str, run: Option<&run::Model>) {
     let part = event.job.as_ref().expect("a job");
     let time = event.event_time;
     let version = match run {
         Some(run) if run.state == RunState::Complete as i32 => {
             let fingerprint = format!("{}|{}|{}", run.inputs_json, run.outputs_json, part.source);
             let version = hex::encode(&Sha256::digest(fingerprint.as_bytes())[..8]);
-            insert_new(
-                conn,
-                job_version::ActiveModel {
-                    job: Set(job_id.to_string()),
-                    version: Set(version.clone()),
-                    inputs_json: Set(run.inputs_json.clone()),
-                    outputs_json: Set(run.outputs_json.clone()),
-                    source: Set(part.source.clone()),
-                    create_time: Set(time),
-                },
-            )
-            .await?;
+            work.add_job_version(job_version::Model {
+                job: job_id.to_string(),
+                version: version.clone(),
+                inputs_json: run.inputs_json.clone(),
+                outputs_json: run.outputs_json.clone(),
+                source: part.source.clone(),
+                create_time: time,
+            });
             Some(version)
         }
         _ => None,
     };
-    match job::Entity::find_by_id(job_id.to_string())
-        .one(conn)
-        .await
-        .map_err(db_error)?
-    {
-        None => {
-            job::ActiveModel {
-                id: Set(job_id.to_string()),
-                namespace: Set(part.namespace.clone()),
-                name: Set(part.name.clone()),
-                current_version: Set(version.unwrap_or_default()),
-                job_type: Set(part.job_type.clone()),
-                facets_json: Set(part.facets.to_string()),
-                latest_run_id: Set(run.map(|r| r.run_id.clone()).unwrap_or_default()),
-                update_time: Set(time),
-            }
-            .insert(conn)
-            .await
-            .map_err(db_error)?;
-        }
+    let row = match work.jobs.get(job_id) {
+        None => job::Model {
+            id: job_id.to_string(),
+            namespace: part.namespace.clone(),
+            name: part.name.clone(),
+            current_version: version.unwrap_or_default(),
+            job_type: part.job_type.clone(),
+            facets_json: part.facets.to_string(),
+            latest_run_id: run.map(|r| r.run_id.clone()).unwrap_or_default(),
+            update_time: time,
+        },
         Some(existing) => {
             let newer = time >= existing.update_time;
-            let mut row = existing.clone().into_active_model();
-            row.facets_json = Set(merge_facets(&existing.facets_json, &part.facets));
+            let mut row = existing.clone();
+            row.facets_json = merge_facets(&existing.facets_json, &part.facets);
             if !part.job_type.is_empty() {
-                row.job_type = Set(part.job_type.clone());
+                row.job_type = part.job_type.clone();
             }
             if newer {
                 if let Some(version) = version {
-                    row.current_version = Set(version);
+                    row.current_version = version;
                 }
                 if let Some(run) = run {
-                    row.latest_run_id = Set(run.run_id.clone());
+                    row.latest_run_id = run.run_id.clone();
                 }
-                row.update_time = Set(time);
+                row.update_time = time;
             }
-            row.update(conn).await.map_err(db_error)?;
+            row
         }
-    }
-    Ok(())
+    };
+    work.put_job(row);
 }
 
 /// One edge the event shows.
@@ -547,26 +427,20 @@ fn edge_message(row: &edge::Model) -> EdgeSpan {
     }
 }
 
-async fn update_edges(
-    txn: &WriteTxn,
+fn update_edges(
+    work: &mut UnitOfWork,
     event: &ParsedEvent,
     job_id: &str,
     run: Option<&run::Model>,
     change: &mut LineageChange,
-) -> Result<(), ApiError> {
-    let conn = txn.conn();
+) {
     let time = event.event_time;
-    let open: Vec<edge::Model> = edge::Entity::find()
-        .filter(edge::Column::Job.eq(job_id))
-        .filter(edge::Column::ValidTo.is_null())
-        .all(conn)
-        .await
-        .map_err(db_error)?;
     let key =
         |source: &str, target: &str, kind: i32| (source.to_string(), target.to_string(), kind);
-    let open_keys: HashMap<(String, String, i32), &edge::Model> = open
+    let open_keys: HashMap<(String, String, i32), ()> = work
+        .open_edges(job_id)
         .iter()
-        .map(|row| (key(&row.source, &row.target, row.kind), row))
+        .map(|open| (key(&open.row.source, &open.row.target, open.row.kind), ()))
         .collect();
 
     let asserted = asserted_edges(event, job_id);
@@ -587,9 +461,8 @@ async fn update_edges(
             masking: edge.masking,
             description: edge.description,
         };
-        if insert_new(conn, row.clone().into_active_model()).await? {
-            change.opened.push(edge_message(&row));
-        }
+        change.opened.push(edge_message(&row));
+        work.open_edge(row);
     }
 
     // A completed run shows what the job reads and writes now: the rest is history.
@@ -600,7 +473,7 @@ async fn update_edges(
                 .as_ref()
                 .is_some_and(|p| p.state == RunState::Complete)
     }) else {
-        return Ok(());
+        return;
     };
     let inputs = id_list(&run.inputs_json);
     let outputs = id_list(&run.outputs_json);
@@ -617,11 +490,11 @@ async fn update_edges(
                 .map(|rest| format!("column:{rest}#"))
         })
         .collect();
-    for row in &open {
+    let closed = work.close_edges(job_id, time, |row| {
         if row.valid_from > time {
-            continue;
+            return false;
         }
-        let stale = match EdgeKind::try_from(row.kind).unwrap_or(EdgeKind::Unspecified) {
+        match EdgeKind::try_from(row.kind).unwrap_or(EdgeKind::Unspecified) {
             EdgeKind::Input => !inputs.contains(&row.source),
             EdgeKind::Output => !outputs.contains(&row.target),
             EdgeKind::Direct | EdgeKind::Indirect => {
@@ -632,15 +505,9 @@ async fn update_edges(
                         && !asserted_keys.contains(&key(&row.source, &row.target, row.kind)))
             }
             EdgeKind::Unspecified => false,
-        };
-        if stale {
-            let mut closed = row.clone().into_active_model();
-            closed.valid_to = Set(Some(time));
-            closed.update(conn).await.map_err(db_error)?;
-            let mut message = edge_message(row);
-            message.valid_to = Some(timestamp(time));
-            change.closed.push(message);
         }
+    });
+    for row in &closed {
+        change.closed.push(edge_message(row));
     }
-    Ok(())
 }

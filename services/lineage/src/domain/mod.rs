@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod listings;
 pub mod propagation;
 pub mod queries;
+pub mod unit_of_work;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,6 +26,7 @@ use weft_storage::projection::{self, Projector};
 use weft_storage::{Change, Store};
 
 use self::catalog_link::CatalogView;
+use self::unit_of_work::UnitOfWork;
 
 use crate::graph::Graph;
 use crate::openlineage::ParsedEvent;
@@ -155,16 +157,19 @@ impl Lineage {
         }
         let received = weft_storage::write::now().timestamp_micros();
         let txn = self.store.begin_write(actor).await?;
-        let mut changes = Vec::new();
-        let mut records = Vec::new();
+        let fresh = unit_of_work::claim_events(&txn, &events, received).await?;
+        unit_of_work::lock_subjects(&txn, &fresh).await?;
+        let mut work = UnitOfWork::load(txn.conn(), &fresh).await?;
+        let mut changes = Vec::with_capacity(fresh.len());
+        let mut records = Vec::with_capacity(fresh.len());
         // The graph is only read while writing, to skip nodes the database holds for certain.
         let graph = GraphRef(&self.graph);
-        for event in &events {
-            if let Some((change, record)) = ingest::ingest(&txn, &graph, event, received).await? {
-                changes.push(change);
-                records.push(record);
-            }
+        for event in fresh {
+            let (change, record) = ingest::ingest(&mut work, &graph, event);
+            changes.push(change);
+            records.push(record);
         }
+        work.flush(txn.conn()).await?;
         txn.commit(records).await?;
         for change in &changes {
             self.apply(change);
