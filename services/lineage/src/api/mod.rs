@@ -42,7 +42,7 @@ impl LineageService for LineageApi {
         let caller = caller(&request)?;
         let outcome = self
             .lineage
-            .ingest_events(caller.subject(), &request.into_inner().events_json)
+            .ingest_events(caller.subject(), request.into_inner().events_json)
             .await?;
         Ok(Response::new(IngestEventsResponse {
             succeeded: outcome.succeeded as i32,

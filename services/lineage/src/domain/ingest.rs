@@ -18,7 +18,7 @@ use weft_storage::write::Change;
 
 use super::GraphRef;
 use super::ids;
-use super::unit_of_work::UnitOfWork;
+use super::unit_of_work::{FacetOwner, UnitOfWork};
 use crate::graph::timestamp;
 use crate::openlineage::{DatasetPart, EventKind, ParsedEvent};
 use crate::storage::entities::{dataset, dataset_version, edge, job, job_version, node, run};
@@ -118,17 +118,6 @@ fn add_node(
     }
 }
 
-fn merge_facets(stored: &str, new: &Value) -> String {
-    let mut merged: Value =
-        serde_json::from_str(stored).unwrap_or(Value::Object(Default::default()));
-    if let (Value::Object(all), Value::Object(new)) = (&mut merged, new) {
-        for (key, value) in new {
-            all.insert(key.clone(), value.clone());
-        }
-    }
-    merged.to_string()
-}
-
 fn upsert_dataset(
     work: &mut UnitOfWork,
     graph: &GraphRef<'_>,
@@ -164,32 +153,34 @@ fn upsert_dataset(
             create_time: time,
         });
     }
-    let row = match work.datasets.get(&id) {
-        None => dataset::Model {
-            id,
-            namespace: part.namespace.clone(),
-            name: part.name.clone(),
-            current_version: version.unwrap_or_default(),
-            fields_json: fields_json.unwrap_or_else(|| "[]".to_string()),
-            facets_json: part.facets.to_string(),
-            update_time: time,
-        },
-        Some(existing) => {
-            // An older event (sent late) never replaces a newer schema.
-            let newer = time >= existing.update_time;
-            let mut row = existing.clone();
-            row.facets_json = merge_facets(&existing.facets_json, &part.facets);
-            if newer {
-                if let (Some(version), Some(json)) = (version, fields_json) {
-                    row.current_version = version;
-                    row.fields_json = json;
-                }
-                row.update_time = time;
-            }
-            row
-        }
+    // The stored facets are read (copied) once per batch; later events merge in memory.
+    let stored_facets = match work.has_facets(FacetOwner::Dataset, &id) {
+        true => None,
+        false => work.datasets.get(&id).map(|row| row.facets_json.clone()),
     };
-    work.put_dataset(row);
+    let row = work.dataset_mut(&id, || dataset::Model {
+        id: id.clone(),
+        namespace: part.namespace.clone(),
+        name: part.name.clone(),
+        current_version: String::new(),
+        fields_json: "[]".to_string(),
+        facets_json: "{}".to_string(),
+        update_time: i64::MIN,
+    });
+    // An older event (sent late) never replaces a newer schema.
+    if time >= row.update_time {
+        if let (Some(version), Some(json)) = (version, fields_json) {
+            row.current_version = version;
+            row.fields_json = json;
+        }
+        row.update_time = time;
+    }
+    work.merge_facets(
+        FacetOwner::Dataset,
+        &id,
+        stored_facets.as_deref().unwrap_or("{}"),
+        &part.facets,
+    );
     // Columns named by column lineage are nodes too.
     if let Some(edges) = &part.column_lineage {
         for edge in edges {
@@ -247,6 +238,11 @@ fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::
         .map(|d| ids::dataset(&d.namespace, &d.name))
         .collect();
     let existing = work.runs.get(&part.run_id).cloned();
+    let stored_facets = match (&existing, work.has_facets(FacetOwner::Run, &part.run_id)) {
+        (Some(existing), false) => existing.facets_json.clone(),
+        _ => "{}".to_string(),
+    };
+    work.merge_facets(FacetOwner::Run, &part.run_id, &stored_facets, &part.facets);
     let starts = matches!(part.state, RunState::Start | RunState::Running);
     let model = match existing {
         None => run::Model {
@@ -260,7 +256,8 @@ fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::
             error_message: part.error_message.clone().unwrap_or_default(),
             inputs_json: id_list_json(&inputs),
             outputs_json: id_list_json(&outputs),
-            facets_json: part.facets.to_string(),
+            // Written from the merged facets when the batch is flushed.
+            facets_json: String::new(),
         },
         Some(existing) => {
             let current = RunState::try_from(existing.state).unwrap_or(RunState::Other);
@@ -295,7 +292,6 @@ fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::
             all_outputs.extend(outputs);
             model.inputs_json = id_list_json(&all_inputs);
             model.outputs_json = id_list_json(&all_outputs);
-            model.facets_json = merge_facets(&existing.facets_json, &part.facets);
             model
         }
     };
@@ -324,37 +320,38 @@ fn upsert_job(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str, run: Opt
         }
         _ => None,
     };
-    let row = match work.jobs.get(job_id) {
-        None => job::Model {
-            id: job_id.to_string(),
-            namespace: part.namespace.clone(),
-            name: part.name.clone(),
-            current_version: version.unwrap_or_default(),
-            job_type: part.job_type.clone(),
-            facets_json: part.facets.to_string(),
-            latest_run_id: run.map(|r| r.run_id.clone()).unwrap_or_default(),
-            update_time: time,
-        },
-        Some(existing) => {
-            let newer = time >= existing.update_time;
-            let mut row = existing.clone();
-            row.facets_json = merge_facets(&existing.facets_json, &part.facets);
-            if !part.job_type.is_empty() {
-                row.job_type = part.job_type.clone();
-            }
-            if newer {
-                if let Some(version) = version {
-                    row.current_version = version;
-                }
-                if let Some(run) = run {
-                    row.latest_run_id = run.run_id.clone();
-                }
-                row.update_time = time;
-            }
-            row
-        }
+    let stored_facets = match work.has_facets(FacetOwner::Job, job_id) {
+        true => None,
+        false => work.jobs.get(job_id).map(|row| row.facets_json.clone()),
     };
-    work.put_job(row);
+    let row = work.job_mut(job_id, || job::Model {
+        id: job_id.to_string(),
+        namespace: part.namespace.clone(),
+        name: part.name.clone(),
+        current_version: String::new(),
+        job_type: String::new(),
+        facets_json: "{}".to_string(),
+        latest_run_id: String::new(),
+        update_time: i64::MIN,
+    });
+    if !part.job_type.is_empty() {
+        row.job_type = part.job_type.clone();
+    }
+    if time >= row.update_time {
+        if let Some(version) = version {
+            row.current_version = version;
+        }
+        if let Some(run) = run {
+            row.latest_run_id = run.run_id.clone();
+        }
+        row.update_time = time;
+    }
+    work.merge_facets(
+        FacetOwner::Job,
+        job_id,
+        stored_facets.as_deref().unwrap_or("{}"),
+        &part.facets,
+    );
 }
 
 /// One edge the event shows.

@@ -29,7 +29,7 @@ use self::catalog_link::CatalogView;
 use self::unit_of_work::UnitOfWork;
 
 use crate::graph::Graph;
-use crate::openlineage::ParsedEvent;
+use crate::openlineage::{EventFault, ParsedEvent};
 use crate::storage::reads;
 
 /// Events accepted in one batch.
@@ -122,7 +122,7 @@ impl Lineage {
     pub async fn ingest_events(
         &self,
         actor: &str,
-        events: &[String],
+        events: Vec<String>,
     ) -> Result<BatchOutcome, ApiError> {
         if events.len() > MAX_BATCH {
             return Err(ApiError::invalid(
@@ -135,8 +135,8 @@ impl Lineage {
         }
         let mut outcome = BatchOutcome::default();
         let mut valid = Vec::with_capacity(events.len());
-        for (index, json) in events.iter().enumerate() {
-            match ParsedEvent::parse(json) {
+        for (index, parsed) in parse_all(events).await?.into_iter().enumerate() {
+            match parsed {
                 Ok(event) => valid.push(event),
                 Err(fault) => outcome.failed.push(FailedEvent {
                     index: index as i32,
@@ -303,6 +303,33 @@ impl Projector for Lineage {
         self.propagation.notify_one();
         Vec::new()
     }
+}
+
+/// Parses and validates a batch's events off the async runtime, on every core (validation
+/// against the spec's schemas is the costliest step of ingestion), in order.
+async fn parse_all(events: Vec<String>) -> Result<Vec<Result<ParsedEvent, EventFault>>, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = events.len().div_ceil(threads).max(64);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = events
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|json| ParsedEvent::parse(json))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().expect("parsing does not panic"))
+                .collect()
+        })
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// Read access to the graph for code that awaits: takes the lock for each look-up only.

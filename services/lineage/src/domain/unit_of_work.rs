@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel,
     Iterable, PrimaryKeyToColumn, QueryFilter, QueryTrait, Set,
 };
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use weft_runtime::ApiError;
 use weft_storage::write::{WriteTxn, advisory_xact_lock, db_error};
@@ -24,6 +25,14 @@ use crate::storage::entities::{
 
 /// Rows per multi-row statement, and keys per `IN (…)` list.
 const CHUNK: usize = 500;
+
+/// Whose facets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FacetOwner {
+    Dataset,
+    Job,
+    Run,
+}
 
 /// An open edge of a job: stored already, or opened by this batch.
 pub struct OpenEdge {
@@ -46,6 +55,8 @@ pub struct UnitOfWork {
     new_edges: Vec<edge::Model>,
     closed_edges: Vec<edge::Model>,
     new_nodes: BTreeMap<String, node::Model>,
+    /// Facets merged by this batch, parsed once and serialized once when flushed.
+    facets: HashMap<(FacetOwner, String), serde_json::Map<String, Value>>,
 }
 
 /// Inserts the raw copies of `events` and returns the new ones (in order, each key once): an
@@ -212,9 +223,14 @@ impl UnitOfWork {
         true
     }
 
-    pub fn put_dataset(&mut self, row: dataset::Model) {
-        self.dirty_datasets.insert(row.id.clone());
-        self.datasets.insert(row.id.clone(), row);
+    /// The dataset's row, created by `new` if neither stored nor seen yet; marked to be written.
+    pub fn dataset_mut(
+        &mut self,
+        id: &str,
+        new: impl FnOnce() -> dataset::Model,
+    ) -> &mut dataset::Model {
+        self.dirty_datasets.insert(id.to_string());
+        self.datasets.entry(id.to_string()).or_insert_with(new)
     }
 
     pub fn add_dataset_version(&mut self, row: dataset_version::Model) {
@@ -228,15 +244,39 @@ impl UnitOfWork {
         self.runs.insert(row.run_id.clone(), row);
     }
 
-    pub fn put_job(&mut self, row: job::Model) {
-        self.dirty_jobs.insert(row.id.clone());
-        self.jobs.insert(row.id.clone(), row);
+    /// The job's row, created by `new` if neither stored nor seen yet; marked to be written.
+    pub fn job_mut(&mut self, id: &str, new: impl FnOnce() -> job::Model) -> &mut job::Model {
+        self.dirty_jobs.insert(id.to_string());
+        self.jobs.entry(id.to_string()).or_insert_with(new)
     }
 
     pub fn add_job_version(&mut self, row: job_version::Model) {
         self.job_versions
             .entry((row.job.clone(), row.version.clone()))
             .or_insert(row);
+    }
+
+    /// Merges an event's facets into the stored ones (`stored`: the row's JSON, read only the
+    /// first time this batch touches them): a facet sent again replaces the older one.
+    pub fn merge_facets(&mut self, owner: FacetOwner, id: &str, stored: &str, new: &Value) {
+        let key = (owner, id.to_string());
+        if !self.facets.contains_key(&key) {
+            self.facets.insert(
+                key.clone(),
+                serde_json::from_str(stored).unwrap_or_default(),
+            );
+        }
+        let merged = self.facets.get_mut(&key).expect("inserted above");
+        if let Value::Object(new) = new {
+            for (key, value) in new {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+    }
+
+    /// Whether this batch holds the owner's facets already (the stored JSON is not needed).
+    pub fn has_facets(&self, owner: FacetOwner, id: &str) -> bool {
+        self.facets.contains_key(&(owner, id.to_string()))
     }
 
     /// The open edges of a job.
@@ -289,12 +329,27 @@ impl UnitOfWork {
         insert_new_rows::<node::Entity, _, _>(conn, self.new_nodes.into_values()).await?;
         insert_new_rows::<dataset_version::Entity, _, _>(conn, self.dataset_versions.into_values())
             .await?;
-        let datasets = take(&mut self.datasets, &self.dirty_datasets);
+        let mut datasets = take(&mut self.datasets, &self.dirty_datasets);
+        for row in &mut datasets {
+            if let Some(json) = facets_json(&self.facets, FacetOwner::Dataset, &row.id) {
+                row.facets_json = json;
+            }
+        }
         upsert_rows::<dataset::Entity, _, _>(conn, datasets).await?;
-        let runs = take(&mut self.runs, &self.dirty_runs);
+        let mut runs = take(&mut self.runs, &self.dirty_runs);
+        for row in &mut runs {
+            if let Some(json) = facets_json(&self.facets, FacetOwner::Run, &row.run_id) {
+                row.facets_json = json;
+            }
+        }
         upsert_rows::<run::Entity, _, _>(conn, runs).await?;
         insert_new_rows::<job_version::Entity, _, _>(conn, self.job_versions.into_values()).await?;
-        let jobs = take(&mut self.jobs, &self.dirty_jobs);
+        let mut jobs = take(&mut self.jobs, &self.dirty_jobs);
+        for row in &mut jobs {
+            if let Some(json) = facets_json(&self.facets, FacetOwner::Job, &row.id) {
+                row.facets_json = json;
+            }
+        }
         upsert_rows::<job::Entity, _, _>(conn, jobs).await?;
         insert_new_rows::<edge::Entity, _, _>(conn, self.new_edges).await?;
         // Closing is rare (a job changed): one statement per edge.
@@ -306,6 +361,17 @@ impl UnitOfWork {
         }
         Ok(())
     }
+}
+
+/// The merged facets of an owner, as JSON.
+fn facets_json(
+    facets: &HashMap<(FacetOwner, String), serde_json::Map<String, Value>>,
+    owner: FacetOwner,
+    id: &str,
+) -> Option<String> {
+    facets
+        .get(&(owner, id.to_string()))
+        .and_then(|facets| serde_json::to_string(facets).ok())
 }
 
 fn take<M>(rows: &mut HashMap<String, M>, dirty: &BTreeSet<String>) -> Vec<M> {
