@@ -179,6 +179,39 @@ pub async fn create_table_asset(
         .expect("asset created");
 }
 
+/// The caller's own access decision on `resource` (Check through the gateway).
+pub async fn decide(
+    client: &mut Governance,
+    permission: weft_proto::weft::common::v1::Permission,
+    resource: &str,
+) -> weft_proto::weft::governance::v1::AccessDecision {
+    use weft_proto::weft::governance::v1::{AccessQuery, CheckRequest};
+    client
+        .check(CheckRequest {
+            query: Some(AccessQuery {
+                principal: String::new(),
+                permission: permission as i32,
+                resource: resource.into(),
+            }),
+        })
+        .await
+        .expect("check answers")
+        .into_inner()
+        .decision
+        .expect("a decision")
+}
+
+/// Whether the caller may SELECT `resource`.
+pub async fn may_select(client: &mut Governance, resource: &str) -> bool {
+    decide(
+        client,
+        weft_proto::weft::common::v1::Permission::Select,
+        resource,
+    )
+    .await
+    .allowed
+}
+
 /// The path of tool `tool` on PATH; panics with how to install it when missing.
 pub fn require_tool(tool: &str, install: &str) -> std::path::PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {

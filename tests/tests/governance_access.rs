@@ -14,8 +14,8 @@ use weft_proto::weft::catalog::v1::{
 use weft_proto::weft::common::v1::{AuditOutcome, DataFilter, Permission, Tag};
 use weft_proto::weft::governance::v1::*;
 use weft_tests::{
-    Catalog, Governance, bad_field_messages, catalog, domain_request, governance, on_every_backend,
-    product_request,
+    Catalog, Governance, bad_field_messages, catalog, decide, domain_request, governance,
+    on_every_backend, product_request,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -85,22 +85,6 @@ async fn register_catalog(admin: &mut Catalog) {
         })
         .await
         .unwrap();
-}
-
-async fn decide(client: &mut Governance, permission: Permission, resource: &str) -> AccessDecision {
-    client
-        .check(CheckRequest {
-            query: Some(AccessQuery {
-                principal: String::new(),
-                permission: permission as i32,
-                resource: resource.into(),
-            }),
-        })
-        .await
-        .expect("check answers")
-        .into_inner()
-        .decision
-        .expect("a decision")
 }
 
 /// Waits until governance's projection of the catalog holds the asset (the owner may see it).

@@ -13,7 +13,7 @@ use weft_proto::weft::catalog::v1::{
 use weft_proto::weft::common::v1::{DataFilter, Permission};
 use weft_proto::weft::governance::v1::*;
 use weft_tests::{
-    Catalog, Governance, catalog, domain_request, governance, on_every_backend,
+    Catalog, Governance, catalog, domain_request, governance, may_select, on_every_backend,
     precondition_violations,
 };
 
@@ -128,23 +128,6 @@ async fn request(
         }
     }
     panic!("the projection never showed the published product");
-}
-
-async fn may_select(client: &mut Governance, resource: &str) -> bool {
-    client
-        .check(CheckRequest {
-            query: Some(AccessQuery {
-                principal: String::new(),
-                permission: Permission::Select as i32,
-                resource: resource.into(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .decision
-        .unwrap()
-        .allowed
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ use weft_testkit::{Bearer, TestSuite};
 use weft_tests::openlineage::{Step, column_id, dataset_id, run_event};
 use weft_tests::{
     Catalog, bad_fields, catalog, create_table_asset, declare_classification,
-    disable_default_rules, domain_request, governance, lineage, on_every_backend,
+    disable_default_rules, domain_request, governance, lineage, may_select, on_every_backend,
     precondition_violations, string_column,
 };
 
@@ -144,27 +144,14 @@ async fn wait_inherited(
     );
 }
 
-async fn may_select(suite: &TestSuite, subject: &str, resource: &str) -> bool {
-    governance(suite, &suite.token(subject, &[]))
-        .check(CheckRequest {
-            query: Some(AccessQuery {
-                principal: String::new(),
-                permission: Permission::Select as i32,
-                resource: resource.into(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .decision
-        .unwrap()
-        .allowed
+async fn subject_may_select(suite: &TestSuite, subject: &str, resource: &str) -> bool {
+    may_select(&mut governance(suite, &suite.token(subject, &[])), resource).await
 }
 
 /// Waits (at most 10 s) until `subject`'s SELECT on `resource` is decided `allowed`.
 async fn wait_decision(suite: &TestSuite, subject: &str, resource: &str, allowed: bool) {
     for _ in 0..100 {
-        if may_select(suite, subject, resource).await == allowed {
+        if subject_may_select(suite, subject, resource).await == allowed {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -391,7 +378,7 @@ async fn classification_tags_propagate_along_column_lineage_and_impact_reaches_s
             .await
             .unwrap();
         wait_decision(&suite, "users/dpo", &format!("{contacts}#contact"), true).await;
-        assert!(!may_select(&suite, "users/dpo", &format!("{clean}#email_hash")).await);
+        assert!(!subject_may_select(&suite, "users/dpo", &format!("{clean}#email_hash")).await);
 
         // The impact report: affected datasets with assets, products, owners, subscribers.
         subscribe_growth(&suite).await;

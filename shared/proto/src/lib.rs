@@ -28,4 +28,5 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
     })
 }
 
+pub mod columns;
 pub mod resource;

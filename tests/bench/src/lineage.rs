@@ -369,7 +369,10 @@ async fn write_graph(store: &Store, graph: &Generated) -> anyhow::Result<()> {
         .await?;
     txn.commit().await?;
     // Fresh statistics, so the baseline's planner uses the indexes (fair to the CTE).
-    store.db().execute_unprepared("ANALYZE lineage_edges").await?;
+    store
+        .db()
+        .execute_unprepared("ANALYZE lineage_edges")
+        .await?;
     Ok(())
 }
 

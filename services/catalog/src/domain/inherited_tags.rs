@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use weft_proto::weft::catalog::v1::{Asset, Column, InheritedTag, Schema, SetInheritedTagsRequest};
+use weft_proto::columns;
+use weft_proto::weft::catalog::v1::{Asset, InheritedTag, Schema, SetInheritedTagsRequest};
 use weft_runtime::{ApiError, FieldErrors, validate};
 
 use super::Catalog;
@@ -102,7 +103,7 @@ fn apply(asset: &mut Asset, columns: &[(String, Vec<InheritedTag>)]) -> i64 {
     };
     let mut changed = 0;
     for (path, tags) in columns {
-        if let Some(column) = column_mut(&mut schema.columns, path)
+        if let Some(column) = columns::find_mut(&mut schema.columns, path)
             && column.inherited_tags != *tags
         {
             column.inherited_tags = tags.clone();
@@ -112,35 +113,14 @@ fn apply(asset: &mut Asset, columns: &[(String, Vec<InheritedTag>)]) -> i64 {
     changed
 }
 
-fn column_mut<'a>(columns: &'a mut [Column], path: &str) -> Option<&'a mut Column> {
-    let (first, rest) = match path.split_once('.') {
-        Some((first, rest)) => (first, Some(rest)),
-        None => (path, None),
-    };
-    let column = columns.iter_mut().find(|column| column.name == first)?;
-    match rest {
-        Some(rest) => column_mut(&mut column.fields, rest),
-        None => Some(column),
-    }
-}
-
 /// Copies the inherited tags of `from`'s columns onto the columns of `into` at the same paths:
 /// an owner's schema change keeps what lineage propagated to the columns that remain.
 pub fn carry_inherited_tags(from: &Schema, into: &mut Schema) {
-    fn walk(prefix: &str, columns: &[Column], into: &mut Schema) {
-        for column in columns {
-            let path = if prefix.is_empty() {
-                column.name.clone()
-            } else {
-                format!("{prefix}.{}", column.name)
-            };
-            if !column.inherited_tags.is_empty()
-                && let Some(target) = column_mut(&mut into.columns, &path)
-            {
-                target.inherited_tags = column.inherited_tags.clone();
-            }
-            walk(&path, &column.fields, into);
+    for (path, column) in columns::flatten(&from.columns) {
+        if !column.inherited_tags.is_empty()
+            && let Some(target) = columns::find_mut(&mut into.columns, &path)
+        {
+            target.inherited_tags = column.inherited_tags.clone();
         }
     }
-    walk("", &from.columns, into);
 }

@@ -121,24 +121,10 @@ pub fn normalize(schema: &Schema) -> Schema {
 
 /// Every column by dotted path, with its parsed type.
 fn flatten(schema: &Schema) -> BTreeMap<String, (&Column, Option<DataType>)> {
-    fn walk<'a>(
-        prefix: &str,
-        columns: &'a [Column],
-        out: &mut BTreeMap<String, (&'a Column, Option<DataType>)>,
-    ) {
-        for column in columns {
-            let path = if prefix.is_empty() {
-                column.name.clone()
-            } else {
-                format!("{prefix}.{}", column.name)
-            };
-            walk(&path, &column.fields, out);
-            out.insert(path, (column, DataType::parse(&column.r#type).ok()));
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk("", &schema.columns, &mut out);
-    out
+    weft_proto::columns::flatten(&schema.columns)
+        .into_iter()
+        .map(|(path, column)| (path, (column, DataType::parse(&column.r#type).ok())))
+        .collect()
 }
 
 /// One difference, and whether it breaks BACKWARD and FORWARD compatibility.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use prost::Message;
+use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
 use weft_proto::weft::common::v1::Tag;
 
@@ -131,46 +132,27 @@ impl Node {
 
     /// Every column path of an asset (nested fields as "parent.child"), in schema order.
     pub fn column_paths(&self) -> Vec<String> {
-        fn walk(prefix: &str, columns: &[Column], out: &mut Vec<String>) {
-            for column in columns {
-                let path = if prefix.is_empty() {
-                    column.name.clone()
-                } else {
-                    format!("{prefix}.{}", column.name)
-                };
-                out.push(path.clone());
-                walk(&path, &column.fields, out);
-            }
-        }
-        let mut out = Vec::new();
-        walk("", &self.columns, &mut out);
-        out
+        columns::flatten(&self.columns)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect()
     }
 
     /// Tags of each column path (own and lineage-inherited), for tag-based grants.
     pub fn column_tags(&self) -> BTreeMap<String, Vec<String>> {
-        fn walk(prefix: &str, columns: &[Column], out: &mut BTreeMap<String, Vec<String>>) {
-            for column in columns {
-                let path = if prefix.is_empty() {
-                    column.name.clone()
-                } else {
-                    format!("{prefix}.{}", column.name)
-                };
-                let mut tags = tag_texts(&column.tags);
-                tags.extend(
-                    column
-                        .inherited_tags
-                        .iter()
-                        .filter_map(|inherited| inherited.tag.as_ref().map(tag_text)),
-                );
-                if !tags.is_empty() {
-                    out.insert(path.clone(), tags);
-                }
-                walk(&path, &column.fields, out);
+        let mut out = BTreeMap::new();
+        for (path, column) in columns::flatten(&self.columns) {
+            let mut tags = tag_texts(&column.tags);
+            tags.extend(
+                column
+                    .inherited_tags
+                    .iter()
+                    .filter_map(|inherited| inherited.tag.as_ref().map(tag_text)),
+            );
+            if !tags.is_empty() {
+                out.insert(path, tags);
             }
         }
-        let mut out = BTreeMap::new();
-        walk("", &self.columns, &mut out);
         out
     }
 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use prost::Message;
+use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, InheritedTag, TagKey};
 use weft_proto::weft::common::v1::Tag;
 
@@ -36,32 +37,12 @@ pub struct LinkedAsset {
 impl LinkedAsset {
     /// The column at a dotted path ("address.city").
     pub fn column(&self, path: &str) -> Option<&Column> {
-        let mut columns = &self.columns;
-        let mut found = None;
-        for part in path.split('.') {
-            let column = columns.iter().find(|column| column.name == part)?;
-            columns = &column.fields;
-            found = Some(column);
-        }
-        found
+        columns::find(&self.columns, path)
     }
 
     /// Every column with its dotted path, nested fields included.
     pub fn column_paths(&self) -> Vec<(String, &Column)> {
-        fn walk<'a>(prefix: &str, columns: &'a [Column], out: &mut Vec<(String, &'a Column)>) {
-            for column in columns {
-                let path = if prefix.is_empty() {
-                    column.name.clone()
-                } else {
-                    format!("{prefix}.{}", column.name)
-                };
-                walk(&path, &column.fields, out);
-                out.push((path, column));
-            }
-        }
-        let mut out = Vec::new();
-        walk("", &self.columns, &mut out);
-        out
+        columns::flatten(&self.columns)
     }
 }
 
@@ -260,6 +241,6 @@ mod tests {
         assert_eq!(linked.column("address.city").unwrap().name, "city");
         assert!(linked.column("address.zip").is_none());
         let paths: Vec<String> = linked.column_paths().into_iter().map(|(p, _)| p).collect();
-        assert_eq!(paths, ["address.city", "address"]);
+        assert_eq!(paths, ["address", "address.city"]);
     }
 }
