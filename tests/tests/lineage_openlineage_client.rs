@@ -244,6 +244,51 @@ async fn the_openlineage_python_client_sends_a_pipeline_over_http() {
             assert_eq!(node["dataProduct"], PRODUCT, "{node}");
         }
 
+        // grpcurl: the middle dataset's column lineage, and the run states.
+        let shown = grpcurl(
+            &suite,
+            &olivia,
+            "weft.lineage.v1.LineageService/GetColumnLineage",
+            json!({"column": format!("column:{WAREHOUSE}:py.raw_customers#email"),
+                   "direction": "DIRECTION_BOTH"}),
+        );
+        let edges: Vec<(&str, &str, bool)> = shown["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["source"].as_str().unwrap(),
+                    e["target"].as_str().unwrap(),
+                    e["masking"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        assert_eq!(edges.len(), 3, "{shown}");
+        assert!(edges.contains(&(
+            "column:postgres://db.example:5432:shop.public.customers#email",
+            "column:postgres://dw.example:5432:py.raw_customers#email",
+            false
+        )));
+        assert!(edges.contains(&(
+            "column:postgres://dw.example:5432:py.raw_customers#email",
+            "column:postgres://dw.example:5432:py.clean_customers#email_hash",
+            true
+        )));
+        for (job, state) in [
+            ("job:py:py_extract", "RUN_STATE_COMPLETE"),
+            ("job:py:py_mask", "RUN_STATE_COMPLETE"),
+            ("job:py:py_revenue", "RUN_STATE_FAIL"),
+        ] {
+            let runs = grpcurl(
+                &suite,
+                &olivia,
+                "weft.lineage.v1.LineageService/ListRuns",
+                json!({"job": job}),
+            );
+            assert_eq!(runs["runs"][0]["state"], state, "{job}: {runs}");
+        }
+
         // The PII tag reached customer_count.contact two hops downstream, with its path...
         let mut propagated = json!([]);
         for _ in 0..100 {
