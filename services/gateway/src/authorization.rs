@@ -12,6 +12,7 @@ use tonic::transport::Channel;
 use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
+use weft_runtime::auth::INDEX_SEQUENCE_HEADER;
 use weft_runtime::{ApiError, Caller, access_checks};
 
 use crate::access_rules::{AccessRule, AccessRules};
@@ -131,6 +132,18 @@ impl Authorizer {
         self.cache
             .put(question.clone(), decision.clone(), response.index_sequence);
         Ok(decision)
+    }
+
+    /// A governance response said which index sequence it reflects (see governance's
+    /// `api::index_sequence`): decisions cached before it are dropped at once.
+    pub fn observe_governance_response(&self, headers: &http::HeaderMap) {
+        if let Some(sequence) = headers
+            .get(INDEX_SEQUENCE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i64>().ok())
+        {
+            self.cache.reflects(sequence);
+        }
     }
 
     /// Follows governance's event stream, emptying the cache on every event, until the task is

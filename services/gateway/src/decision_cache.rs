@@ -93,6 +93,15 @@ impl DecisionCache {
     }
 
     /// A governance event at `sequence` may change any decision.
+    /// Governance answered from an index at `sequence`: if the event stream has not shown that
+    /// far yet, what is cached may predate a change the caller just made; drop it.
+    pub fn reflects(&self, sequence: i64) {
+        if sequence <= self.state.read().expect("decision cache lock").seen {
+            return;
+        }
+        self.invalidate(sequence);
+    }
+
     pub fn invalidate(&self, sequence: i64) {
         let mut state = self.state.write().expect("decision cache lock");
         state.entries.clear();
@@ -144,6 +153,25 @@ mod tests {
         assert_eq!(cache.get(&question("domains/a")), None);
         cache.put(question("domains/a"), allowed(), 9);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_governance_answer_ahead_of_the_stream_empties_it_and_one_behind_does_not() {
+        let cache = DecisionCache::new();
+        cache.connected(5);
+        cache.put(question("domains/a"), allowed(), 5);
+        cache.reflects(5);
+        assert_eq!(cache.get(&question("domains/a")), Some(allowed()));
+        // A change made through the gateway (sequence 8) before the stream showed it.
+        cache.reflects(8);
+        assert_eq!(cache.get(&question("domains/a")), None);
+        cache.put(question("domains/a"), allowed(), 7);
+        assert_eq!(cache.get(&question("domains/a")), None, "older than the change");
+        cache.put(question("domains/a"), allowed(), 8);
+        cache.invalidate(8);
+        cache.put(question("domains/a"), allowed(), 8);
+        cache.reflects(6);
+        assert_eq!(cache.get(&question("domains/a")), Some(allowed()));
     }
 
     #[test]

@@ -119,7 +119,12 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
             }
             telemetry::inject_current_context(headers);
             match channel.oneshot(request).await {
-                Ok(response) => Ok(response),
+                Ok(response) => {
+                    // Before the caller sees governance's answer, so its next request is
+                    // decided on the index that answer came from.
+                    authorizer.observe_governance_response(response.headers());
+                    Ok(response)
+                }
                 Err(error) => {
                     tracing::warn!(backend = B::NAME, %error, "backend unreachable");
                     Ok(

@@ -23,6 +23,7 @@ use weft_proto::weft::governance::v1::governance_service_server::GovernanceServi
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
+use crate::api::index_sequence::WithIndexSequence;
 use crate::api::{GovernanceApi, GovernanceInternalApi};
 use crate::decision_log::DecisionLog;
 use crate::domain::Governance;
@@ -53,10 +54,13 @@ pub async fn serve(
         let store = store.clone();
         move || store.end_streams()
     });
-    server.add_service(InterceptedService::new(
-        GovernanceServiceServer::new(GovernanceApi::new(governance.clone()))
-            .max_decoding_message_size(max_message_bytes),
-        BehindGateway(authenticator.clone()),
+    server.add_service(WithIndexSequence::new(
+        InterceptedService::new(
+            GovernanceServiceServer::new(GovernanceApi::new(governance.clone()))
+                .max_decoding_message_size(max_message_bytes),
+            BehindGateway(authenticator.clone()),
+        ),
+        engine.clone(),
     ));
     server.add_service(InterceptedService::new(
         GovernanceInternalServiceServer::new(GovernanceInternalApi::new(governance, admin_group))

@@ -16,6 +16,10 @@ use tonic::transport::CertificateDer;
 use crate::config::{AuthConfig, ServiceKind, read_file};
 use crate::error::ApiError;
 
+/// Response header of governance's public RPCs: the outbox sequence its access index reflects
+/// when it answered (the gateway drops decisions cached before it).
+pub const INDEX_SEQUENCE_HEADER: &str = "x-weft-index-sequence";
+
 /// Metadata key carrying the caller's principal from the gateway to a service (protobuf
 /// `weft.common.v1.Principal`). Trusted only from a peer with a Weft service certificate.
 pub const PRINCIPAL_METADATA_KEY: &str = "x-weft-principal-bin";

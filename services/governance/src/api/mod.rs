@@ -1,6 +1,8 @@
 //! Governance's tonic adapter: authenticates (through the interceptor), unwraps the request,
 //! calls the domain, and maps `ApiError` to `Status`. No rules live here.
 
+pub mod index_sequence;
+
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalService;
