@@ -166,7 +166,11 @@ mod tests {
         cache.reflects(8);
         assert_eq!(cache.get(&question("domains/a")), None);
         cache.put(question("domains/a"), allowed(), 7);
-        assert_eq!(cache.get(&question("domains/a")), None, "older than the change");
+        assert_eq!(
+            cache.get(&question("domains/a")),
+            None,
+            "older than the change"
+        );
         cache.put(question("domains/a"), allowed(), 8);
         cache.invalidate(8);
         cache.put(question("domains/a"), allowed(), 8);
