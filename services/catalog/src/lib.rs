@@ -7,7 +7,6 @@ pub mod search;
 pub mod storage;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
@@ -59,19 +58,11 @@ pub async fn serve(
     ));
     // Warm-up: the search index catches up with the database (or is rebuilt) before the
     // catalog reports SERVING, then follows the outbox.
-    let tailer = Arc::new(std::sync::Mutex::new(None::<tokio::task::JoinHandle<()>>));
-    let warm_up = {
-        let tailer = tailer.clone();
-        async move {
-            let sequence = search.catch_up().await?;
-            let handle = tokio::spawn(search.tail(sequence));
-            *tailer.lock().expect("tailer lock") = Some(handle);
-            Ok(())
-        }
+    let tasks = server.background_tasks();
+    let warm_up = async move {
+        let sequence = search.catch_up().await?;
+        tasks.spawn(search.tail(sequence));
+        Ok(())
     };
-    let result = server.serve(listener, warm_up, shutdown).await;
-    if let Some(handle) = tailer.lock().expect("tailer lock").take() {
-        handle.abort();
-    }
-    result
+    server.serve(listener, warm_up, shutdown).await
 }

@@ -58,7 +58,6 @@ pub async fn serve(
         channel_of(ServiceKind::Governance),
         config.max_message_bytes,
     );
-    let follower = tokio::spawn(authorizer.clone().follow_governance());
 
     let lineage = Proxy::<Lineage>::new(
         channel_of(ServiceKind::Lineage),
@@ -103,10 +102,8 @@ pub async fn serve(
             .to_vec(),
     );
 
-    let reporter = server.health_reporter();
-    let mirror = tokio::spawn(backends::mirror_health(reporter, channels));
-    let result = server.serve(listener, async { Ok(()) }, shutdown).await;
-    mirror.abort();
-    follower.abort();
-    result
+    let tasks = server.background_tasks();
+    tasks.spawn(authorizer.follow_governance());
+    tasks.spawn(backends::mirror_health(server.health_reporter(), channels));
+    server.serve(listener, async { Ok(()) }, shutdown).await
 }

@@ -59,7 +59,7 @@ impl PortalApi {
                             page_size: SUBSCRIPTIONS_PAGE,
                             page_token,
                         },
-                    )?)
+                    ))
                     .await?
                     .into_inner();
                 subscribers
@@ -78,7 +78,7 @@ impl PortalApi {
 
 /// A request to a backend on behalf of `principal` (the header the backend trusts from the
 /// gateway, as `proxy` sets it), with the current trace context.
-fn as_caller<T>(principal: &weft_runtime::Principal, message: T) -> Result<Request<T>, Status> {
+fn as_caller<T>(principal: &weft_runtime::Principal, message: T) -> Request<T> {
     let mut headers = http::HeaderMap::new();
     telemetry::inject_current_context(&mut headers);
     let mut request = Request::new(message);
@@ -87,7 +87,7 @@ fn as_caller<T>(principal: &weft_runtime::Principal, message: T) -> Result<Reque
         PRINCIPAL_METADATA_KEY,
         MetadataValue::from_bytes(&encode_principal(principal)),
     );
-    Ok(request)
+    request
 }
 
 #[tonic::async_trait]
@@ -121,7 +121,7 @@ impl PortalService for PortalApi {
                     node: request.node,
                     depth: request.depth,
                 },
-            )?)
+            ))
             .await?
             .into_inner();
         let subscribers = self.subscribers(&principal, &report.data_products).await?;

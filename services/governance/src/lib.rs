@@ -13,10 +13,8 @@ pub mod engine;
 pub mod storage;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalServiceServer;
 use weft_proto::weft::governance::v1::governance_service_server::GovernanceServiceServer;
@@ -67,20 +65,12 @@ pub async fn serve(
             .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-    let warm_up = {
-        let tasks = tasks.clone();
-        async move {
-            engine.catch_up().await?;
-            let mut tasks = tasks.lock().expect("task list lock");
-            tasks.push(tokio::spawn(engine.clone().tail_own_outbox()));
-            tasks.push(tokio::spawn(engine.follow_catalog(catalog)));
-            Ok(())
-        }
+    let tasks = server.background_tasks();
+    let warm_up = async move {
+        engine.catch_up().await?;
+        tasks.spawn(engine.clone().tail_own_outbox());
+        tasks.spawn(engine.follow_catalog(catalog));
+        Ok(())
     };
-    let result = server.serve(listener, warm_up, shutdown).await;
-    for task in tasks.lock().expect("task list lock").drain(..) {
-        task.abort();
-    }
-    result
+    server.serve(listener, warm_up, shutdown).await
 }

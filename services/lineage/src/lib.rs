@@ -10,10 +10,8 @@ pub mod openlineage;
 pub mod storage;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::lineage::v1::lineage_internal_service_server::LineageInternalServiceServer;
 use weft_proto::weft::lineage::v1::lineage_service_server::LineageServiceServer;
@@ -57,23 +55,13 @@ pub async fn serve(
             .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-    let warm_up = {
-        let tasks = tasks.clone();
-        async move {
-            let mut tasks = tasks.lock().expect("tasks lock");
-            tasks.push(tokio::spawn(lineage.clone().follow_outbox(loaded_at)));
-            tasks.push(tokio::spawn(
-                lineage.clone().follow_catalog(catalog.clone()),
-            ));
-            tasks.push(tokio::spawn(lineage.clone().propagate_tags(catalog)));
-            tasks.push(tokio::spawn(lineage.enforce_retention(retention)));
-            Ok(())
-        }
+    let tasks = server.background_tasks();
+    let warm_up = async move {
+        tasks.spawn(lineage.clone().follow_outbox(loaded_at));
+        tasks.spawn(lineage.clone().follow_catalog(catalog.clone()));
+        tasks.spawn(lineage.clone().propagate_tags(catalog));
+        tasks.spawn(lineage.enforce_retention(retention));
+        Ok(())
     };
-    let result = server.serve(listener, warm_up, shutdown).await;
-    for task in tasks.lock().expect("tasks lock").drain(..) {
-        task.abort();
-    }
-    result
+    server.serve(listener, warm_up, shutdown).await
 }

@@ -47,6 +47,29 @@ pub struct GrpcServer {
     on_draining: Vec<Box<dyn FnOnce() + Send>>,
     /// Plain HTTP routes served on the same port (the gateway's OpenLineage transport).
     http_routes: Option<axum::Router>,
+    /// The service's background tasks, stopped when `serve` returns.
+    tasks: BackgroundTasks,
+}
+
+/// Background tasks of a service (outbox followers, projections, periodic jobs), typically
+/// spawned by its warm-up; `GrpcServer::serve` aborts them when it returns, so a stopped service
+/// leaves nothing running.
+#[derive(Clone, Default)]
+pub struct BackgroundTasks(std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>);
+
+impl BackgroundTasks {
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.0
+            .lock()
+            .expect("background tasks lock")
+            .push(tokio::spawn(task));
+    }
+
+    fn abort_all(&self) {
+        for task in self.0.lock().expect("background tasks lock").drain(..) {
+            task.abort();
+        }
+    }
 }
 
 impl GrpcServer {
@@ -66,7 +89,13 @@ impl GrpcServer {
             authenticator: None,
             on_draining: Vec::new(),
             http_routes: None,
+            tasks: BackgroundTasks::default(),
         }
+    }
+
+    /// Where the service spawns its background tasks (from its warm-up, usually).
+    pub fn background_tasks(&self) -> BackgroundTasks {
+        self.tasks.clone()
     }
 
     /// Runs `hook` when shutdown begins, before in-flight requests are drained (a service ends
@@ -129,6 +158,18 @@ impl GrpcServer {
     /// `warm_up` succeeds, then SERVING; on shutdown it turns NOT_SERVING, new connections are
     /// refused, in-flight requests get `shutdown_grace` to finish.
     pub async fn serve(
+        self,
+        listener: TcpListener,
+        warm_up: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let tasks = self.tasks.clone();
+        let result = self.serve_until_stopped(listener, warm_up, shutdown).await;
+        tasks.abort_all();
+        result
+    }
+
+    async fn serve_until_stopped(
         mut self,
         listener: TcpListener,
         warm_up: impl Future<Output = anyhow::Result<()>> + Send + 'static,

@@ -332,7 +332,8 @@ async fn parse_all(events: Vec<String>) -> Result<Vec<Result<ParsedEvent, EventF
     .map_err(ApiError::internal)
 }
 
-/// Read access to the graph for code that awaits: takes the lock for each look-up only.
+/// Read access to the graph while a batch is applied: the lock is taken for each look-up only,
+/// so graph writers (the outbox follower) and queries never wait for a whole batch.
 pub struct GraphRef<'a>(&'a RwLock<Graph>);
 
 impl GraphRef<'_> {
