@@ -14,6 +14,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: the services allocate many small, short-lived values
+/// (JSON, protobuf, rows), where glibc spent about a third of ingest CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "weft",

@@ -61,9 +61,14 @@ pub struct LineageArgs {
     /// The weft binary (default: next to weft-bench).
     #[arg(long)]
     weft: Option<PathBuf>,
+    /// Measures ingestion only (no generated graph, no traversals).
+    #[arg(long)]
+    ingest_only: bool,
 }
 
 const BATCH: usize = 1_000;
+/// Callers sending batches at the same time in the concurrent ingest measurement.
+const CONCURRENT_CALLERS: usize = 4;
 const LAYERS: usize = 12;
 const HUBS: usize = 100;
 const DEPTHS: [(u32, &str); 4] = [(1, "1"), (5, "5"), (10, "10"), (0, "unbounded")];
@@ -97,6 +102,9 @@ pub async fn run(args: LineageArgs) -> anyhow::Result<()> {
         ingest_in_process(backend, temp.path(), args.events).await?;
     }
     ingest_through_gateway(&args, temp.path()).await?;
+    if args.ingest_only {
+        return Ok(());
+    }
 
     for backend in &backends {
         traversals(backend, temp.path(), &args).await?;
@@ -183,8 +191,31 @@ async fn ingest_in_process(
         anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
     }
     let batch_rate = events as f64 / started.elapsed().as_secs_f64();
+    // Several pipelines send at once: one batch parses while another writes.
+    let first = single + events;
+    let bodies: Vec<String> = (first..first + events).map(event).collect();
+    let per_caller = bodies.len().div_ceil(CONCURRENT_CALLERS);
+    let started = Instant::now();
+    let callers: Vec<_> = bodies
+        .chunks(per_caller)
+        .map(|part| {
+            let lineage = lineage.clone();
+            let part = part.to_vec();
+            tokio::spawn(async move {
+                for chunk in part.chunks(BATCH) {
+                    let outcome = lineage.ingest_events("users/bench", chunk.to_vec()).await?;
+                    anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await??;
+    }
+    let concurrent_rate = events as f64 / started.elapsed().as_secs_f64();
     println!(
-        "in process, {:<8}  single {single_rate:>8.0}/s ({single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)",
+        "in process, {:<8}  single {single_rate:>8.0}/s ({single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
         backend.to_string()
     );
     Ok(())

@@ -9,55 +9,55 @@
 //! edges into an output whose columnLineage facet no longer lists them. The graph `as_of` a
 //! time shows the edges current then.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use weft_proto::weft::lineage::v1::{Edge, EdgeKind, EdgeSpan, LineageChange, Node, RunState};
+use weft_proto::weft::lineage::v1::{
+    Edge, EdgeKind, EdgeSpan, LineageChange, LineageChanges, Node, RunState,
+};
 use weft_storage::write::Change;
 
 use super::GraphRef;
 use super::ids;
-use super::unit_of_work::{FacetOwner, UnitOfWork};
+use super::unit_of_work::{FacetOwner, UnitOfWork, subject};
 use crate::graph::timestamp;
 use crate::openlineage::{DatasetPart, EventKind, ParsedEvent};
 use crate::storage::entities::{dataset, dataset_version, edge, job, job_version, node, run};
 
-/// Event type of lineage's outbox event for an ingested event.
-pub const EVENT_INGESTED: &str = "lineage.event.ingested";
+/// Event type of lineage's outbox event for an ingest call (payload `LineageChanges`).
+pub const EVENTS_INGESTED: &str = "lineage.events.ingested";
+/// The same, one event per OpenLineage event (payload `LineageChange`), as outboxes written
+/// before batches were one event hold it: still followed.
+pub const EVENT_INGESTED_ONE: &str = "lineage.event.ingested";
 
 /// Applies one new event (its raw copy is claimed already) to the batch's rows; returns its
-/// graph change and its outbox event / journal record. `graph` is read only to skip nodes the
-/// database certainly holds.
-pub fn ingest(
-    work: &mut UnitOfWork,
-    graph: &GraphRef<'_>,
-    event: &ParsedEvent,
-) -> (LineageChange, Change) {
+/// graph change. `graph` is read only to skip nodes the database certainly holds.
+pub fn ingest(work: &mut UnitOfWork, graph: &GraphRef<'_>, event: &ParsedEvent) -> LineageChange {
     let job_id = event.job.as_ref().map(|j| ids::job(&j.namespace, &j.name));
-    let run_id = event.run.as_ref().map(|r| r.run_id.clone());
     let mut change = LineageChange {
         event_key: event.key.clone(),
         event_kind: event.kind.as_str().to_string(),
         job: job_id.clone().unwrap_or_default(),
-        run_id: run_id.clone().unwrap_or_default(),
+        run_id: event
+            .run
+            .as_ref()
+            .map(|r| r.run_id.clone())
+            .unwrap_or_default(),
         event_time: Some(timestamp(event.event_time)),
         ..LineageChange::default()
     };
-    let resource;
     match event.kind {
         EventKind::Dataset => {
             let part = event
                 .dataset
                 .as_ref()
                 .expect("a DatasetEvent has a dataset");
-            resource = ids::dataset(&part.namespace, &part.name);
             upsert_dataset(work, graph, part, event.event_time, &mut change);
         }
         EventKind::Job | EventKind::Run => {
             let job_part = event.job.as_ref().expect("run and job events have a job");
-            let job_id = job_id.clone().expect("a job id");
-            resource = job_id.clone();
+            let job_id = job_id.expect("a job id");
             add_node(
                 work,
                 graph,
@@ -76,23 +76,40 @@ pub fn ingest(
             }
         }
     }
+    change
+}
 
-    let payload = prost_types::Any {
-        type_url: "type.googleapis.com/weft.lineage.v1.LineageChange".to_string(),
-        value: prost::Message::encode_to_vec(&change),
+/// The outbox event and journal record of one ingest call: one for the whole call (a batch of
+/// a thousand events is one mutation, not a thousand). The journal keeps what was written
+/// (the jobs and datasets, how many events of each kind) and a digest of the new events' keys;
+/// the raw events themselves are kept, by key, with their receive time.
+pub fn call_record(action: &str, events: &[&ParsedEvent], changes: &LineageChanges) -> Change {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut keys = Sha256::new();
+    for event in events {
+        *kinds.entry(event.kind.as_str()).or_default() += 1;
+        keys.update(event.key.as_bytes());
+    }
+    let subjects: BTreeSet<String> = events.iter().filter_map(|e| subject(e)).collect();
+    let resource = match subjects.len() {
+        1 => subjects.iter().next().cloned().unwrap_or_default(),
+        _ => String::new(),
     };
-    let record = Change {
-        action: "IngestEvent".to_string(),
-        event_type: EVENT_INGESTED.to_string(),
+    Change {
+        action: action.to_string(),
+        event_type: EVENTS_INGESTED.to_string(),
         resource,
-        payload,
+        payload: prost_types::Any {
+            type_url: "type.googleapis.com/weft.lineage.v1.LineageChanges".to_string(),
+            value: prost::Message::encode_to_vec(changes),
+        },
         detail: serde_json::json!({
-            "event_key": event.key,
-            "event_kind": event.kind.as_str(),
-            "run_id": run_id.unwrap_or_default(),
+            "events": events.len(),
+            "kinds": kinds,
+            "event_keys_sha256": hex::encode(keys.finalize()),
+            "subjects": subjects,
         }),
-    };
-    (change, record)
+    }
 }
 
 fn add_node(

@@ -20,7 +20,7 @@ use tonic::transport::Channel;
 use weft_proto::weft::catalog::v1::SetInheritedTagsRequest;
 use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
 use weft_proto::weft::common::v1::Event;
-use weft_proto::weft::lineage::v1::{FailedEvent, LineageChange};
+use weft_proto::weft::lineage::v1::{FailedEvent, LineageChange, LineageChanges};
 use weft_runtime::ApiError;
 use weft_storage::projection::{self, Projector};
 use weft_storage::{Change, Store};
@@ -100,11 +100,15 @@ impl Lineage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn apply(&self, change: &LineageChange) {
-        self.graph
+    fn apply(&self, changes: &[LineageChange]) {
+        let mut graph = self
+            .graph
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .apply(change);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for change in changes {
+            graph.apply(change);
+        }
+        drop(graph);
         self.propagation.notify_one();
     }
 
@@ -113,7 +117,7 @@ impl Lineage {
         let event = ParsedEvent::parse(json).map_err(|fault| {
             ApiError::invalid("event_json", format!("{}: {}", fault.path, fault.message))
         })?;
-        let created = self.write(actor, vec![event]).await?;
+        let created = self.write(actor, "IngestEvent", vec![event]).await?;
         Ok(created == 1)
     }
 
@@ -146,12 +150,17 @@ impl Lineage {
             }
         }
         outcome.succeeded = valid.len();
-        outcome.created = self.write(actor, valid).await?;
+        outcome.created = self.write(actor, "IngestEvents", valid).await?;
         Ok(outcome)
     }
 
     /// Writes valid events in one transaction, then applies their changes to the graph.
-    async fn write(&self, actor: &str, events: Vec<ParsedEvent>) -> Result<usize, ApiError> {
+    async fn write(
+        &self,
+        actor: &str,
+        action: &str,
+        events: Vec<ParsedEvent>,
+    ) -> Result<usize, ApiError> {
         if events.is_empty() {
             return Ok(0);
         }
@@ -160,21 +169,22 @@ impl Lineage {
         let fresh = unit_of_work::claim_events(&txn, &events, received).await?;
         unit_of_work::lock_subjects(&txn, &fresh).await?;
         let mut work = UnitOfWork::load(txn.conn(), &fresh).await?;
-        let mut changes = Vec::with_capacity(fresh.len());
-        let mut records = Vec::with_capacity(fresh.len());
         // The graph is only read while writing, to skip nodes the database holds for certain.
         let graph = GraphRef(&self.graph);
-        for event in fresh {
-            let (change, record) = ingest::ingest(&mut work, &graph, event);
-            changes.push(change);
-            records.push(record);
-        }
+        let changes = LineageChanges {
+            changes: fresh
+                .iter()
+                .map(|event| ingest::ingest(&mut work, &graph, event))
+                .collect(),
+        };
         work.flush(txn.conn()).await?;
+        let records = match changes.changes.is_empty() {
+            true => Vec::new(),
+            false => vec![ingest::call_record(action, &fresh, &changes)],
+        };
         txn.commit(records).await?;
-        for change in &changes {
-            self.apply(change);
-        }
-        Ok(changes.len())
+        self.apply(&changes.changes);
+        Ok(changes.changes.len())
     }
 
     /// Follows the outbox (every replica's writes, this one's included) into the graph, from
@@ -185,7 +195,10 @@ impl Lineage {
             let stream = weft_storage::outbox::watch(
                 self.store.clone(),
                 after,
-                vec![ingest::EVENT_INGESTED.to_string()],
+                vec![
+                    ingest::EVENTS_INGESTED.to_string(),
+                    ingest::EVENT_INGESTED_ONE.to_string(),
+                ],
             );
             tokio::pin!(stream);
             let mut failed = false;
@@ -194,8 +207,14 @@ impl Lineage {
                     Ok(event) => {
                         after = event.sequence;
                         let payload = event.payload.map(|any| any.value).unwrap_or_default();
-                        match LineageChange::decode(payload.as_slice()) {
-                            Ok(change) => self.apply(&change),
+                        let decoded = match event.r#type.as_str() {
+                            ingest::EVENT_INGESTED_ONE => {
+                                LineageChange::decode(payload.as_slice()).map(|c| vec![c])
+                            }
+                            _ => LineageChanges::decode(payload.as_slice()).map(|c| c.changes),
+                        };
+                        match decoded {
+                            Ok(changes) => self.apply(&changes),
                             Err(error) => tracing::error!(
                                 %error,
                                 sequence = event.sequence,

@@ -89,7 +89,8 @@ pub async fn claim_events<'e>(
                 .unwrap_or_default()),
             event_time: Set(event.event_time),
             received_time: Set(received_time),
-            body: Set(event.json.clone()),
+            body: Set(String::new()),
+            body_zstd: Set(Some(event.stored_json.clone())),
         });
         let mut insert = event::Entity::insert_many(rows)
             .on_conflict(
@@ -116,7 +117,7 @@ pub async fn claim_events<'e>(
 }
 
 /// What an event writes under: its job, or a DatasetEvent's dataset.
-fn lock_subject(event: &ParsedEvent) -> Option<String> {
+pub fn subject(event: &ParsedEvent) -> Option<String> {
     match event.kind {
         EventKind::Dataset => event
             .dataset
@@ -132,7 +133,7 @@ fn lock_subject(event: &ParsedEvent) -> Option<String> {
 /// replicas never both open the same edge; taken in sorted order, so two batches never wait on
 /// each other in a cycle. SQLite's single writer already serializes.
 pub async fn lock_subjects(txn: &WriteTxn, events: &[&ParsedEvent]) -> Result<(), ApiError> {
-    let subjects: BTreeSet<String> = events.iter().filter_map(|e| lock_subject(e)).collect();
+    let subjects: BTreeSet<String> = events.iter().filter_map(|e| subject(e)).collect();
     for subject in subjects {
         let digest = Sha256::digest(subject.as_bytes());
         let key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));

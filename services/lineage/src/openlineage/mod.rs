@@ -38,8 +38,8 @@ pub struct ParsedEvent {
     pub kind: EventKind,
     /// Event time, microseconds since the epoch.
     pub event_time: i64,
-    /// The event as canonical JSON, as stored.
-    pub json: String,
+    /// The event as canonical JSON, zstd-compressed: the raw copy as stored (see `stored_json`).
+    pub stored_json: Vec<u8>,
     pub run: Option<RunPart>,
     pub job: Option<JobPart>,
     pub inputs: Vec<DatasetPart>,
@@ -123,11 +123,13 @@ impl ParsedEvent {
         };
         let json = canonical(&value).to_string();
         let key = hex::encode(Sha256::digest(json.as_bytes()));
+        let stored_json = zstd::bulk::compress(json.as_bytes(), STORED_JSON_LEVEL)
+            .map_err(|error| EventFault::new("$", format!("cannot be compressed: {error}")))?;
         Ok(Self {
             key,
             kind,
             event_time,
-            json,
+            stored_json,
             run,
             job,
             inputs,
@@ -135,6 +137,15 @@ impl ParsedEvent {
             dataset,
         })
     }
+}
+
+/// zstd level of stored raw events: the fastest (an event's JSON still shrinks several times).
+const STORED_JSON_LEVEL: i32 = 1;
+
+/// The JSON text of a stored raw event (`ParsedEvent::stored_json`).
+pub fn stored_json_text(stored: &[u8]) -> Result<String, std::io::Error> {
+    let bytes = zstd::stream::decode_all(stored)?;
+    String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 
 /// The value with every object's keys in sorted order, so that its text is the same however the
@@ -300,7 +311,8 @@ mod tests {
     fn the_key_does_not_depend_on_key_order_or_spacing() {
         let a = ParsedEvent::parse(&run_event("START", "0194a0b0-0000-7000-8000-000000000001"))
             .unwrap();
-        let value: Value = serde_json::from_str(&a.json).unwrap();
+        let value: Value =
+            serde_json::from_str(&stored_json_text(&a.stored_json).unwrap()).unwrap();
         let mut reordered = serde_json::Map::new();
         for (key, item) in value.as_object().unwrap().iter().rev() {
             reordered.insert(key.clone(), item.clone());

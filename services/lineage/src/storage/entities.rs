@@ -11,7 +11,8 @@ macro_rules! entity_boilerplate {
 }
 
 /// Every ingested event, as received (canonical JSON), keyed by its hash: the idempotency key
-/// and the raw history kept for the retention period.
+/// and the raw history kept for the retention period. The JSON is kept zstd-compressed in
+/// `body_zstd`; rows written before that have it as text in `body` (empty otherwise).
 pub mod event {
     use sea_orm::entity::prelude::*;
 
@@ -26,6 +27,7 @@ pub mod event {
         pub event_time: i64,
         pub received_time: i64,
         pub body: String,
+        pub body_zstd: Option<Vec<u8>>,
     }
 
     entity_boilerplate!();

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(weft_storage::migration::CreateRuntimeTables),
             Box::new(CreateLineageTables),
             Box::new(weft_storage::projection::CreateProjectionTables),
+            Box::new(CompressRawEvents),
         ]
     }
 
@@ -20,6 +21,63 @@ impl MigratorTrait for Migrator {
 }
 
 struct CreateLineageTables;
+
+/// Raw events are kept zstd-compressed from now on (they were the largest write of ingestion):
+/// a nullable `body_zstd` column; rows written before keep their text in `body`.
+struct CompressRawEvents;
+
+impl MigrationName for CompressRawEvents {
+    fn name(&self) -> &str {
+        "m0003_lineage_compressed_raw_events"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CompressRawEvents {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("lineage_events"))
+                    .add_column(ColumnDef::new(Alias::new("body_zstd")).binary().null())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Compressed rows get their text back first: a rollback loses no raw event.
+        use super::entities::event;
+        use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+        let conn = manager.get_connection();
+        loop {
+            let rows = event::Entity::find()
+                .filter(event::Column::BodyZstd.is_not_null())
+                .limit(1_000)
+                .all(conn)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let text = super::reads::raw_event_json(&row)
+                    .map_err(|error| DbErr::Custom(error.to_string()))?;
+                let mut row: event::ActiveModel = row.into();
+                row.body = Set(text);
+                row.body_zstd = Set(None);
+                row.update(conn).await?;
+            }
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("lineage_events"))
+                    .drop_column(Alias::new("body_zstd"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
 
 impl MigrationName for CreateLineageTables {
     fn name(&self) -> &str {

@@ -192,3 +192,12 @@ pub async fn delete_events_before<C: ConnectionTrait>(
 pub async fn event_count<C: ConnectionTrait>(conn: &C) -> Result<u64, ApiError> {
     event::Entity::find().count(conn).await.map_err(db_error)
 }
+
+/// The JSON text of a stored raw event, in either of the forms rows were written in
+/// (zstd-compressed, or text before compression).
+pub fn raw_event_json(row: &event::Model) -> Result<String, ApiError> {
+    match &row.body_zstd {
+        Some(stored) => crate::openlineage::stored_json_text(stored).map_err(ApiError::internal),
+        None => Ok(row.body.clone()),
+    }
+}
