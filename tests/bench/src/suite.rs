@@ -24,17 +24,17 @@ pub struct RunningSuite {
 
 /// The `weft` binary next to this one (both built by `cargo build --release -p weft -p weft-bench`).
 pub fn weft_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit {
-        return Ok(path.to_path_buf());
-    }
-    let sibling = std::env::current_exe()?.with_file_name("weft");
-    if !sibling.exists() {
+    let weft = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()?.with_file_name("weft"),
+    };
+    if !weft.exists() {
         bail!(
             "{} not found: build it with `cargo build --release -p weft -p weft-bench`",
-            sibling.display()
+            weft.display()
         );
     }
-    Ok(sibling)
+    Ok(weft)
 }
 
 impl RunningSuite {

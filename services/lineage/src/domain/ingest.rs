@@ -33,7 +33,11 @@ pub const EVENT_INGESTED_ONE: &str = "lineage.event.ingested";
 
 /// Applies one new event (its raw copy is claimed already) to the batch's rows; returns its
 /// graph change. `graph` is read only to skip nodes the database certainly holds.
-pub fn ingest(work: &mut UnitOfWork, graph: &GraphRef<'_>, event: &ParsedEvent) -> LineageChange {
+pub fn ingest<'e>(
+    work: &mut UnitOfWork<'e>,
+    graph: &GraphRef<'_>,
+    event: &'e ParsedEvent,
+) -> LineageChange {
     let job_id = event.job.as_ref().map(|j| ids::job(&j.namespace, &j.name));
     let mut change = LineageChange {
         event_key: event.key.clone(),
@@ -113,7 +117,7 @@ pub fn call_record(action: &str, events: &[&ParsedEvent], changes: &LineageChang
 }
 
 fn add_node(
-    work: &mut UnitOfWork,
+    work: &mut UnitOfWork<'_>,
     graph: &GraphRef<'_>,
     node: Node,
     time: i64,
@@ -135,10 +139,10 @@ fn add_node(
     }
 }
 
-fn upsert_dataset(
-    work: &mut UnitOfWork,
+fn upsert_dataset<'e>(
+    work: &mut UnitOfWork<'e>,
     graph: &GraphRef<'_>,
-    part: &DatasetPart,
+    part: &'e DatasetPart,
     time: i64,
     change: &mut LineageChange,
 ) {
@@ -241,7 +245,7 @@ fn id_list_json(ids: &BTreeSet<String>) -> String {
 
 /// Merges a run event into its run: a terminal state (COMPLETE, ABORT, FAIL) is never replaced
 /// by a non-terminal one, OTHER only adds metadata, otherwise the later event wins.
-fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::Model {
+fn upsert_run<'e>(work: &mut UnitOfWork<'e>, event: &'e ParsedEvent, job_id: &str) -> run::Model {
     let part = event.run.as_ref().expect("a run event");
     let time = event.event_time;
     let inputs: BTreeSet<String> = event
@@ -318,7 +322,12 @@ fn upsert_run(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str) -> run::
 
 /// The job's row: facets merged, type, latest run, and on a completed run its version (what
 /// it read, wrote and ran).
-fn upsert_job(work: &mut UnitOfWork, event: &ParsedEvent, job_id: &str, run: Option<&run::Model>) {
+fn upsert_job<'e>(
+    work: &mut UnitOfWork<'e>,
+    event: &'e ParsedEvent,
+    job_id: &str,
+    run: Option<&run::Model>,
+) {
     let part = event.job.as_ref().expect("a job");
     let time = event.event_time;
     let version = match run {
@@ -442,7 +451,7 @@ fn edge_message(row: &edge::Model) -> EdgeSpan {
 }
 
 fn update_edges(
-    work: &mut UnitOfWork,
+    work: &mut UnitOfWork<'_>,
     event: &ParsedEvent,
     job_id: &str,
     run: Option<&run::Model>,

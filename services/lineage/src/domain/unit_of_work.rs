@@ -41,7 +41,7 @@ pub struct OpenEdge {
 }
 
 #[derive(Default)]
-pub struct UnitOfWork {
+pub struct UnitOfWork<'e> {
     pub datasets: HashMap<String, dataset::Model>,
     dirty_datasets: BTreeSet<String>,
     dataset_versions: BTreeMap<(String, String), dataset_version::Model>,
@@ -56,7 +56,24 @@ pub struct UnitOfWork {
     closed_edges: Vec<edge::Model>,
     new_nodes: BTreeMap<String, node::Model>,
     /// Facets merged by this batch, parsed once and serialized once when flushed.
-    facets: HashMap<(FacetOwner, String), serde_json::Map<String, Value>>,
+    facets: HashMap<(FacetOwner, String), MergedFacets<'e>>,
+}
+
+/// An owner's stored facets (parsed once per batch) and the newer ones of this batch, borrowed
+/// from its events rather than copied (facets are most of an event's size).
+struct MergedFacets<'e> {
+    stored: serde_json::Map<String, Value>,
+    newer: BTreeMap<&'e str, &'e Value>,
+}
+
+impl MergedFacets<'_> {
+    /// The merged facets as JSON (keys sorted): a facet sent again replaces the older one.
+    fn to_json(&self) -> Option<String> {
+        let mut merged: BTreeMap<&str, &Value> =
+            self.stored.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        merged.extend(self.newer.iter().map(|(k, v)| (*k, *v)));
+        serde_json::to_string(&merged).ok()
+    }
 }
 
 /// Inserts the raw copies of `events` and returns the new ones (in order, each key once): an
@@ -162,7 +179,7 @@ where
     Ok(rows)
 }
 
-impl UnitOfWork {
+impl<'e> UnitOfWork<'e> {
     /// Reads the datasets, runs, jobs and open edges `events` touch.
     pub async fn load<C: ConnectionTrait>(
         conn: &C,
@@ -259,19 +276,18 @@ impl UnitOfWork {
 
     /// Merges an event's facets into the stored ones (`stored`: the row's JSON, read only the
     /// first time this batch touches them): a facet sent again replaces the older one.
-    pub fn merge_facets(&mut self, owner: FacetOwner, id: &str, stored: &str, new: &Value) {
-        let key = (owner, id.to_string());
-        if !self.facets.contains_key(&key) {
-            self.facets.insert(
-                key.clone(),
-                serde_json::from_str(stored).unwrap_or_default(),
-            );
-        }
-        let merged = self.facets.get_mut(&key).expect("inserted above");
+    pub fn merge_facets(&mut self, owner: FacetOwner, id: &str, stored: &str, new: &'e Value) {
+        let merged = self
+            .facets
+            .entry((owner, id.to_string()))
+            .or_insert_with(|| MergedFacets {
+                stored: serde_json::from_str(stored).unwrap_or_default(),
+                newer: BTreeMap::new(),
+            });
         if let Value::Object(new) = new {
-            for (key, value) in new {
-                merged.insert(key.clone(), value.clone());
-            }
+            merged
+                .newer
+                .extend(new.iter().map(|(key, value)| (key.as_str(), value)));
         }
     }
 
@@ -366,13 +382,13 @@ impl UnitOfWork {
 
 /// The merged facets of an owner, as JSON.
 fn facets_json(
-    facets: &HashMap<(FacetOwner, String), serde_json::Map<String, Value>>,
+    facets: &HashMap<(FacetOwner, String), MergedFacets<'_>>,
     owner: FacetOwner,
     id: &str,
 ) -> Option<String> {
     facets
         .get(&(owner, id.to_string()))
-        .and_then(|facets| serde_json::to_string(facets).ok())
+        .and_then(MergedFacets::to_json)
 }
 
 fn take<M>(rows: &mut HashMap<String, M>, dirty: &BTreeSet<String>) -> Vec<M> {

@@ -98,7 +98,7 @@ impl ParsedEvent {
     }
 
     /// Validates an event given as a JSON value.
-    pub fn from_value(value: Value) -> Result<Self, EventFault> {
+    pub fn from_value(mut value: Value) -> Result<Self, EventFault> {
         let kind = EventKind::of(&value)?;
         schema::validate_event(kind, &value)?;
         let event_time = value["eventTime"]
@@ -106,25 +106,28 @@ impl ParsedEvent {
             .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
             .map(|time| time.timestamp_micros())
             .ok_or_else(|| EventFault::new("$.eventTime", "must be an RFC 3339 date-time"))?;
+        let json = serde_json::to_vec(&Canonical(&value))
+            .map_err(|error| EventFault::new("$", format!("cannot be serialized: {error}")))?;
+        let key = hex::encode(Sha256::digest(&json));
+        let stored_json = compress(&json)
+            .map_err(|error| EventFault::new("$", format!("cannot be compressed: {error}")))?;
 
-        let job = match value.get("job") {
+        // The parts are moved out of the event (its text is kept above), not copied.
+        let state = run_state(value.get("eventType").and_then(Value::as_str));
+        let job = match value.get_mut("job") {
             Some(job) => Some(job_part(job)?),
             None => None,
         };
-        let run = match value.get("run") {
-            Some(run) => Some(run_part(run, &value)?),
+        let run = match value.get_mut("run") {
+            Some(run) => Some(run_part(run, state)?),
             None => None,
         };
-        let inputs = datasets(&value, "inputs", FacetPlace::Input)?;
-        let outputs = datasets(&value, "outputs", FacetPlace::Output)?;
-        let dataset = match value.get("dataset") {
+        let inputs = datasets(&mut value, "inputs", FacetPlace::Input)?;
+        let outputs = datasets(&mut value, "outputs", FacetPlace::Output)?;
+        let dataset = match value.get_mut("dataset") {
             Some(dataset) => Some(dataset_part(dataset, "$.dataset", None)?),
             None => None,
         };
-        let json = canonical(&value).to_string();
-        let key = hex::encode(Sha256::digest(json.as_bytes()));
-        let stored_json = zstd::bulk::compress(json.as_bytes(), STORED_JSON_LEVEL)
-            .map_err(|error| EventFault::new("$", format!("cannot be compressed: {error}")))?;
         Ok(Self {
             key,
             kind,
@@ -142,29 +145,49 @@ impl ParsedEvent {
 /// zstd level of stored raw events: the fastest (an event's JSON still shrinks several times).
 const STORED_JSON_LEVEL: i32 = 1;
 
+/// Compresses a raw event with this thread's zstd context: creating a context per event (its
+/// buffers zeroed each time) cost more than the compression itself.
+fn compress(json: &[u8]) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let compressor = match cell.as_mut() {
+            Some(compressor) => compressor,
+            None => cell.insert(zstd::bulk::Compressor::new(STORED_JSON_LEVEL)?),
+        };
+        compressor.compress(json)
+    })
+}
+
 /// The JSON text of a stored raw event (`ParsedEvent::stored_json`).
 pub fn stored_json_text(stored: &[u8]) -> Result<String, std::io::Error> {
     let bytes = zstd::stream::decode_all(stored)?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 
-/// The value with every object's keys in sorted order, so that its text is the same however the
-/// sender ordered them (serde_json keeps insertion order when any crate of the build enables its
-/// `preserve_order` feature, so the order is made explicit here).
-fn canonical(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(key, item)| (key.clone(), canonical(item)))
-                    .collect(),
-            )
+/// Serializes a value with every object's keys in sorted order, so that its text is the same
+/// however the sender ordered them (serde_json keeps insertion order when any crate of the
+/// build enables its `preserve_order` feature, so the order is made explicit here).
+struct Canonical<'a>(&'a Value);
+
+impl serde::Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                serializer.collect_map(
+                    entries
+                        .into_iter()
+                        .map(|(key, item)| (key, Canonical(item))),
+                )
+            }
+            Value::Array(items) => serializer.collect_seq(items.iter().map(Canonical)),
+            other => other.serialize(serializer),
         }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
     }
 }
 
@@ -172,15 +195,16 @@ fn text(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_default().to_string()
 }
 
-fn facets_at(value: &Value, key: &str) -> Value {
-    match value.get(key) {
-        Some(Value::Object(map)) => Value::Object(map.clone()),
+/// Moves the facets object at `key` out of `value` (an empty object when absent).
+fn take_facets(value: &mut Value, key: &str) -> Value {
+    match value.get_mut(key) {
+        Some(facets @ Value::Object(_)) => facets.take(),
         _ => Value::Object(Default::default()),
     }
 }
 
-fn job_part(job: &Value) -> Result<JobPart, EventFault> {
-    let facets = facets_at(job, "facets");
+fn job_part(job: &mut Value) -> Result<JobPart, EventFault> {
+    let facets = take_facets(job, "facets");
     schema::validate_facets(FacetPlace::Job, &facets, "$.job.facets")?;
     let namespace = text(job, "namespace");
     let name = text(job, "name");
@@ -195,17 +219,20 @@ fn job_part(job: &Value) -> Result<JobPart, EventFault> {
     })
 }
 
-fn run_part(run: &Value, event: &Value) -> Result<RunPart, EventFault> {
-    let facets = facets_at(run, "facets");
-    schema::validate_facets(FacetPlace::Run, &facets, "$.run.facets")?;
-    let state = match event.get("eventType").and_then(Value::as_str) {
+fn run_state(event_type: Option<&str>) -> RunState {
+    match event_type {
         Some("START") => RunState::Start,
         Some("RUNNING") => RunState::Running,
         Some("COMPLETE") => RunState::Complete,
         Some("ABORT") => RunState::Abort,
         Some("FAIL") => RunState::Fail,
         _ => RunState::Other,
-    };
+    }
+}
+
+fn run_part(run: &mut Value, state: RunState) -> Result<RunPart, EventFault> {
+    let facets = take_facets(run, "facets");
+    schema::validate_facets(FacetPlace::Run, &facets, "$.run.facets")?;
     Ok(RunPart {
         run_id: text(run, "runId").to_ascii_lowercase(),
         state,
@@ -215,19 +242,23 @@ fn run_part(run: &Value, event: &Value) -> Result<RunPart, EventFault> {
     })
 }
 
-fn datasets(event: &Value, key: &str, place: FacetPlace) -> Result<Vec<DatasetPart>, EventFault> {
-    let Some(items) = event.get(key).and_then(Value::as_array) else {
+fn datasets(
+    event: &mut Value,
+    key: &str,
+    place: FacetPlace,
+) -> Result<Vec<DatasetPart>, EventFault> {
+    let Some(items) = event.get_mut(key).and_then(Value::as_array_mut) else {
         return Ok(Vec::new());
     };
     items
-        .iter()
+        .iter_mut()
         .enumerate()
         .map(|(index, item)| dataset_part(item, &format!("$.{key}[{index}]"), Some(place)))
         .collect()
 }
 
 fn dataset_part(
-    dataset: &Value,
+    dataset: &mut Value,
     path: &str,
     place: Option<FacetPlace>,
 ) -> Result<DatasetPart, EventFault> {
@@ -235,7 +266,7 @@ fn dataset_part(
     let name = text(dataset, "name");
     non_empty(&namespace, &format!("{path}.namespace"))?;
     non_empty(&name, &format!("{path}.name"))?;
-    let mut facets = facets_at(dataset, "facets");
+    let mut facets = take_facets(dataset, "facets");
     schema::validate_facets(FacetPlace::Dataset, &facets, &format!("{path}.facets"))?;
     let extra_key = match place {
         Some(FacetPlace::Input) => Some("inputFacets"),
@@ -243,7 +274,7 @@ fn dataset_part(
         _ => None,
     };
     if let (Some(key), Some(place)) = (extra_key, place) {
-        let extra = facets_at(dataset, key);
+        let extra = take_facets(dataset, key);
         schema::validate_facets(place, &extra, &format!("{path}.{key}"))?;
         if let (Value::Object(all), Value::Object(extra)) = (&mut facets, extra) {
             all.extend(extra);
@@ -325,6 +356,18 @@ mod tests {
         ))
         .unwrap();
         assert_ne!(a.key, c.key);
+    }
+
+    #[test]
+    fn the_key_is_the_sha256_of_the_compact_text_with_sorted_keys() {
+        // Written canonical already (keys sorted at every level, no spaces): keys of events
+        // stored by earlier versions must stay the same.
+        let text = r#"{"eventTime":"2026-11-23T10:00:00Z","eventType":"START","inputs":[{"facets":{"schema":{"_producer":"https://p","_schemaURL":"https://s","fields":[{"name":"id","type":"bigint"}]}},"name":"shop.orders","namespace":"postgres://db:5432"}],"job":{"name":"daily","namespace":"etl"},"outputs":[],"producer":"https://example.com/p","run":{"runId":"0194a0b0-0000-7000-8000-000000000001"},"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"}"#;
+        let event = ParsedEvent::parse(text).unwrap();
+        assert_eq!(event.key, hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(stored_json_text(&event.stored_json).unwrap(), text);
+        // The facets were moved into the parts, not lost.
+        assert_eq!(event.inputs[0].facets["schema"]["fields"][0]["name"], "id");
     }
 
     #[test]
