@@ -111,6 +111,7 @@ fn node(
         } else {
             Vec::new()
         },
+        column_index: Default::default(),
         auto_approve: false,
         approvers: Vec::new(),
     }

@@ -2,8 +2,7 @@
 //! on an asset, the columns and rows it may use (Lake Formation's union of what each permitting
 //! grant allows).
 
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
 use weft_proto::weft::governance::v1::{Grant, grant};
@@ -73,14 +72,13 @@ fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
 
 impl AccessIndex {
     /// What `grant` allows of `target` for `permission`; `inherited` are the target's own and
-    /// inherited tags, `column_tags` the asset's column tags (computed on first need).
+    /// inherited tags.
     fn coverage(
         &self,
         grant: &Grant,
         permission: Permission,
         target: &Target<'_>,
         inherited: &[String],
-        column_tags: &OnceCell<BTreeMap<String, Vec<String>>>,
     ) -> Coverage {
         if !grants_permission(grant, permission) {
             return Coverage::None;
@@ -104,7 +102,7 @@ impl AccessIndex {
                 if !has_columns || node.kind != NodeKind::Asset {
                     return Coverage::All(row_filter);
                 }
-                let columns = filtered_columns(filter, &node.column_paths());
+                let columns = filtered_columns(filter, node.column_paths());
                 match target.column {
                     Some(column) if columns.contains(column) => Coverage::All(row_filter),
                     Some(_) => Coverage::None,
@@ -121,10 +119,10 @@ impl AccessIndex {
                     return Coverage::None;
                 }
                 // Columns whose own tags complete the match.
-                let column_tags = column_tags.get_or_init(|| node.column_tags());
+                let column_tags = node.column_tags();
                 let columns: BTreeSet<String> = node
                     .column_paths()
-                    .into_iter()
+                    .iter()
                     .filter(|path| {
                         let extra = column_tags
                             .iter()
@@ -133,6 +131,7 @@ impl AccessIndex {
                         let all = inherited.iter().chain(extra).map(String::as_str);
                         tags::matches(expression, all)
                     })
+                    .cloned()
                     .collect();
                 if columns.is_empty() {
                     Coverage::None
@@ -200,7 +199,6 @@ impl AccessIndex {
             .memberships()
             .acting_as(&subject.principal, &subject.groups);
         let inherited = target.tags();
-        let column_tags = OnceCell::new();
         let mut evaluation = Evaluation::default();
         let mut coverages: Vec<Coverage> = Vec::new();
 
@@ -244,7 +242,7 @@ impl AccessIndex {
                 if !explain && !coverages.is_empty() {
                     break 'grants;
                 }
-                let coverage = self.coverage(grant, permission, &target, &inherited, &column_tags);
+                let coverage = self.coverage(grant, permission, &target, &inherited);
                 if coverage == Coverage::None {
                     continue;
                 }
@@ -292,7 +290,7 @@ impl AccessIndex {
         if explain && evaluation.allowed && target.column.is_none() {
             let node = target.node();
             if node.kind == NodeKind::Asset {
-                let (columns, row_filter) = union(&coverages, &node.column_paths());
+                let (columns, row_filter) = union(&coverages, node.column_paths());
                 evaluation.columns = columns;
                 evaluation.row_filter = row_filter;
             }

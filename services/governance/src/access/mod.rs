@@ -25,7 +25,7 @@ use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
 
 use self::guardrails::Guardrails;
 use self::memberships::Memberships;
-use self::nodes::{Node, NodeKind};
+use self::nodes::{ColumnIndex, Node, NodeKind};
 
 /// Deepest parent chain followed (domains nest; a cycle can not loop forever).
 const MAX_DEPTH: usize = 64;
@@ -92,8 +92,7 @@ impl<'a> Target<'a> {
             .flat_map(|node| node.tags.iter().cloned())
             .collect();
         if let Some(column) = self.column {
-            let column_tags = self.node().column_tags();
-            for (path, own) in &column_tags {
+            for (path, own) in self.node().column_tags() {
                 // A struct's tags reach its fields.
                 if nodes::is_within(column, path) {
                     tags.extend(own.iter().cloned());
@@ -113,7 +112,8 @@ impl AccessIndex {
 
     // ---- catalog projection ----
 
-    pub fn put_node(&mut self, node: Node) {
+    pub fn put_node(&mut self, mut node: Node) {
+        node.column_index = ColumnIndex::of(&node.columns);
         // A domain's parent decides which domain-scoped policies apply below it.
         if node.kind == NodeKind::Domain {
             self.guardrails.forget_cached_sets();

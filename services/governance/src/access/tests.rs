@@ -24,6 +24,7 @@ fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags:
             String::new()
         },
         columns: Vec::new(),
+        column_index: Default::default(),
         auto_approve: false,
         approvers: Vec::new(),
     }
