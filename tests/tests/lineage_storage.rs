@@ -35,6 +35,20 @@ fn step(job: &'static str, input: &'static str, output: &'static str) -> Step<'s
     }
 }
 
+/// A fresh lineage database on `backend`, migrated up to `steps` migrations (all when `None`).
+async fn migrated(
+    backend: &weft_testkit::Backend,
+    dir: &std::path::Path,
+    steps: Option<u32>,
+) -> (String, sea_orm::DatabaseConnection) {
+    let url = weft_testkit::fresh_database(backend, dir, "lineage")
+        .await
+        .unwrap();
+    let db = weft_storage::connect(&url).await.unwrap();
+    Migrator::up(&db, steps).await.unwrap();
+    (url, db)
+}
+
 async fn replica(url: &str) -> Lineage {
     let db = weft_storage::connect(url).await.unwrap();
     Lineage::open(Store::new(db, "lineage")).await.unwrap()
@@ -45,12 +59,7 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
     for backend in weft_testkit::backends() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
-        let url = weft_testkit::fresh_database(&backend, dir.path(), "lineage")
-            .await
-            .unwrap();
-        Migrator::up(&weft_storage::connect(&url).await.unwrap(), None)
-            .await
-            .unwrap();
+        let (url, _) = migrated(&backend, dir.path(), None).await;
         let writer = replica(&url).await;
         let reader = replica(&url).await;
         let follower = tokio::spawn(reader.clone().follow_outbox(0));
@@ -206,11 +215,7 @@ async fn raw_events_stored_as_text_before_compression_stay_readable_and_known() 
     for backend in weft_testkit::backends() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
-        let url = weft_testkit::fresh_database(&backend, dir.path(), "lineage")
-            .await
-            .unwrap();
-        let db = weft_storage::connect(&url).await.unwrap();
-        Migrator::up(&db, Some(BEFORE_COMPRESSION)).await.unwrap();
+        let (_, db) = migrated(&backend, dir.path(), Some(BEFORE_COMPRESSION)).await;
         // An event ingested before: its raw copy as text, under its key.
         let sent = run_event(
             "START",
