@@ -46,26 +46,42 @@ impl MigrationTrait for CompressRawEvents {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Compressed rows get their text back first: a rollback loses no raw event.
-        use super::entities::event;
-        use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+        // Compressed rows get their text back first: a rollback loses no raw event. Plain
+        // statements over the two columns rather than the entity, whose later columns may not
+        // exist at this step.
+        use sea_orm::sea_query::{Expr, Query};
+        use sea_orm::{ConnectionTrait, Value};
         let conn = manager.get_connection();
+        let backend = conn.get_database_backend();
+        let (table, key, body, body_zstd) = (
+            Alias::new("lineage_events"),
+            Alias::new("key"),
+            Alias::new("body"),
+            Alias::new("body_zstd"),
+        );
         loop {
-            let rows = event::Entity::find()
-                .filter(event::Column::BodyZstd.is_not_null())
+            let select = Query::select()
+                .columns([key.clone(), body_zstd.clone()])
+                .from(table.clone())
+                .and_where(Expr::col(body_zstd.clone()).is_not_null())
                 .limit(1_000)
-                .all(conn)
-                .await?;
+                .to_owned();
+            let rows = conn.query_all(backend.build(&select)).await?;
             if rows.is_empty() {
                 break;
             }
             for row in rows {
-                let text = super::reads::raw_event_json(&row)
-                    .map_err(|error| DbErr::Custom(error.to_string()))?;
-                let mut row: event::ActiveModel = row.into();
-                row.body = Set(text);
-                row.body_zstd = Set(None);
-                row.update(conn).await?;
+                let event_key: String = row.try_get_by_index(0)?;
+                let stored: Vec<u8> = row.try_get_by_index(1)?;
+                let text = crate::openlineage::stored_json_text(&stored)
+                    .map_err(|error| DbErr::Custom(format!("raw event {event_key}: {error}")))?;
+                let update = Query::update()
+                    .table(table.clone())
+                    .value(body.clone(), text)
+                    .value(body_zstd.clone(), Value::Bytes(None))
+                    .and_where(Expr::col(key.clone()).eq(event_key))
+                    .to_owned();
+                conn.execute(backend.build(&update)).await?;
             }
         }
         manager
