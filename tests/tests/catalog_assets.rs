@@ -3,14 +3,16 @@
 
 use prost_types::FieldMask;
 use tonic::Code;
+use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, Column, CompatibilityMode, CreateAssetRequest, CreateDataProductRequest,
     CreateDomainRequest, DataProduct, DeleteAssetRequest, DeleteDataProductRequest,
     DeleteTagKeyRequest, DiffSchemaVersionsRequest, Domain, GetSchemaVersionRequest,
-    ListAssetsRequest, ListSchemaVersionsRequest, Location, Schema, SchemaChangeKind,
-    UpdateAssetRequest,
+    ListAssetsRequest, ListSchemaVersionsRequest, Location, ResolveLocationsRequest, Schema,
+    SchemaChangeKind, UpdateAssetRequest,
 };
 use weft_proto::weft::common::v1::Tag;
+use weft_runtime::ServiceKind;
 use weft_tests::{
     Catalog, bad_fields, catalog, declare_tag_keys, disable_default_rules, on_every_backend,
     precondition_violations,
@@ -550,5 +552,103 @@ async fn publishing_freezes_revisions_while_the_draft_moves_on() {
             .await
             .unwrap_err();
         assert_eq!(bad_fields(&error), ["name"]);
+    });
+}
+
+#[tokio::test]
+async fn locations_resolve_to_their_asset_product_and_owners() {
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        setup(&mut client).await;
+        let product = client
+            .create_data_product(CreateDataProductRequest {
+                parent: "domains/sales".into(),
+                data_product_id: "returns".into(),
+                data_product: Some(DataProduct {
+                    display_name: "Returns".into(),
+                    owners: vec!["users/bo".into(), "users/ana".into()],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut request = asset(
+            "returns",
+            AssetKind::Table,
+            "sales.public.returns",
+            orders_schema(),
+        );
+        request.parent = product.name.clone();
+        request.asset.as_mut().unwrap().owners = vec!["users/ana".into(), "users/cy".into()];
+        let returns = client.create_asset(request).await.unwrap().into_inner();
+
+        // Lineage (any Weft service) asks which assets are at the datasets it knows.
+        let mut internal = CatalogInternalServiceClient::new(
+            suite
+                .backend_channel(ServiceKind::Catalog, Some(ServiceKind::Lineage))
+                .unwrap(),
+        );
+        let at = |name: &str| Location {
+            namespace: "postgres://db.example:5432".into(),
+            name: name.into(),
+        };
+        let ask = |locations: Vec<Location>| ResolveLocationsRequest { locations };
+        let resolved = internal
+            .resolve_locations(ask(vec![
+                at("sales.public.nowhere"),
+                at("sales.public.returns"),
+            ]))
+            .await
+            .unwrap()
+            .into_inner()
+            .resolved;
+        assert_eq!(resolved.len(), 2);
+        assert_eq!(resolved[0].location, Some(at("sales.public.nowhere")));
+        assert_eq!(
+            (resolved[0].asset.as_str(), resolved[0].owners.len()),
+            ("", 0)
+        );
+        assert_eq!(resolved[1].location, Some(at("sales.public.returns")));
+        assert_eq!(resolved[1].asset, returns.name);
+        assert_eq!(resolved[1].data_product, product.name);
+        // The asset's owners first, then the product's not named already.
+        assert_eq!(resolved[1].owners, ["users/ana", "users/cy", "users/bo"]);
+
+        // A deleted asset frees its location.
+        client
+            .delete_asset(DeleteAssetRequest {
+                name: returns.name.clone(),
+                etag: returns.etag.clone(),
+            })
+            .await
+            .unwrap();
+        let resolved = internal
+            .resolve_locations(ask(vec![at("sales.public.returns")]))
+            .await
+            .unwrap()
+            .into_inner()
+            .resolved;
+        assert_eq!(resolved[0].asset, "");
+
+        // Bad input names its field.
+        let status = internal
+            .resolve_locations(ask(vec![
+                at("sales.public.returns"),
+                Location {
+                    namespace: " ".into(),
+                    name: "x".into(),
+                },
+            ]))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(bad_fields(&status), ["locations[1].namespace"]);
+        let status = internal
+            .resolve_locations(ask(vec![at("x"); 1_001]))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&status), ["locations"]);
     });
 }

@@ -557,6 +557,21 @@ impl CatalogInternalService for CatalogInternalApi {
         )?))
     }
 
+    async fn resolve_locations(
+        &self,
+        request: Request<ResolveLocationsRequest>,
+    ) -> Result<Response<ResolveLocationsResponse>, Status> {
+        // Any Weft service may ask (the internal port requires a service certificate).
+        if request.extensions().get::<CallingService>().is_none() {
+            return Err(Status::unauthenticated("no calling service"));
+        }
+        let resolved = self
+            .catalog
+            .resolve_locations(&request.into_inner().locations)
+            .await?;
+        Ok(Response::new(ResolveLocationsResponse { resolved }))
+    }
+
     async fn set_inherited_tags(
         &self,
         request: Request<SetInheritedTagsRequest>,

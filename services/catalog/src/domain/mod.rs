@@ -10,6 +10,7 @@ pub mod domains;
 pub mod forms;
 pub mod glossaries;
 pub mod inherited_tags;
+pub mod locations;
 pub mod mutations;
 pub mod publish_rules;
 pub mod publishing;

@@ -46,6 +46,20 @@ pub async fn claim_location<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The asset at `location`, if any.
+pub async fn asset_at<C: ConnectionTrait>(
+    conn: &C,
+    location: &Location,
+) -> Result<Option<String>, ApiError> {
+    Ok(
+        asset_location::Entity::find_by_id((location.namespace.clone(), location.name.clone()))
+            .one(conn)
+            .await
+            .map_err(db_error)?
+            .map(|row| row.asset),
+    )
+}
+
 /// Forgets the location of `asset`.
 pub async fn release_location<C: ConnectionTrait>(conn: &C, asset: &str) -> Result<(), ApiError> {
     asset_location::Entity::delete_many()
