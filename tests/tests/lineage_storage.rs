@@ -14,7 +14,7 @@ use weft_lineage::domain::Lineage;
 use weft_lineage::storage::entities::event;
 use weft_lineage::storage::migrations::Migrator;
 use weft_lineage::storage::reads::raw_event_json;
-use weft_proto::weft::lineage::v1::{Direction, GetLineageGraphRequest};
+use weft_proto::weft::lineage::v1::{Direction, GetDatasetRequest, GetLineageGraphRequest};
 use weft_storage::Store;
 use weft_storage::journal::{AuditQuery, query};
 use weft_tests::openlineage::{Step, dataset_id, run_event};
@@ -297,5 +297,66 @@ async fn raw_events_stored_as_text_before_compression_stay_readable_and_known() 
             rows.iter()
                 .all(|row| row.body_zstd.is_none() && !row.body.is_empty())
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dataset_named_only_by_column_lineage_is_a_dataset_until_an_event_lists_it() {
+    for backend in weft_testkit::backends() {
+        eprintln!("-- on {backend}");
+        let dir = tempfile::tempdir().unwrap();
+        let (url, _) = migrated(&backend, dir.path(), None).await;
+        let lineage = replica(&url).await;
+        let extract = step("extract", "shop.orders", "raw.orders");
+        // The run lists its output only; the output's column lineage names the input.
+        let mut event: serde_json::Value = serde_json::from_str(&run_event(
+            "COMPLETE",
+            RUN,
+            "2026-11-20T10:00:00Z",
+            &extract,
+            serde_json::json!({}),
+        ))
+        .unwrap();
+        event["inputs"] = serde_json::json!([]);
+        assert!(
+            lineage
+                .ingest_event("users/airflow", &event.to_string())
+                .await
+                .unwrap()
+        );
+        let get = |name: &str| GetDatasetRequest {
+            id: dataset_id(NAMESPACE, name),
+        };
+        let named = lineage.get_dataset(&get("shop.orders")).await.unwrap();
+        assert_eq!(
+            (named.namespace.as_str(), named.name.as_str()),
+            (NAMESPACE, "shop.orders")
+        );
+        assert!(named.fields.is_empty() && named.current_version.is_empty());
+        assert_eq!(named.update_time.unwrap().seconds, 1_795_168_800);
+
+        // An event that lists it, even one sent late (older), gives it its schema.
+        let earlier = run_event(
+            "START",
+            RUN,
+            "2026-11-20T09:59:00Z",
+            &extract,
+            serde_json::json!({}),
+        );
+        assert!(
+            lineage
+                .ingest_event("users/airflow", &earlier)
+                .await
+                .unwrap()
+        );
+        let listed = lineage.get_dataset(&get("shop.orders")).await.unwrap();
+        assert_eq!(listed.fields.len(), 1);
+        assert_eq!(listed.fields[0].name, "id");
+        assert!(!listed.current_version.is_empty());
+        // Its update time stays the newest event's.
+        assert_eq!(listed.update_time, named.update_time);
+        // The output kept what it had.
+        let output = lineage.get_dataset(&get("raw.orders")).await.unwrap();
+        assert_eq!(output.fields.len(), 1);
     }
 }

@@ -188,12 +188,16 @@ fn upsert_dataset<'e>(
         facets_json: "{}".to_string(),
         update_time: i64::MIN,
     });
-    // An older event (sent late) never replaces a newer schema.
-    if time >= row.update_time {
-        if let (Some(version), Some(json)) = (version, fields_json) {
-            row.current_version = version;
-            row.fields_json = json;
-        }
+    // An older event (sent late) never replaces a newer schema, but gives one to a dataset
+    // known without (named only by column lineage so far).
+    let newer = time >= row.update_time;
+    if (newer || row.current_version.is_empty())
+        && let (Some(version), Some(json)) = (version, fields_json)
+    {
+        row.current_version = version;
+        row.fields_json = json;
+    }
+    if newer {
         row.update_time = time;
     }
     work.merge_facets(
@@ -219,7 +223,8 @@ fn upsert_dataset<'e>(
                 time,
                 change,
             );
-            // The input dataset of a column edge is a node even when the event does not list it.
+            // The input dataset of a column edge is a node and a dataset even when the event
+            // does not list it (known by name only until an event does).
             add_node(
                 work,
                 graph,
@@ -227,6 +232,15 @@ fn upsert_dataset<'e>(
                 time,
                 change,
             );
+            work.ensure_dataset(dataset::Model {
+                id: ids::dataset(&edge.input_namespace, &edge.input_name),
+                namespace: edge.input_namespace.clone(),
+                name: edge.input_name.clone(),
+                current_version: String::new(),
+                fields_json: "[]".to_string(),
+                facets_json: "{}".to_string(),
+                update_time: time,
+            });
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct UnitOfWork<'e> {
     pub datasets: HashMap<String, dataset::Model>,
     dirty_datasets: BTreeSet<String>,
     dataset_versions: BTreeMap<(String, String), dataset_version::Model>,
+    /// Datasets only named (by column lineage): inserted unless stored or written already.
+    named_datasets: BTreeMap<String, dataset::Model>,
     pub runs: HashMap<String, run::Model>,
     dirty_runs: BTreeSet<String>,
     pub jobs: HashMap<String, job::Model>,
@@ -251,6 +253,13 @@ impl<'e> UnitOfWork<'e> {
         self.datasets.entry(id.to_string()).or_insert_with(new)
     }
 
+    /// A dataset row to insert unless the database or this batch has one.
+    pub fn ensure_dataset(&mut self, row: dataset::Model) {
+        if !self.datasets.contains_key(&row.id) {
+            self.named_datasets.entry(row.id.clone()).or_insert(row);
+        }
+    }
+
     pub fn add_dataset_version(&mut self, row: dataset_version::Model) {
         self.dataset_versions
             .entry((row.dataset.clone(), row.version.clone()))
@@ -353,6 +362,8 @@ impl<'e> UnitOfWork<'e> {
             }
         }
         upsert_rows::<dataset::Entity, _, _>(conn, datasets).await?;
+        // After the upserts: a dataset a later event of the batch wrote keeps its row.
+        insert_new_rows::<dataset::Entity, _, _>(conn, self.named_datasets.into_values()).await?;
         let mut runs = take(&mut self.runs, &self.dirty_runs);
         for row in &mut runs {
             if let Some(json) = facets_json(&self.facets, FacetOwner::Run, &row.run_id) {
