@@ -49,6 +49,18 @@ async fn migrated(
     (url, db)
 }
 
+/// The first ten journal records `question` selects.
+async fn journal(
+    lineage: &Lineage,
+    question: AuditQuery,
+) -> Vec<weft_storage::entities::journal::Model> {
+    let question = AuditQuery {
+        limit: 10,
+        ..question
+    };
+    query(lineage.store().db(), &question).await.unwrap()
+}
+
 async fn replica(url: &str) -> Lineage {
     let db = weft_storage::connect(url).await.unwrap();
     Lineage::open(Store::new(db, "lineage")).await.unwrap()
@@ -157,16 +169,14 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
             .await
             .unwrap();
         assert_eq!((again.succeeded, again.created), (3, 0));
-        let records = query(
-            writer.store().db(),
-            &AuditQuery {
+        let records = journal(
+            &writer,
+            AuditQuery {
                 actions: vec!["IngestEvents".into(), "IngestEvent".into()],
-                limit: 10,
                 ..Default::default()
             },
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(records.len(), 1, "{records:?}");
         assert_eq!(records[0].actor, "users/airflow");
         assert_eq!(records[0].action, "IngestEvents");
@@ -191,16 +201,14 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
             )
             .await
             .unwrap();
-        let records = query(
-            writer.store().db(),
-            &AuditQuery {
+        let records = journal(
+            &writer,
+            AuditQuery {
                 resource: Some("job:etl:clean".into()),
-                limit: 10,
                 ..Default::default()
             },
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(records.len(), 1, "{records:?}");
         assert_eq!(records[0].action, "IngestEvent");
         follower.abort();

@@ -186,10 +186,7 @@ async fn ingest_in_process(
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
     let bodies: Vec<String> = (single..single + events).map(event).collect();
     let started = Instant::now();
-    for chunk in bodies.chunks(BATCH) {
-        let outcome = lineage.ingest_events("users/bench", chunk.to_vec()).await?;
-        anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
-    }
+    send_batches(&lineage, &bodies).await?;
     let batch_rate = events as f64 / started.elapsed().as_secs_f64();
     // Several pipelines send at once: one batch parses while another writes.
     let first = single + events;
@@ -201,13 +198,7 @@ async fn ingest_in_process(
         .map(|part| {
             let lineage = lineage.clone();
             let part = part.to_vec();
-            tokio::spawn(async move {
-                for chunk in part.chunks(BATCH) {
-                    let outcome = lineage.ingest_events("users/bench", chunk.to_vec()).await?;
-                    anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
-                }
-                anyhow::Ok(())
-            })
+            tokio::spawn(async move { send_batches(&lineage, &part).await })
         })
         .collect();
     for caller in callers {
@@ -218,6 +209,15 @@ async fn ingest_in_process(
         "in process, {:<8}  single {single_rate:>8.0}/s ({single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
         backend.to_string()
     );
+    Ok(())
+}
+
+/// Sends `bodies` in batches of `BATCH`, one after the other; every event must be accepted.
+async fn send_batches(lineage: &Lineage, bodies: &[String]) -> anyhow::Result<()> {
+    for chunk in bodies.chunks(BATCH) {
+        let outcome = lineage.ingest_events("users/bench", chunk.to_vec()).await?;
+        anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
+    }
     Ok(())
 }
 

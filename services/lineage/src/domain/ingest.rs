@@ -179,14 +179,8 @@ fn upsert_dataset<'e>(
         true => None,
         false => work.datasets.get(&id).map(|row| row.facets_json.clone()),
     };
-    let row = work.dataset_mut(&id, || dataset::Model {
-        id: id.clone(),
-        namespace: part.namespace.clone(),
-        name: part.name.clone(),
-        current_version: String::new(),
-        fields_json: "[]".to_string(),
-        facets_json: "{}".to_string(),
-        update_time: i64::MIN,
+    let row = work.dataset_mut(&id, || {
+        new_dataset(id.clone(), &part.namespace, &part.name, i64::MIN)
     });
     // An older event (sent late) never replaces a newer schema, but gives one to a dataset
     // known without (named only by column lineage so far).
@@ -232,16 +226,26 @@ fn upsert_dataset<'e>(
                 time,
                 change,
             );
-            work.ensure_dataset(dataset::Model {
-                id: ids::dataset(&edge.input_namespace, &edge.input_name),
-                namespace: edge.input_namespace.clone(),
-                name: edge.input_name.clone(),
-                current_version: String::new(),
-                fields_json: "[]".to_string(),
-                facets_json: "{}".to_string(),
-                update_time: time,
-            });
+            work.ensure_dataset(new_dataset(
+                ids::dataset(&edge.input_namespace, &edge.input_name),
+                &edge.input_namespace,
+                &edge.input_name,
+                time,
+            ));
         }
+    }
+}
+
+/// A dataset row known by name only: no schema, no facets yet.
+fn new_dataset(id: String, namespace: &str, name: &str, update_time: i64) -> dataset::Model {
+    dataset::Model {
+        id,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        current_version: String::new(),
+        fields_json: "[]".to_string(),
+        facets_json: "{}".to_string(),
+        update_time,
     }
 }
 

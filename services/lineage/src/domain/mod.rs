@@ -178,9 +178,11 @@ impl Lineage {
                 .collect(),
         };
         work.flush(txn.conn()).await?;
-        let records = match changes.changes.is_empty() {
-            true => Vec::new(),
-            false => vec![ingest::call_record(action, &fresh, &changes)],
+        // Events all ingested before change nothing and record nothing.
+        let records = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            vec![ingest::call_record(action, &fresh, &changes)]
         };
         txn.commit(records).await?;
         self.apply(&changes.changes);

@@ -38,7 +38,8 @@ pub struct ParsedEvent {
     pub kind: EventKind,
     /// Event time, microseconds since the epoch.
     pub event_time: i64,
-    /// The event as canonical JSON, zstd-compressed: the raw copy as stored (see `stored_json`).
+    /// The event as canonical JSON, zstd-compressed: the raw copy as stored (read back with
+    /// `stored_json_text`).
     pub stored_json: Vec<u8>,
     pub run: Option<RunPart>,
     pub job: Option<JobPart>,
@@ -142,7 +143,7 @@ impl ParsedEvent {
     }
 }
 
-/// zstd level of stored raw events: the fastest (an event's JSON still shrinks several times).
+/// zstd level of stored raw events: the fastest (a 1.1 KB event still shrinks to 40 %).
 const STORED_JSON_LEVEL: i32 = 1;
 
 /// Compresses a raw event with this thread's zstd context: creating a context per event (its
