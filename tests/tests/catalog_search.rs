@@ -279,25 +279,40 @@ async fn search_ranks_tolerates_typos_filters_and_counts_facets() {
         unique.dedup();
         assert_eq!(unique.len(), 6, "{seen:?}");
 
-        let only_assets = client
-            .search(SearchRequest {
+        // The finance asset was never waited for above: it may be indexed a moment later.
+        let only_assets = search_until(
+            &mut client,
+            SearchRequest {
                 types: vec![SearchResultType::Asset as i32],
                 facets: vec!["owner".into()],
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(only_assets.total_size, 2);
-        let products = client
-            .search(SearchRequest {
+            },
+            |r| r.total_size == 2,
+        )
+        .await;
+        assert!(
+            only_assets
+                .results
+                .iter()
+                .all(|r| r.r#type() == SearchResultType::Asset),
+            "{only_assets:?}"
+        );
+        let products = search_until(
+            &mut client,
+            SearchRequest {
                 owner: "users/alice".into(),
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(products.total_size, 2);
+            },
+            |r| r.total_size == 2,
+        )
+        .await;
+        assert!(
+            products
+                .results
+                .iter()
+                .all(|r| r.r#type() == SearchResultType::DataProduct),
+            "{products:?}"
+        );
 
         // Bad requests name their field.
         for (request, field) in [
