@@ -215,6 +215,87 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
     }
 }
 
+/// Concurrent small calls are written together (group commit): each still gets its own answer
+/// and its own journal record under its own actor, and an event in flight twice is new once.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_single_events_are_each_answered_and_journaled() {
+    for backend in weft_testkit::backends() {
+        eprintln!("-- on {backend}");
+        let dir = tempfile::tempdir().unwrap();
+        let (url, _) = migrated(&backend, dir.path(), None).await;
+        let lineage = replica(&url).await;
+        let extract = step("extract", "shop.orders", "raw.orders");
+        let event = |n: usize| {
+            run_event(
+                "START",
+                &format!("0194a0b0-0000-7000-8000-{n:012x}"),
+                "2026-11-20T10:00:00Z",
+                &extract,
+                serde_json::json!({}),
+            )
+        };
+        // 40 events from one pipeline, 10 from another, and event 0 sent four more times.
+        let mut calls = Vec::new();
+        for n in 0..50 {
+            let actor = if n < 40 {
+                "users/airflow"
+            } else {
+                "users/dagster"
+            };
+            calls.push((actor, event(n)));
+        }
+        for _ in 0..4 {
+            calls.push(("users/airflow", event(0)));
+        }
+        let tasks: Vec<_> = calls
+            .into_iter()
+            .map(|(actor, json)| {
+                let lineage = lineage.clone();
+                tokio::spawn(async move { lineage.ingest_event(actor, &json).await })
+            })
+            .collect();
+        let mut created = 0;
+        for task in tasks {
+            created += usize::from(task.await.unwrap().unwrap());
+        }
+        assert_eq!(created, 50);
+
+        let rows = event::Entity::find()
+            .all(lineage.store().db())
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 50);
+        let records = |actor: &str| AuditQuery {
+            actor: Some(actor.to_string()),
+            actions: vec!["IngestEvent".into()],
+            limit: 100,
+            ..Default::default()
+        };
+        let airflow = query(lineage.store().db(), &records("users/airflow"))
+            .await
+            .unwrap();
+        let dagster = query(lineage.store().db(), &records("users/dagster"))
+            .await
+            .unwrap();
+        assert_eq!((airflow.len(), dagster.len()), (40, 10));
+        for record in airflow.iter().chain(&dagster) {
+            let detail: serde_json::Value = serde_json::from_str(&record.detail_json).unwrap();
+            assert_eq!(detail["events"], 1, "{detail}");
+            assert_eq!(record.resource, "job:etl:extract");
+        }
+        // Every run is in the graph's run history.
+        let runs = lineage
+            .list_runs(&weft_proto::weft::lineage::v1::ListRunsRequest {
+                job: "job:etl:extract".into(),
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs.runs.len(), 50);
+    }
+}
+
 /// Migrations before raw events were compressed.
 const BEFORE_COMPRESSION: u32 = 3;
 

@@ -19,7 +19,8 @@ pub struct Violation {
 }
 
 /// The errors domain code returns. Adapters turn them into `tonic::Status` with `into_status`.
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failure can be the answer to several callers (a group commit's).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid argument: {}", describe_fields(.0))]
     InvalidArgument(Vec<(String, String)>),

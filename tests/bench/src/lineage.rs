@@ -3,7 +3,8 @@
 //! in the same run (what Marquez does).
 //!
 //! - Ingest, in process (lineage's domain on a fresh database: SQLite, and PostgreSQL when a
-//!   server URL is given): one event per call, and batches of 1,000; then through the gateway
+//!   server URL is given): one event per call, one event per call from 32 callers at once
+//!   (group commit), batches of 1,000, and 4 callers of batches at once; then through the gateway
 //!   over gRPC against `weft up` (SQLite).
 //! - Traversal: a layered pipeline graph (datasets and jobs in 12 layers, jobs reading 1-4
 //!   inputs mostly from the layer below, 5 % of reads going to one of 100 hub datasets that
@@ -69,6 +70,8 @@ pub struct LineageArgs {
 const BATCH: usize = 1_000;
 /// Callers sending batches at the same time in the concurrent ingest measurement.
 const CONCURRENT_CALLERS: usize = 4;
+/// Callers sending single events at once.
+const SINGLE_CALLERS: usize = 32;
 const LAYERS: usize = 12;
 const HUBS: usize = 100;
 const DEPTHS: [(u32, &str); 4] = [(1, "1"), (5, "5"), (10, "10"), (0, "unbounded")];
@@ -184,12 +187,34 @@ async fn ingest_in_process(
         lineage.ingest_event("users/bench", &event(index)).await?;
     }
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
-    let bodies: Vec<String> = (single..single + events).map(event).collect();
+    // Many pipelines posting one event each at once (the OpenLineage HTTP transport's way).
+    let bodies: Vec<String> = (single..single * 2).map(event).collect();
+    let per_caller = bodies.len().div_ceil(SINGLE_CALLERS);
+    let started = Instant::now();
+    let callers: Vec<_> = bodies
+        .chunks(per_caller)
+        .map(|part| {
+            let lineage = lineage.clone();
+            let part = part.to_vec();
+            tokio::spawn(async move {
+                for body in &part {
+                    lineage.ingest_event("users/bench", body).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await??;
+    }
+    let concurrent_single_rate = single as f64 / started.elapsed().as_secs_f64();
+    let first = single * 2;
+    let bodies: Vec<String> = (first..first + events).map(event).collect();
     let started = Instant::now();
     send_batches(&lineage, &bodies).await?;
     let batch_rate = events as f64 / started.elapsed().as_secs_f64();
     // Several pipelines send at once: one batch parses while another writes.
-    let first = single + events;
+    let first = first + events;
     let bodies: Vec<String> = (first..first + events).map(event).collect();
     let per_caller = bodies.len().div_ceil(CONCURRENT_CALLERS);
     let started = Instant::now();
@@ -206,7 +231,7 @@ async fn ingest_in_process(
     }
     let concurrent_rate = events as f64 / started.elapsed().as_secs_f64();
     println!(
-        "in process, {:<8}  single {single_rate:>8.0}/s ({single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
+        "in process, {:<8}  single {single_rate:>8.0}/s, {SINGLE_CALLERS} callers of single events {concurrent_single_rate:>8.0}/s ({single} events each)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
         backend.to_string()
     );
     Ok(())

@@ -3,6 +3,7 @@
 //! (`catalog_link`), impact analysis (`impact`) and tag propagation (`propagation`).
 
 pub mod catalog_link;
+mod group_commit;
 pub mod ids;
 pub mod impact;
 pub mod ingest;
@@ -11,6 +12,7 @@ pub mod propagation;
 pub mod queries;
 pub mod unit_of_work;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -49,6 +51,8 @@ pub struct Lineage {
     catalog: Arc<RwLock<CatalogView>>,
     /// Woken when the graph or the catalog view changed: tags may propagate differently.
     propagation: Arc<Notify>,
+    /// Small ingest calls waiting to be written together.
+    group_commit: Arc<group_commit::GroupCommit>,
 }
 
 /// What a batch did.
@@ -81,6 +85,7 @@ impl Lineage {
             graph: Arc::new(RwLock::new(graph)),
             catalog: Arc::new(RwLock::new(catalog)),
             propagation: Arc::new(Notify::new()),
+            group_commit: Arc::default(),
         })
     }
 
@@ -154,16 +159,48 @@ impl Lineage {
         Ok(outcome)
     }
 
-    /// Writes valid events in one transaction, then applies their changes to the graph.
+    /// Writes a call's valid events; small calls go through the group commit.
     async fn write(
         &self,
         actor: &str,
-        action: &str,
+        action: &'static str,
         events: Vec<ParsedEvent>,
     ) -> Result<usize, ApiError> {
         if events.is_empty() {
             return Ok(0);
         }
+        if events.len() <= group_commit::GROUPED_CALL_EVENTS {
+            return self.write_grouped(actor, action, events).await;
+        }
+        let created = self.write_calls(actor, vec![(action, events)]).await?;
+        Ok(created.into_iter().sum())
+    }
+
+    /// Writes the events of one or more calls of `actor` in one transaction, each call with
+    /// its journal record and outbox event, then applies their changes to the graph; per call,
+    /// how many of its events were new (an event sent twice is new in the first call only).
+    async fn write_calls(
+        &self,
+        actor: &str,
+        calls: Vec<(&'static str, Vec<ParsedEvent>)>,
+    ) -> Result<Vec<usize>, ApiError> {
+        let mut actions = Vec::with_capacity(calls.len());
+        let mut events = Vec::new();
+        for (action, call_events) in calls {
+            actions.push(action);
+            events.extend(
+                call_events
+                    .into_iter()
+                    .map(|event| (actions.len() - 1, event)),
+            );
+        }
+        let (owners, events): (Vec<usize>, Vec<ParsedEvent>) = events.into_iter().unzip();
+        // The call an event belongs to, by key: the first that sent it.
+        let mut owner_of: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+        for (event, owner) in events.iter().zip(&owners) {
+            owner_of.entry(event.key.as_str()).or_insert(*owner);
+        }
+
         let received = weft_storage::write::now().timestamp_micros();
         let txn = self.store.begin_write(actor).await?;
         let fresh = unit_of_work::claim_events(&txn, &events, received).await?;
@@ -171,22 +208,35 @@ impl Lineage {
         let mut work = UnitOfWork::load(txn.conn(), &fresh).await?;
         // The graph is only read while writing, to skip nodes the database holds for certain.
         let graph = GraphRef(&self.graph);
-        let changes = LineageChanges {
-            changes: fresh
-                .iter()
-                .map(|event| ingest::ingest(&mut work, &graph, event))
-                .collect(),
-        };
+        let mut per_call: Vec<(Vec<&ParsedEvent>, LineageChanges)> = actions
+            .iter()
+            .map(|_| (Vec::new(), LineageChanges::default()))
+            .collect();
+        for event in &fresh {
+            let change = ingest::ingest(&mut work, &graph, event);
+            let (call_events, changes) = &mut per_call[owner_of[event.key.as_str()]];
+            call_events.push(*event);
+            changes.changes.push(change);
+        }
         work.flush(txn.conn()).await?;
-        // Events all ingested before change nothing and record nothing.
-        let records = if fresh.is_empty() {
-            Vec::new()
-        } else {
-            vec![ingest::call_record(action, &fresh, &changes)]
-        };
+        // Calls whose events were all ingested before change nothing and record nothing.
+        let records = actions
+            .iter()
+            .zip(&per_call)
+            .filter(|(_, (call_events, _))| !call_events.is_empty())
+            .map(|(action, (call_events, changes))| {
+                ingest::call_record(action, call_events, changes)
+            })
+            .collect();
         txn.commit(records).await?;
-        self.apply(&changes.changes);
-        Ok(changes.changes.len())
+        let created = per_call
+            .iter()
+            .map(|(call_events, _)| call_events.len())
+            .collect();
+        for (_, changes) in &per_call {
+            self.apply(&changes.changes);
+        }
+        Ok(created)
     }
 
     /// Follows the outbox (every replica's writes, this one's included) into the graph, from
