@@ -14,19 +14,23 @@
 //! of policies; the policy set of a domain (global policies and those of the domain and its
 //! parents) is built once and cached until a policy or a domain changes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Effect, Entities, Entity, EntityUid, PolicyId, PolicySet,
-    Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    Authorizer, Decision, Effect, EntityUid, PolicyId, PolicySet, Schema, ValidationMode, Validator,
 };
 use weft_proto::weft::common::v1::Permission;
 
+use super::cedar_entities::ChainCache;
+pub use super::cedar_entities::{cedar_request, permission_name};
 use super::memberships::Acting;
 use super::nodes::NodeKind;
 use super::{AccessIndex, Target};
+
+/// Most narrowed policy sets kept per domain; past it the domain's starts again empty.
+const MAX_CACHED_SUBSETS: usize = 4_096;
 
 /// Weft's Cedar schema.
 pub const SCHEMA: &str = include_str!("weft.cedarschema");
@@ -39,6 +43,8 @@ pub struct Guardrails {
     /// Policy set per domain ("" for resources outside any domain) with the scopes of its
     /// statements, built on first use.
     sets: RwLock<HashMap<String, Arc<DomainSet>>>,
+    /// The Cedar entities of the resources asked about.
+    chains: ChainCache,
     authorizer: Authorizer,
 }
 
@@ -49,6 +55,7 @@ impl Default for Guardrails {
             schema,
             policies: BTreeMap::new(),
             sets: RwLock::new(HashMap::new()),
+            chains: ChainCache::default(),
             authorizer: Authorizer::new(),
         }
     }
@@ -59,6 +66,30 @@ struct DomainSet {
     policies: PolicySet,
     /// Every statement of `policies` with its scope.
     statements: Vec<(cedar_policy::Policy, Scope)>,
+    /// Sets of some of `statements` (by position), the ones a question's scope can match:
+    /// building a policy set copies and checks each statement, so the few combinations that
+    /// occur are built once.
+    subsets: RwLock<HashMap<Vec<usize>, Arc<PolicySet>>>,
+}
+
+impl DomainSet {
+    fn subset(&self, positions: Vec<usize>) -> Arc<PolicySet> {
+        if let Some(set) = self.subsets.read().expect("subsets lock").get(&positions) {
+            return set.clone();
+        }
+        let mut set = PolicySet::new();
+        for &position in &positions {
+            // Ids are unique by construction.
+            let _ = set.add(self.statements[position].0.clone());
+        }
+        let set = Arc::new(set);
+        let mut subsets = self.subsets.write().expect("subsets lock");
+        if subsets.len() >= MAX_CACHED_SUBSETS {
+            subsets.clear();
+        }
+        subsets.insert(positions, set.clone());
+        set
+    }
 }
 
 /// A statement's scope: which principal, actions and resource it can apply to (`None`: any).
@@ -199,6 +230,16 @@ impl Guardrails {
         self.sets.write().expect("policy sets lock").clear();
     }
 
+    /// Drops the cached Cedar entities `node` is part of (it changed or was removed).
+    pub fn forget_entities_of(&self, node: &str, kind: NodeKind) {
+        self.chains.forget(node, kind);
+    }
+
+    /// Drops every cached Cedar entity (what makes a tag a classification changed).
+    pub fn forget_all_entities(&self) {
+        self.chains.clear();
+    }
+
     /// The policy set that applies in `domains` (the resource's domain first, then its
     /// parents).
     fn set_for(&self, domains: &[&str]) -> Arc<DomainSet> {
@@ -220,6 +261,7 @@ impl Guardrails {
         let set = Arc::new(DomainSet {
             policies,
             statements: scoped,
+            subsets: RwLock::new(HashMap::new()),
         });
         self.sets
             .write()
@@ -250,16 +292,18 @@ impl Guardrails {
         let column_id = target
             .column
             .map(|column| format!("{}#{column}", target.node().name));
-        let applicable: Vec<&cedar_policy::Policy> = set
+        let applicable: Vec<usize> = set
             .statements
             .iter()
-            .filter(|(_, scope)| scope.may_apply(acting, action, target, column_id.as_deref()))
-            .map(|(statement, _)| statement)
+            .enumerate()
+            .filter(|(_, (_, scope))| scope.may_apply(acting, action, target, column_id.as_deref()))
+            .map(|(position, _)| position)
             .collect();
         if applicable.is_empty() {
             return Outcome::default();
         }
-        let Some((request, entities)) = cedar_request(index, acting, permission, target) else {
+        let Some((request, entities)) = self.chains.request(index, acting, permission, target)
+        else {
             return Outcome::default();
         };
         // Cedar evaluates every statement it is given: give it only those whose scope can
@@ -268,13 +312,8 @@ impl Guardrails {
         let policies = if applicable.len() == set.statements.len() {
             &set.policies
         } else {
-            let mut subset = PolicySet::new();
-            for statement in applicable {
-                // Ids are unique by construction.
-                let _ = subset.add(statement.clone());
-            }
-            narrowed = subset;
-            &narrowed
+            narrowed = set.subset(applicable);
+            &*narrowed
         };
         let response = self.authorizer.is_authorized(&request, policies, &entities);
         let mut reasons: Vec<String> = response.diagnostics().reason().map(policy_of).collect();
@@ -302,167 +341,4 @@ impl Guardrails {
             }
         }
     }
-}
-
-/// Weft's Cedar entity types, parsed once: parsing a type name runs Cedar's parser, which cost
-/// more than the rest of a decision when done per entity.
-static ENTITY_TYPES: LazyLock<HashMap<&'static str, cedar_policy::EntityTypeName>> =
-    LazyLock::new(|| {
-        [
-            "Weft::User",
-            "Weft::Group",
-            "Weft::Project",
-            "Weft::ServiceAccount",
-            "Weft::Domain",
-            "Weft::DataProduct",
-            "Weft::Asset",
-            "Weft::Column",
-            "Weft::Action",
-        ]
-        .into_iter()
-        .map(|name| {
-            let parsed = cedar_policy::EntityTypeName::from_str(name)
-                .expect("Weft's entity type names parse");
-            (name, parsed)
-        })
-        .collect()
-    });
-
-fn uid(type_name: &'static str, id: &str) -> Option<EntityUid> {
-    let type_name = ENTITY_TYPES.get(type_name)?.clone();
-    Some(EntityUid::from_type_name_and_id(
-        type_name,
-        cedar_policy::EntityId::new(id),
-    ))
-}
-
-/// The Cedar entity type of a principal, from its name.
-fn principal_type(name: &str) -> &'static str {
-    match name.split('/').next() {
-        Some("groups") => "Weft::Group",
-        Some("projects") => "Weft::Project",
-        Some("serviceAccounts") | Some("services") => "Weft::ServiceAccount",
-        _ => "Weft::User",
-    }
-}
-
-fn resource_type(kind: NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Domain => "Weft::Domain",
-        NodeKind::DataProduct => "Weft::DataProduct",
-        NodeKind::Asset => "Weft::Asset",
-    }
-}
-
-fn string_set<'a>(values: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
-    RestrictedExpression::new_set(
-        values
-            .into_iter()
-            .map(|value| RestrictedExpression::new_string(value.clone())),
-    )
-}
-
-fn resource_attributes(
-    tags: &[String],
-    classification_keys: &[String],
-    lifecycle: &str,
-    domain: &str,
-    owners: &[String],
-) -> HashMap<String, RestrictedExpression> {
-    let classification: Vec<&String> = tags
-        .iter()
-        .filter(|tag| {
-            let key = tag.split_once('=').map_or(tag.as_str(), |(key, _)| key);
-            classification_keys.iter().any(|k| k == key)
-        })
-        .collect();
-    HashMap::from([
-        ("tags".to_string(), string_set(tags)),
-        ("classification".to_string(), string_set(classification)),
-        (
-            "lifecycle".to_string(),
-            RestrictedExpression::new_string(lifecycle.to_string()),
-        ),
-        (
-            "domain".to_string(),
-            RestrictedExpression::new_string(domain.to_string()),
-        ),
-        ("owners".to_string(), string_set(owners)),
-    ])
-}
-
-/// The Cedar request and entities of one question (public for the benchmark's Cedar-alone
-/// baseline, which must decide from the same entities).
-pub fn cedar_request(
-    index: &AccessIndex,
-    acting: &[Acting],
-    permission: Permission,
-    target: &Target<'_>,
-) -> Option<(Request, Entities)> {
-    let subject = &acting.first()?.principal;
-    let principal = uid(principal_type(subject), subject)?;
-    let mut entities = Vec::with_capacity(acting.len() + target.chain.len() + 1);
-    let mut parents = HashSet::new();
-    for other in acting.iter().skip(1) {
-        let other_uid = uid(principal_type(&other.principal), &other.principal)?;
-        parents.insert(other_uid.clone());
-        entities.push(Entity::new_no_attrs(other_uid, HashSet::new()));
-    }
-    entities.push(Entity::new_no_attrs(principal.clone(), parents));
-
-    let domain = target.domain().unwrap_or_default();
-    let lifecycle = target
-        .chain
-        .iter()
-        .find(|node| node.kind == NodeKind::DataProduct)
-        .map(|node| node.lifecycle.as_str())
-        .unwrap_or_default();
-    let keys = index.classification_keys();
-    // Each node carries its own and its ancestors' tags (inherited).
-    for (position, node) in target.chain.iter().enumerate() {
-        let node_uid = uid(resource_type(node.kind), &node.name)?;
-        let parent = target
-            .chain
-            .get(position + 1)
-            .and_then(|parent| uid(resource_type(parent.kind), &parent.name));
-        let tags: Vec<String> = target.chain[position..]
-            .iter()
-            .flat_map(|n| n.tags.iter().cloned())
-            .collect();
-        let attributes = resource_attributes(&tags, keys, lifecycle, domain, &node.owners);
-        entities.push(Entity::new(node_uid, attributes, parent.into_iter().collect()).ok()?);
-    }
-    let resource = match target.column {
-        Some(column) => {
-            let asset = uid("Weft::Asset", &target.node().name)?;
-            let column_uid = uid("Weft::Column", &format!("{}#{column}", target.node().name))?;
-            let attributes = resource_attributes(
-                &target.tags(),
-                keys,
-                lifecycle,
-                domain,
-                &target.node().owners,
-            );
-            let mut with_path = attributes;
-            with_path.insert(
-                "path".to_string(),
-                RestrictedExpression::new_string(column.to_string()),
-            );
-            entities.push(Entity::new(column_uid.clone(), with_path, HashSet::from([asset])).ok()?);
-            column_uid
-        }
-        None => uid(resource_type(target.node().kind), &target.node().name)?,
-    };
-    let action = uid("Weft::Action", permission_name(permission))?;
-    let request = Request::new(principal, action, resource, Context::empty(), None).ok()?;
-    let entities = Entities::from_entities(entities, None).ok()?;
-    Some((request, entities))
-}
-
-/// The Cedar action of a permission.
-pub fn permission_name(permission: Permission) -> &'static str {
-    permission
-        .as_str_name()
-        .strip_prefix("PERMISSION_")
-        .unwrap_or("UNSPECIFIED")
 }

@@ -9,6 +9,7 @@
 //! permission on it; a grant on a domain or product covers everything inside it; any granted
 //! permission implies DESCRIBE.
 
+mod cedar_entities;
 pub mod decision;
 pub mod guardrails;
 pub mod memberships;
@@ -118,16 +119,24 @@ impl AccessIndex {
         if node.kind == NodeKind::Domain {
             self.guardrails.forget_cached_sets();
         }
+        // Its tags, owners or lifecycle are in the Cedar entities of everything below it.
+        self.guardrails.forget_entities_of(&node.name, node.kind);
+        if let Some(old) = self.nodes.get(&node.name)
+            && old.kind != node.kind
+        {
+            self.guardrails.forget_entities_of(&old.name, old.kind);
+        }
         self.node_names.insert(node.name.clone());
         self.nodes.insert(node.name.clone(), node);
     }
 
     pub fn remove_node(&mut self, name: &str) {
         self.node_names.remove(name);
-        if let Some(removed) = self.nodes.remove(name)
-            && removed.kind == NodeKind::Domain
-        {
-            self.guardrails.forget_cached_sets();
+        if let Some(removed) = self.nodes.remove(name) {
+            if removed.kind == NodeKind::Domain {
+                self.guardrails.forget_cached_sets();
+            }
+            self.guardrails.forget_entities_of(name, removed.kind);
         }
     }
 
@@ -140,6 +149,7 @@ impl AccessIndex {
         if classification {
             self.classification_keys.push(key.to_string());
         }
+        self.guardrails.forget_all_entities();
     }
 
     pub fn classification_keys(&self) -> &[String] {

@@ -480,3 +480,79 @@ fn a_field_is_within_its_struct_column_and_nothing_else() {
     assert!(!is_within("addresses", "address"));
     assert!(!is_within("address", "address.city"));
 }
+
+/// Guardrails decide from Cedar entities kept between questions: a change to a node (tags,
+/// lifecycle, parent) or to the classification keys must reach the next decision.
+#[test]
+fn guardrails_see_changes_made_after_an_earlier_decision() {
+    let mut index = catalog();
+    index.put_grant(grant_on("grants/all", "users/alice", ASSET, None));
+    index.guardrails_mut().put(
+        "policies/no-restricted",
+        r#"forbid (principal, action == Weft::Action::"SELECT", resource)
+           when { resource.tags.contains("restricted") || resource.lifecycle == "RETIRED"
+                  || resource.classification.contains("pii=email") };"#,
+        "",
+        true,
+    );
+    let email = format!("{ASSET}#email");
+    let region = format!("{ASSET}#region");
+    assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
+    assert!(allowed(&index, "users/alice", Permission::Select, &region));
+    assert!(!allowed(&index, "users/alice", Permission::Select, &email));
+
+    // A tag on the domain reaches its product's assets and their columns.
+    let mut domain = index.node("domains/sales").unwrap().clone();
+    domain.tags.push("restricted".into());
+    index.put_node(domain.clone());
+    assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+    assert!(!allowed(&index, "users/alice", Permission::Select, &region));
+    domain.tags.retain(|tag| tag != "restricted");
+    index.put_node(domain);
+    assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
+
+    // The product's lifecycle is every asset's.
+    let product = "domains/sales/dataProducts/orders";
+    let mut retired = index.node(product).unwrap().clone();
+    retired.lifecycle = "RETIRED".into();
+    index.put_node(retired.clone());
+    assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+    retired.lifecycle = "PUBLISHED".into();
+    index.put_node(retired);
+    assert!(allowed(&index, "users/alice", Permission::Select, ASSET));
+
+    // The asset's own tags.
+    let mut asset = index.node(ASSET).unwrap().clone();
+    asset.tags.push("restricted".into());
+    index.put_node(asset.clone());
+    assert!(!allowed(&index, "users/alice", Permission::Select, &region));
+    asset.tags.clear();
+    index.put_node(asset);
+    assert!(allowed(&index, "users/alice", Permission::Select, &region));
+
+    // "pii" stops being a classification: the e-mail column is no longer classified.
+    index.set_classification_key("pii", false);
+    assert!(allowed(&index, "users/alice", Permission::Select, &email));
+    index.set_classification_key("pii", true);
+    assert!(!allowed(&index, "users/alice", Permission::Select, &email));
+
+    // The asset moves under a product of another domain that is restricted.
+    index.put_node(node(
+        "domains/vault",
+        NodeKind::Domain,
+        None,
+        &[],
+        &["restricted"],
+    ));
+    index.put_node(node(
+        "domains/vault/dataProducts/archive",
+        NodeKind::DataProduct,
+        Some("domains/vault"),
+        &[],
+        &[],
+    ));
+    let mut moved = index.node(ASSET).unwrap().clone();
+    moved.parent = Some("domains/vault/dataProducts/archive".into());
+    index.put_node(moved);
+    assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+}
