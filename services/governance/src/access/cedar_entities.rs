@@ -117,20 +117,10 @@ fn resource_attributes(
     ])
 }
 
-/// The lifecycle every resource of the chain carries: its data product's.
-fn lifecycle<'a>(target: &Target<'a>) -> &'a str {
-    target
-        .chain
-        .iter()
-        .find(|node| node.kind == NodeKind::DataProduct)
-        .map(|node| node.lifecycle.as_str())
-        .unwrap_or_default()
-}
-
 /// The entities of the target's node and its ancestors, closure computed.
 fn chain_entities(index: &AccessIndex, target: &Target<'_>) -> Option<Entities> {
     let domain = target.domain().unwrap_or_default();
-    let lifecycle = lifecycle(target);
+    let lifecycle = target.lifecycle();
     let keys = index.classification_keys();
     let mut entities = Vec::with_capacity(target.chain.len());
     // Each node carries its own and its ancestors' tags (inherited).
@@ -174,7 +164,7 @@ fn question_entities(
             let mut attributes = resource_attributes(
                 &target.tags(),
                 index.classification_keys(),
-                lifecycle(target),
+                target.lifecycle(),
                 target.domain().unwrap_or_default(),
                 &node.owners,
             );

@@ -27,6 +27,7 @@ use super::cedar_entities::ChainCache;
 pub use super::cedar_entities::{cedar_request, permission_name};
 use super::memberships::Acting;
 use super::nodes::NodeKind;
+use super::requirements::Requirements;
 use super::{AccessIndex, Target};
 
 /// Most narrowed policy sets kept per domain; past it the domain's starts again empty.
@@ -98,6 +99,8 @@ struct Scope {
     principal: Option<String>,
     actions: Option<Vec<String>>,
     resource: Option<String>,
+    /// What its `when` conditions need the resource to carry.
+    requirements: Requirements,
 }
 
 impl Scope {
@@ -122,6 +125,7 @@ impl Scope {
                 | ResourceConstraint::IsIn(_, uid) => Some(id(&uid)),
                 ResourceConstraint::Any | ResourceConstraint::Is(_) => None,
             },
+            requirements: Requirements::of(statement),
         }
     }
 
@@ -292,11 +296,20 @@ impl Guardrails {
         let column_id = target
             .column
             .map(|column| format!("{}#{column}", target.node().name));
+        // The resource's tags, sorted, read once and only when a statement requires some.
+        let tags = std::cell::OnceCell::new();
+        let lifecycle = target.lifecycle();
         let applicable: Vec<usize> = set
             .statements
             .iter()
             .enumerate()
-            .filter(|(_, (_, scope))| scope.may_apply(acting, action, target, column_id.as_deref()))
+            .filter(|(_, (_, scope))| {
+                scope.may_apply(acting, action, target, column_id.as_deref())
+                    && (scope.requirements.is_empty()
+                        || scope
+                            .requirements
+                            .met_by(tags.get_or_init(|| target.tags()), lifecycle))
+            })
             .map(|(position, _)| position)
             .collect();
         if applicable.is_empty() {

@@ -14,6 +14,7 @@ pub mod decision;
 pub mod guardrails;
 pub mod memberships;
 pub mod nodes;
+mod requirements;
 pub mod tags;
 
 #[cfg(test)]
@@ -83,6 +84,15 @@ impl<'a> Target<'a> {
             .iter()
             .find(|node| node.kind == NodeKind::Domain)
             .map(|node| node.name.as_str())
+    }
+
+    /// The lifecycle of the data product the resource is or is in ("" above products).
+    pub fn lifecycle(&self) -> &'a str {
+        self.chain
+            .iter()
+            .find(|node| node.kind == NodeKind::DataProduct)
+            .map(|node| node.lifecycle.as_str())
+            .unwrap_or_default()
     }
 
     /// Own and inherited tags, for a column also the column's.

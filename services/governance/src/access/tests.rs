@@ -556,3 +556,84 @@ fn guardrails_see_changes_made_after_an_earlier_decision() {
     index.put_node(moved);
     assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
 }
+
+/// Narrowing (statement scopes, and what `when` conditions require of the resource) only skips
+/// statements Cedar would not find satisfied: on every question below, the guardrails' outcome
+/// is Cedar's own over every statement.
+#[test]
+fn narrowing_the_statements_never_changes_what_cedar_decides() {
+    let mut index = catalog();
+    let mut product = index
+        .node("domains/sales/dataProducts/orders")
+        .unwrap()
+        .clone();
+    product.lifecycle = "PUBLISHED".into();
+    index.put_node(product);
+    let statements = [
+        r#"forbid (principal in Weft::Group::"groups/interns", action == Weft::Action::"SELECT", resource)
+           when { resource.classification.contains("pii=email") && resource.lifecycle == "PUBLISHED" };"#,
+        r#"forbid (principal, action, resource) when { resource.tags.contains("tier=gold") && resource.lifecycle == "DRAFT" };"#,
+        r#"permit (principal, action == Weft::Action::"DESCRIBE", resource) when { resource.tags.contains("tier=gold") };"#,
+        r#"permit (principal, action, resource is Weft::Column) when { resource.tags.contains("pii=email") || resource.path == "region" };"#,
+        r#"forbid (principal == Weft::User::"users/bob", action, resource in Weft::DataProduct::"domains/sales/dataProducts/orders")
+           unless { resource.classification.contains("pii=email") };"#,
+    ];
+    let mut all = cedar_policy::PolicySet::new();
+    for (n, text) in statements.iter().enumerate() {
+        let name = format!("policies/p{n}");
+        index.guardrails_mut().put(&name, text, "", true);
+        for statement in index.guardrails().compile(&name, text).unwrap() {
+            all.add(statement).unwrap();
+        }
+    }
+    let resources = [
+        "domains/sales".to_string(),
+        "domains/sales/dataProducts/orders".to_string(),
+        ASSET.to_string(),
+        format!("{ASSET}#email"),
+        format!("{ASSET}#region"),
+        format!("{ASSET}#amount"),
+    ];
+    let subjects = [
+        ("users/alice", vec![]),
+        ("users/bob", vec![]),
+        ("users/ivan", vec!["groups/interns".to_string()]),
+    ];
+    let authorizer = cedar_policy::Authorizer::new();
+    let mut decided_by_cedar = 0;
+    for (principal, groups) in &subjects {
+        let acting = index.memberships().acting_as(principal, groups);
+        for resource in &resources {
+            let target = index.target(resource).unwrap();
+            for permission in [Permission::Select, Permission::Describe, Permission::Drop] {
+                let outcome = index
+                    .guardrails()
+                    .evaluate(&index, &acting, permission, &target);
+                let (request, entities) =
+                    super::guardrails::cedar_request(&index, &acting, permission, &target).unwrap();
+                let response = authorizer.is_authorized(&request, &all, &entities);
+                let mut satisfied: Vec<String> = response
+                    .diagnostics()
+                    .reason()
+                    .map(|id| id.to_string().rsplit_once('#').unwrap().0.to_string())
+                    .collect();
+                satisfied.sort();
+                satisfied.dedup();
+                let question = format!("{principal} {permission:?} {resource}");
+                match response.decision() {
+                    cedar_policy::Decision::Allow => {
+                        assert_eq!(outcome.permits, satisfied, "{question}");
+                        assert!(outcome.forbids.is_empty(), "{question}");
+                    }
+                    cedar_policy::Decision::Deny => {
+                        assert!(outcome.permits.is_empty(), "{question}");
+                        assert_eq!(outcome.forbids, satisfied, "{question}");
+                    }
+                }
+                decided_by_cedar += usize::from(!satisfied.is_empty());
+            }
+        }
+    }
+    // The questions reach every kind of outcome, not only "nothing applies".
+    assert!(decided_by_cedar > 10, "{decided_by_cedar}");
+}
