@@ -39,8 +39,9 @@ pub const SCHEMA: &str = include_str!("weft.cedarschema");
 /// The guardrails in force, compiled.
 pub struct Guardrails {
     schema: Schema,
-    /// Enabled policies by name: their domain ("" when global) and statements.
-    policies: BTreeMap<String, (String, Vec<cedar_policy::Policy>)>,
+    /// Enabled policies by name: their domain ("" when global) and statements with their
+    /// scopes (read once, when the policy is put).
+    policies: BTreeMap<String, (String, Vec<(cedar_policy::Policy, Arc<Scope>)>)>,
     /// Policy set per domain ("" for resources outside any domain) with the scopes of its
     /// statements, built on first use.
     sets: RwLock<HashMap<String, Arc<DomainSet>>>,
@@ -66,7 +67,7 @@ impl Default for Guardrails {
 struct DomainSet {
     policies: PolicySet,
     /// Every statement of `policies` with its scope.
-    statements: Vec<(cedar_policy::Policy, Scope)>,
+    statements: Vec<(cedar_policy::Policy, Arc<Scope>)>,
     /// Sets of some of `statements` (by position), the ones a question's scope can match:
     /// building a policy set copies and checks each statement, so the few combinations that
     /// occur are built once.
@@ -207,8 +208,15 @@ impl Guardrails {
         if enabled {
             match self.compile(name, text) {
                 Ok(statements) => {
+                    let scoped = statements
+                        .into_iter()
+                        .map(|statement| {
+                            let scope = Arc::new(Scope::of(&statement));
+                            (statement, scope)
+                        })
+                        .collect();
                     self.policies
-                        .insert(name.to_string(), (domain.to_string(), statements));
+                        .insert(name.to_string(), (domain.to_string(), scoped));
                 }
                 Err(error) => tracing::error!(policy = name, %error, "policy left out"),
             }
@@ -255,8 +263,8 @@ impl Guardrails {
         let mut scoped = Vec::new();
         for (domain, statements) in self.policies.values() {
             if domain.is_empty() || domains.contains(&domain.as_str()) {
-                for statement in statements {
-                    scoped.push((statement.clone(), Scope::of(statement)));
+                for (statement, scope) in statements {
+                    scoped.push((statement.clone(), scope.clone()));
                     // Ids are unique by construction.
                     let _ = policies.add(statement.clone());
                 }
@@ -343,7 +351,7 @@ impl Guardrails {
                     .into_iter()
                     .filter(|name| {
                         self.policies.get(name).is_some_and(|(_, statements)| {
-                            statements.iter().any(|s| s.effect() == Effect::Forbid)
+                            statements.iter().any(|(s, _)| s.effect() == Effect::Forbid)
                         })
                     })
                     .collect();
