@@ -41,7 +41,7 @@ pub struct Guardrails {
     schema: Schema,
     /// Enabled policies by name: their domain ("" when global) and statements with their
     /// scopes (read once, when the policy is put).
-    policies: BTreeMap<String, (String, Vec<(cedar_policy::Policy, Arc<Scope>)>)>,
+    policies: BTreeMap<String, (String, Vec<Statement>)>,
     /// Policy set per domain ("" for resources outside any domain) with the scopes of its
     /// statements, built on first use.
     sets: RwLock<HashMap<String, Arc<DomainSet>>>,
@@ -63,11 +63,14 @@ impl Default for Guardrails {
     }
 }
 
+/// A compiled statement and its scope.
+type Statement = (cedar_policy::Policy, Arc<Scope>);
+
 /// The policies that apply in one domain, and their statements' scopes.
 struct DomainSet {
     policies: PolicySet,
     /// Every statement of `policies` with its scope.
-    statements: Vec<(cedar_policy::Policy, Arc<Scope>)>,
+    statements: Vec<Statement>,
     /// Sets of some of `statements` (by position), the ones a question's scope can match:
     /// building a policy set copies and checks each statement, so the few combinations that
     /// occur are built once.
