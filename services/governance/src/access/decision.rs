@@ -2,6 +2,7 @@
 //! on an asset, the columns and rows it may use (Lake Formation's union of what each permitting
 //! grant allows).
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
@@ -72,13 +73,13 @@ fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
 
 impl AccessIndex {
     /// What `grant` allows of `target` for `permission`; `inherited` are the target's own and
-    /// inherited tags.
+    /// inherited tags, read when a tag-based grant first needs them.
     fn coverage(
         &self,
         grant: &Grant,
         permission: Permission,
         target: &Target<'_>,
-        inherited: &[String],
+        inherited: &OnceCell<Vec<String>>,
     ) -> Coverage {
         if !grants_permission(grant, permission) {
             return Coverage::None;
@@ -111,6 +112,7 @@ impl AccessIndex {
                 }
             }
             Some(grant::Target::TagExpression(expression)) => {
+                let inherited = inherited.get_or_init(|| target.tags());
                 if tags::matches(expression, inherited.iter().map(String::as_str)) {
                     return Coverage::All(None);
                 }
@@ -198,7 +200,7 @@ impl AccessIndex {
         let acting = self
             .memberships()
             .acting_as(&subject.principal, &subject.groups);
-        let inherited = target.tags();
+        let inherited = OnceCell::new();
         let mut evaluation = Evaluation::default();
         let mut coverages: Vec<Coverage> = Vec::new();
 

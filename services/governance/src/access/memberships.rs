@@ -98,10 +98,13 @@ impl Memberships {
             principal: subject.to_string(),
             describe_only: false,
         }];
-        let mut groups: BTreeSet<&str> = token_groups.iter().map(String::as_str).collect();
+        // Sorted and without duplicates; a few names, so a sorted vector rather than a tree.
+        let mut groups: Vec<&str> = token_groups.iter().map(String::as_str).collect();
         if let Some(stored) = self.groups_of.get(subject) {
             groups.extend(stored.iter().map(String::as_str));
         }
+        groups.sort_unstable();
+        groups.dedup();
         for group in &groups {
             acting.push(Acting {
                 principal: (*group).to_string(),
