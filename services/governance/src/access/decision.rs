@@ -20,6 +20,8 @@ pub enum Coverage {
     All(Option<Expr>),
     /// These columns, with this row filter.
     Columns(BTreeSet<String>, Option<Expr>),
+    /// Some columns, not worked out: the question was a decision, not an explanation.
+    Some,
 }
 
 /// One grant, ownership or policy that took part in a decision.
@@ -56,39 +58,46 @@ fn grants_permission(grant: &Grant, permission: Permission) -> bool {
     permission == Permission::Describe || grant.permissions.contains(&(permission as i32))
 }
 
+/// Whether a data filter leaves the column at `path` readable.
+fn column_allowed(filter: &DataFilter, path: &str) -> bool {
+    if !filter.include_columns.is_empty() {
+        filter.include_columns.iter().any(|c| is_within(path, c))
+    } else {
+        !filter.exclude_columns.iter().any(|c| is_within(path, c))
+    }
+}
+
 /// The columns of `asset` a data filter leaves readable.
 fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
-    if !filter.include_columns.is_empty() {
-        all.iter()
-            .filter(|path| filter.include_columns.iter().any(|c| is_within(path, c)))
-            .cloned()
-            .collect()
-    } else {
-        all.iter()
-            .filter(|path| !filter.exclude_columns.iter().any(|c| is_within(path, c)))
-            .cloned()
-            .collect()
-    }
+    all.iter()
+        .filter(|path| column_allowed(filter, path))
+        .cloned()
+        .collect()
 }
 
 impl AccessIndex {
     /// What `grant` allows of `target` for `permission`; `inherited` are the target's own and
-    /// inherited tags, read when a tag-based grant first needs them.
+    /// inherited tags, read when a tag-based grant first needs them. Without `detail` (a
+    /// decision, not an explanation) which columns of an asset a grant allows is not worked
+    /// out, only whether it allows some.
     fn coverage(
         &self,
         grant: &Grant,
         permission: Permission,
         target: &Target<'_>,
         inherited: &OnceCell<Vec<String>>,
+        detail: bool,
     ) -> Coverage {
         if !grants_permission(grant, permission) {
             return Coverage::None;
         }
-        let row_filter = grant
-            .data_filter
-            .as_ref()
-            .and_then(|filter| filter.row_filter.as_ref())
-            .and_then(|row| row.expr.clone());
+        let row_filter = || {
+            grant
+                .data_filter
+                .as_ref()
+                .and_then(|filter| filter.row_filter.as_ref())
+                .and_then(|row| row.expr.clone())
+        };
         match &grant.target {
             Some(grant::Target::Resource(resource)) => {
                 if !target.names().any(|name| name == resource) {
@@ -101,14 +110,26 @@ impl AccessIndex {
                     !filter.include_columns.is_empty() || !filter.exclude_columns.is_empty();
                 let node = target.node();
                 if !has_columns || node.kind != NodeKind::Asset {
-                    return Coverage::All(row_filter);
+                    return Coverage::All(row_filter());
                 }
-                let columns = filtered_columns(filter, node.column_paths());
                 match target.column {
-                    Some(column) if columns.contains(column) => Coverage::All(row_filter),
+                    Some(column) if column_allowed(filter, column) => Coverage::All(row_filter()),
                     Some(_) => Coverage::None,
-                    None if columns.is_empty() => Coverage::None,
-                    None => Coverage::Columns(columns, row_filter),
+                    None if !detail => {
+                        if node
+                            .column_paths()
+                            .iter()
+                            .any(|p| column_allowed(filter, p))
+                        {
+                            Coverage::Some
+                        } else {
+                            Coverage::None
+                        }
+                    }
+                    None => match filtered_columns(filter, node.column_paths()) {
+                        columns if columns.is_empty() => Coverage::None,
+                        columns => Coverage::Columns(columns, row_filter()),
+                    },
                 }
             }
             Some(grant::Target::TagExpression(expression)) => {
@@ -120,19 +141,32 @@ impl AccessIndex {
                 if target.column.is_some() || node.kind != NodeKind::Asset {
                     return Coverage::None;
                 }
-                // Columns whose own tags complete the match.
+                // Columns whose own tags complete the match (only a tagged column, or a field
+                // of one, has tags the asset has not).
                 let column_tags = node.column_tags();
+                let completes = |path: &&String| {
+                    let mut extra = column_tags
+                        .iter()
+                        .filter(|(tagged, _)| is_within(path, tagged))
+                        .flat_map(|(_, tags)| tags.iter())
+                        .peekable();
+                    extra.peek().is_some()
+                        && tags::matches(
+                            expression,
+                            inherited.iter().chain(extra).map(String::as_str),
+                        )
+                };
+                if !detail {
+                    return if node.column_paths().iter().any(|p| completes(&p)) {
+                        Coverage::Some
+                    } else {
+                        Coverage::None
+                    };
+                }
                 let columns: BTreeSet<String> = node
                     .column_paths()
                     .iter()
-                    .filter(|path| {
-                        let extra = column_tags
-                            .iter()
-                            .filter(|(tagged, _)| is_within(path, tagged))
-                            .flat_map(|(_, tags)| tags.iter());
-                        let all = inherited.iter().chain(extra).map(String::as_str);
-                        tags::matches(expression, all)
-                    })
+                    .filter(completes)
                     .cloned()
                     .collect();
                 if columns.is_empty() {
@@ -244,7 +278,7 @@ impl AccessIndex {
                 if !explain && !coverages.is_empty() {
                     break 'grants;
                 }
-                let coverage = self.coverage(grant, permission, &target, &inherited);
+                let coverage = self.coverage(grant, permission, &target, &inherited, explain);
                 if coverage == Coverage::None {
                     continue;
                 }
@@ -339,7 +373,8 @@ fn union(coverages: &[Coverage], all_columns: &[String]) -> (Vec<String>, Option
     let mut every_row = false;
     for coverage in coverages {
         let row_filter = match coverage {
-            Coverage::None => continue,
+            // Only decisions leave columns unworked out, and only explanations get here.
+            Coverage::None | Coverage::Some => continue,
             Coverage::All(row_filter) => {
                 columns.extend(all_columns.iter().cloned());
                 row_filter

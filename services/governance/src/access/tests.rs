@@ -195,6 +195,23 @@ fn a_filtered_grant_gives_its_columns_and_rows_and_grants_combine_by_union() {
     index.remove_grant("grants/big");
     index.remove_grant("grants/eu");
     assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+
+    // A filter that leaves no column allows nothing of the asset.
+    index.put_grant(grant_on(
+        "grants/none",
+        "users/alice",
+        ASSET,
+        Some(DataFilter {
+            exclude_columns: vec!["region".into(), "amount".into(), "email".into()],
+            ..Default::default()
+        }),
+    ));
+    assert!(!allowed(&index, "users/alice", Permission::Select, ASSET));
+    assert!(
+        !index
+            .evaluate(&user("users/alice"), Permission::Select, ASSET, true)
+            .allowed
+    );
 }
 
 #[test]
@@ -268,6 +285,23 @@ fn tag_grants_match_own_inherited_and_column_tags() {
     let explained = index.evaluate(&user("users/dave"), Permission::Select, ASSET, true);
     assert!(explained.allowed);
     assert_eq!(explained.columns, vec!["email"]);
+    // A decision (no explanation) on the asset agrees, without working the columns out.
+    assert!(allowed(&index, "users/dave", Permission::Select, ASSET));
+    // A tag no column carries completes nothing.
+    index.put_grant(Grant {
+        name: "grants/secret".into(),
+        principal: "users/erin".into(),
+        target: Some(grant::Target::TagExpression(expression("pii", &["ssn"]))),
+        permissions: vec![Permission::Select as i32],
+        state: GrantState::Active as i32,
+        ..Default::default()
+    });
+    assert!(!allowed(&index, "users/erin", Permission::Select, ASSET));
+    assert!(
+        !index
+            .evaluate(&user("users/erin"), Permission::Select, ASSET, true)
+            .allowed
+    );
 }
 
 #[test]
