@@ -235,6 +235,7 @@ impl AccessIndex {
             .memberships()
             .acting_as(&subject.principal, &subject.groups);
         let inherited = OnceCell::new();
+        let grant_tags = OnceCell::new();
         let mut evaluation = Evaluation::default();
         let mut coverages: Vec<Coverage> = Vec::new();
 
@@ -274,7 +275,7 @@ impl AccessIndex {
             if principal.describe_only && permission != Permission::Describe {
                 continue;
             }
-            for grant in self.candidate_grants(&principal.principal, &target) {
+            for grant in self.candidate_grants(&principal.principal, &target, &grant_tags) {
                 if !explain && !coverages.is_empty() {
                     break 'grants;
                 }

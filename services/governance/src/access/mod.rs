@@ -15,11 +15,13 @@ pub mod guardrails;
 pub mod memberships;
 pub mod nodes;
 mod requirements;
+mod tag_grants;
 pub mod tags;
 
 #[cfg(test)]
 mod tests;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
 use self::guardrails::Guardrails;
 use self::memberships::Memberships;
 use self::nodes::{ColumnIndex, Node, NodeKind};
+use self::tag_grants::TagGrants;
 
 /// Deepest parent chain followed (domains nest; a cycle can not loop forever).
 const MAX_DEPTH: usize = 64;
@@ -54,8 +57,8 @@ pub struct AccessIndex {
     /// Grantee → resource → its grants on that resource: a decision looks up the target's chain
     /// instead of scanning every grant of every principal the subject acts as.
     resource_grants: HashMap<String, HashMap<String, Vec<Arc<Grant>>>>,
-    /// Grantee → its tag-based grants.
-    tag_grants: HashMap<String, Vec<Arc<Grant>>>,
+    /// Grantee → its tag-based grants, by the tags they can match.
+    tag_grants: HashMap<String, TagGrants>,
     memberships: Memberships,
     guardrails: Guardrails,
 }
@@ -93,6 +96,18 @@ impl<'a> Target<'a> {
             .find(|node| node.kind == NodeKind::DataProduct)
             .map(|node| node.lifecycle.as_str())
             .unwrap_or_default()
+    }
+
+    /// The tags a tag-based grant may match: `tags`, and for an asset also its columns' (a
+    /// grant can cover some columns of an asset by their tags).
+    pub fn grant_tags(&self) -> Vec<String> {
+        let mut tags = self.tags();
+        if self.column.is_none() {
+            for own in self.node().column_tags().values() {
+                tags.extend(own.iter().cloned());
+            }
+        }
+        tags
     }
 
     /// Own and inherited tags, for a column also the column's.
@@ -249,11 +264,11 @@ impl AccessIndex {
                 .entry(resource.clone())
                 .or_default()
                 .push(grant.clone()),
-            Some(grant::Target::TagExpression(_)) => self
+            Some(grant::Target::TagExpression(expression)) => self
                 .tag_grants
                 .entry(grant.principal.clone())
                 .or_default()
-                .push(grant.clone()),
+                .insert(expression, grant.clone()),
             None => {}
         }
         self.grants.insert(grant.name.clone(), grant);
@@ -284,10 +299,10 @@ impl AccessIndex {
                     }
                 }
             }
-            Some(grant::Target::TagExpression(_)) => {
-                if let Some(list) = self.tag_grants.get_mut(principal) {
-                    list.retain(|grant| grant.name != name);
-                    if list.is_empty() {
+            Some(grant::Target::TagExpression(expression)) => {
+                if let Some(tagged) = self.tag_grants.get_mut(principal) {
+                    tagged.remove(expression, name);
+                    if tagged.is_empty() {
                         self.tag_grants.remove(principal);
                     }
                 }
@@ -297,25 +312,24 @@ impl AccessIndex {
     }
 
     /// The grants that may cover `target` for `principal`: those on the target or one of its
-    /// ancestors, then the tag-based ones.
+    /// ancestors, then the tag-based ones that may match `grant_tags` (the target's tags, for
+    /// an asset also its columns'), each once.
     pub fn candidate_grants<'a>(
         &'a self,
         principal: &str,
-        target: &'a Target<'a>,
-    ) -> impl Iterator<Item = &'a Arc<Grant>> + 'a {
-        let by_resource = self.resource_grants.get(principal);
-        let named = target.names().flat_map(move |name| {
-            by_resource
-                .and_then(|grants| grants.get(name))
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        });
-        let tagged = self
-            .tag_grants
-            .get(principal)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        named.chain(tagged)
+        target: &Target<'a>,
+        grant_tags: &OnceCell<Vec<String>>,
+    ) -> Vec<&'a Arc<Grant>> {
+        let mut found = Vec::new();
+        if let Some(by_resource) = self.resource_grants.get(principal) {
+            for name in target.names() {
+                found.extend(by_resource.get(name).into_iter().flatten());
+            }
+        }
+        if let Some(tagged) = self.tag_grants.get(principal) {
+            tagged.candidates(grant_tags.get_or_init(|| target.grant_tags()), &mut found);
+        }
+        found
     }
 
     pub fn grant_count(&self) -> usize {
