@@ -189,25 +189,18 @@ async fn ingest_in_process(
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
     // Many pipelines posting one event each at once (the OpenLineage HTTP transport's way).
     let bodies: Vec<String> = (single..single * 2).map(event).collect();
-    let per_caller = bodies.len().div_ceil(SINGLE_CALLERS);
-    let started = Instant::now();
-    let callers: Vec<_> = bodies
-        .chunks(per_caller)
-        .map(|part| {
-            let lineage = lineage.clone();
-            let part = part.to_vec();
-            tokio::spawn(async move {
-                for body in &part {
-                    lineage.ingest_event("users/bench", body).await?;
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for caller in callers {
-        caller.await??;
-    }
-    let concurrent_single_rate = single as f64 / started.elapsed().as_secs_f64();
+    let concurrent_single_rate = rate_of_callers(
+        &lineage,
+        &bodies,
+        SINGLE_CALLERS,
+        |lineage, part| async move {
+            for body in &part {
+                lineage.ingest_event("users/bench", body).await?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     let first = single * 2;
     let bodies: Vec<String> = (first..first + events).map(event).collect();
     let started = Instant::now();
@@ -216,25 +209,41 @@ async fn ingest_in_process(
     // Several pipelines send at once: one batch parses while another writes.
     let first = first + events;
     let bodies: Vec<String> = (first..first + events).map(event).collect();
-    let per_caller = bodies.len().div_ceil(CONCURRENT_CALLERS);
-    let started = Instant::now();
-    let callers: Vec<_> = bodies
-        .chunks(per_caller)
-        .map(|part| {
-            let lineage = lineage.clone();
-            let part = part.to_vec();
-            tokio::spawn(async move { send_batches(&lineage, &part).await })
-        })
-        .collect();
-    for caller in callers {
-        caller.await??;
-    }
-    let concurrent_rate = events as f64 / started.elapsed().as_secs_f64();
+    let concurrent_rate = rate_of_callers(
+        &lineage,
+        &bodies,
+        CONCURRENT_CALLERS,
+        |lineage, part| async move { send_batches(&lineage, &part).await },
+    )
+    .await?;
     println!(
         "in process, {:<8}  single {single_rate:>8.0}/s, {SINGLE_CALLERS} callers of single events {concurrent_single_rate:>8.0}/s ({single} events each)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
         backend.to_string()
     );
     Ok(())
+}
+
+/// Events per second when `callers` tasks at once each `send` their share of `bodies`.
+async fn rate_of_callers<SendPart, Sending>(
+    lineage: &Lineage,
+    bodies: &[String],
+    callers: usize,
+    send: SendPart,
+) -> anyhow::Result<f64>
+where
+    SendPart: Fn(Lineage, Vec<String>) -> Sending,
+    Sending: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let per_caller = bodies.len().div_ceil(callers);
+    let started = Instant::now();
+    let tasks: Vec<_> = bodies
+        .chunks(per_caller)
+        .map(|part| tokio::spawn(send(lineage.clone(), part.to_vec())))
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(bodies.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Sends `bodies` in batches of `BATCH`, one after the other; every event must be accepted.
