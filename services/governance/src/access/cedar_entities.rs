@@ -21,6 +21,8 @@ use super::{AccessIndex, Target};
 
 /// Most chains kept; past it the cache starts again empty (each entry is a few entities).
 const MAX_CACHED_CHAINS: usize = 100_000;
+/// Most chains scanned for a changed product's assets; past it the cache starts again empty.
+const MAX_SCANNED_CHAINS: usize = 4_096;
 
 /// Weft's Cedar entity types, parsed once: parsing a type name runs Cedar's parser, which cost
 /// more than the rest of a decision when done per entity.
@@ -248,6 +250,9 @@ impl ChainCache {
             NodeKind::Asset => {
                 chains.remove(node);
             }
+            // Scanning a large cache for a product's assets under the index's write lock would
+            // cost more than building the chains again.
+            NodeKind::DataProduct if chains.len() > MAX_SCANNED_CHAINS => chains.clear(),
             NodeKind::DataProduct => {
                 chains.retain(|name, _| {
                     !(name == node

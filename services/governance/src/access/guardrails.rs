@@ -12,7 +12,10 @@
 //!
 //! Evaluating every policy for every decision would make a decision's cost grow with the number
 //! of policies; the policy set of a domain (global policies and those of the domain and its
-//! parents) is built once and cached until a policy or a domain changes.
+//! parents) is built once and cached until a policy or a domain changes. Of that set, Cedar is
+//! given only the statements whose scope can match the question and whose `when` conjuncts the
+//! resource can meet (`requirements`), often none; the entities it decides from are kept per
+//! resource chain (`cedar_entities`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
