@@ -196,10 +196,20 @@ pub fn cedar_request(
     permission: Permission,
     target: &Target<'_>,
 ) -> Option<(Request, Entities)> {
+    let chain = chain_entities(index, target)?;
+    with_question(chain, index, acting, permission, target)
+}
+
+/// The request of one question, and its entities: `chain` with the question's own added.
+fn with_question(
+    chain: Entities,
+    index: &AccessIndex,
+    acting: &[Acting],
+    permission: Permission,
+    target: &Target<'_>,
+) -> Option<(Request, Entities)> {
     let (principal, own, resource) = question_entities(index, acting, target)?;
-    let entities = chain_entities(index, target)?
-        .add_entities(own, None)
-        .ok()?;
+    let entities = chain.add_entities(own, None).ok()?;
     Some((request(principal, permission, resource)?, entities))
 }
 
@@ -237,9 +247,7 @@ impl ChainCache {
                 chain
             }
         };
-        let (principal, own, resource) = question_entities(index, acting, target)?;
-        let entities = chain.add_entities(own, None).ok()?;
-        Some((request(principal, permission, resource)?, entities))
+        with_question(chain, index, acting, permission, target)
     }
 
     /// Forgets the chains `node` is on: its own and, for a product, its assets'. A domain's

@@ -24,6 +24,13 @@ pub enum Coverage {
     Some,
 }
 
+impl Coverage {
+    /// `Some` when a source allows some columns (not worked out), else `None`.
+    fn some_if(allows_some: bool) -> Self {
+        if allows_some { Self::Some } else { Self::None }
+    }
+}
+
 /// One grant, ownership or policy that took part in a decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Factor {
@@ -115,17 +122,11 @@ impl AccessIndex {
                 match target.column {
                     Some(column) if column_allowed(filter, column) => Coverage::All(row_filter()),
                     Some(_) => Coverage::None,
-                    None if !detail => {
-                        if node
-                            .column_paths()
+                    None if !detail => Coverage::some_if(
+                        node.column_paths()
                             .iter()
-                            .any(|p| column_allowed(filter, p))
-                        {
-                            Coverage::Some
-                        } else {
-                            Coverage::None
-                        }
-                    }
+                            .any(|p| column_allowed(filter, p)),
+                    ),
                     None => match filtered_columns(filter, node.column_paths()) {
                         columns if columns.is_empty() => Coverage::None,
                         columns => Coverage::Columns(columns, row_filter()),
@@ -157,11 +158,7 @@ impl AccessIndex {
                         )
                 };
                 if !detail {
-                    return if node.column_paths().iter().any(|p| completes(&p)) {
-                        Coverage::Some
-                    } else {
-                        Coverage::None
-                    };
+                    return Coverage::some_if(node.column_paths().iter().any(|p| completes(&p)));
                 }
                 let columns: BTreeSet<String> = node
                     .column_paths()

@@ -145,12 +145,8 @@ impl AccessIndex {
             self.guardrails.forget_cached_sets();
         }
         // Its tags, owners or lifecycle are in the Cedar entities of everything below it.
+        // (A name's kind never changes: the catalog's names hold their collection.)
         self.guardrails.forget_entities_of(&node.name, node.kind);
-        if let Some(old) = self.nodes.get(&node.name)
-            && old.kind != node.kind
-        {
-            self.guardrails.forget_entities_of(&old.name, old.kind);
-        }
         self.node_names.insert(node.name.clone());
         self.nodes.insert(node.name.clone(), node);
     }

@@ -96,25 +96,15 @@ fn split(tag: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use weft_proto::weft::governance::v1::TagClause;
-
     use super::*;
+    use crate::access::tags::tests::expression;
 
     fn grant(name: &str, clauses: &[(&str, &[&str])]) -> (TagExpression, Arc<Grant>) {
-        let expression = TagExpression {
-            clauses: clauses
-                .iter()
-                .map(|(key, values)| TagClause {
-                    key: key.to_string(),
-                    values: values.iter().map(|v| v.to_string()).collect(),
-                })
-                .collect(),
-        };
         let grant = Grant {
             name: name.to_string(),
             ..Default::default()
         };
-        (expression, Arc::new(grant))
+        (expression(clauses), Arc::new(grant))
     }
 
     fn found(index: &TagGrants, tags: &[&str]) -> Vec<String> {

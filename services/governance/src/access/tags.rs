@@ -48,12 +48,13 @@ pub fn describe(expression: &TagExpression) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use weft_proto::weft::governance::v1::TagClause;
 
     use super::*;
 
-    fn expression(clauses: &[(&str, &[&str])]) -> TagExpression {
+    /// A tag expression from (key, values) clauses.
+    pub(crate) fn expression(clauses: &[(&str, &[&str])]) -> TagExpression {
         TagExpression {
             clauses: clauses
                 .iter()
