@@ -5,12 +5,20 @@
 //! handed to a writer task through a bounded queue and written in batches, one transaction each;
 //! when the writer falls behind and the queue is full, records are dropped and counted in the log
 //! rather than slowing decisions down.
+//!
+//! The writer gathers records for up to `LINGER` before it writes: without it, a lightly loaded
+//! service wrote one transaction per decision, and that transaction (the journal's append lock,
+//! its last hash, the commit) cost governance more CPU than the decision and its RPC together.
+//! A record is therefore queryable up to `LINGER` after its decision; `close` writes what is
+//! queued when the service stops.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use weft_proto::weft::common::v1::Permission;
 use weft_storage::{JournalEntry, Store};
 
@@ -20,23 +28,43 @@ use crate::access::decision::is_data_permission;
 const QUEUE: usize = 65_536;
 /// Records written per transaction at most.
 const BATCH: usize = 1_000;
+/// Longest a record waits for others to share its transaction.
+const LINGER: Duration = Duration::from_millis(50);
+/// Longest `close` waits for the last records to be written.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct DecisionLog {
     sender: mpsc::Sender<JournalEntry>,
     sample_rate: f64,
     dropped: AtomicU64,
+    stopping: watch::Sender<bool>,
+    writer: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl DecisionLog {
-    /// Starts the writer task on `store`; it ends when the log is dropped.
+    /// Starts the writer task on `store`; it ends when the log is closed or dropped.
     pub fn start(store: Store, sample_rate: f64) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(store, receiver));
+        let (stopping, stop) = watch::channel(false);
+        let writer = tokio::spawn(write_batches(store, receiver, stop));
         Arc::new(Self {
             sender,
             sample_rate,
             dropped: AtomicU64::new(0),
+            stopping,
+            writer: std::sync::Mutex::new(Some(writer)),
         })
+    }
+
+    /// Writes the records queued so far and stops the writer (later records are dropped).
+    pub async fn close(&self) {
+        self.stopping.send_replace(true);
+        let writer = self.writer.lock().expect("decision log writer lock").take();
+        if let Some(writer) = writer
+            && tokio::time::timeout(CLOSE_TIMEOUT, writer).await.is_err()
+        {
+            tracing::warn!("decision audit records still unwritten at shutdown");
+        }
     }
 
     /// Records one decision of `principal` (asked by `asker`) if it is on a data permission and
@@ -76,23 +104,151 @@ impl DecisionLog {
     }
 }
 
-async fn write_batches(store: Store, mut receiver: mpsc::Receiver<JournalEntry>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match receiver.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
+async fn write_batches(
+    store: Store,
+    mut receiver: mpsc::Receiver<JournalEntry>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let stopping = tokio::select! {
+            received = receiver.recv_many(&mut batch, BATCH) => received == 0,
+            _ = stop.wait_for(|stopping| *stopping) => true,
+        };
+        if stopping {
+            // What is queued is written; nothing more is taken.
+            receiver.close();
+            while receiver.recv_many(&mut batch, BATCH).await > 0 {
+                if batch.len() >= BATCH {
+                    write(&store, std::mem::take(&mut batch)).await;
+                }
+            }
+            write(&store, batch).await;
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while batch.len() < BATCH && !*stop.borrow() {
+            let more = BATCH - batch.len();
+            match tokio::time::timeout_at(deadline, receiver.recv_many(&mut batch, more)).await {
+                Ok(received) if received > 0 => {}
+                _ => break,
             }
         }
-        let count = batch.len();
-        let written = async {
-            let txn = store.begin_write("services/governance").await?;
-            txn.commit_journal(batch).await
+        write(&store, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// One transaction of records.
+async fn write(store: &Store, batch: Vec<JournalEntry>) {
+    if batch.is_empty() {
+        return;
+    }
+    let count = batch.len();
+    let written = async {
+        let txn = store.begin_write("services/governance").await?;
+        txn.commit_journal(batch).await
+    }
+    .await;
+    if let Err(error) = written {
+        tracing::error!(%error, count, "decision audit records not written");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::MigratorTrait;
+    use weft_storage::journal::{AuditQuery, query};
+
+    use super::*;
+    use crate::storage::migrations::Migrator;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}/governance.db?mode=rwc", dir.path().display());
+        let db = weft_storage::connect(&url).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        Store::new(db, "governance")
+    }
+
+    async fn checks(store: &Store) -> Vec<weft_storage::entities::journal::Model> {
+        let checks = AuditQuery {
+            actions: vec!["Check".to_string()],
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        query(store.db(), &checks).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn records_still_queued_are_written_when_the_log_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let log = DecisionLog::start(store.clone(), 1.0);
+        for user in 0..3 {
+            let principal = format!("users/u{user}");
+            log.record(
+                "users/admin",
+                &principal,
+                Permission::Select,
+                "a/b",
+                user != 1,
+                "why",
+            );
         }
-        .await;
-        if let Err(error) = written {
-            tracing::error!(%error, count, "decision audit records not written");
+        // Not a data permission: not journaled.
+        log.record(
+            "users/admin",
+            "users/u0",
+            Permission::Describe,
+            "a/b",
+            true,
+            "why",
+        );
+        log.close().await;
+
+        let records = checks(&store).await;
+        let mut outcomes: Vec<&str> = records.iter().map(|r| r.outcome.as_str()).collect();
+        outcomes.sort();
+        assert_eq!(outcomes, ["DENIED", "SUCCEEDED", "SUCCEEDED"]);
+        assert!(
+            records
+                .iter()
+                .all(|r| r.detail_json.contains("PERMISSION_SELECT"))
+        );
+
+        // After closing, nothing more is taken (and nothing panics).
+        log.record(
+            "users/admin",
+            "users/u9",
+            Permission::Select,
+            "a/b",
+            true,
+            "why",
+        );
+        tokio::time::sleep(LINGER * 2).await;
+        assert_eq!(checks(&store).await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn records_are_written_within_the_linger_without_closing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let log = DecisionLog::start(store.clone(), 1.0);
+        log.record(
+            "users/admin",
+            "users/u0",
+            Permission::Insert,
+            "a/b",
+            true,
+            "why",
+        );
+        let mut written = 0;
+        for _ in 0..100 {
+            written = checks(&store).await.len();
+            if written == 1 {
+                break;
+            }
+            tokio::time::sleep(LINGER).await;
         }
+        assert_eq!(written, 1);
     }
 }

@@ -44,7 +44,7 @@ pub async fn serve(
     // catalog, which may be down; the projection catches up once it answers.
     let engine = Engine::rebuild(store.clone()).await?;
     let decision_log = DecisionLog::start(store.clone(), config.decision_audit_sample_rate);
-    let governance = Governance::new(store.clone(), engine.clone(), decision_log);
+    let governance = Governance::new(store.clone(), engine.clone(), decision_log.clone());
     governance.seed_default_rules().await?;
 
     let mut server = GrpcServer::new(ServiceKind::Governance, config);
@@ -72,5 +72,8 @@ pub async fn serve(
         tasks.spawn(engine.follow_catalog(catalog));
         Ok(())
     };
-    server.serve(listener, warm_up, shutdown).await
+    let served = server.serve(listener, warm_up, shutdown).await;
+    // After the last request: the decisions it journaled are written before the process ends.
+    decision_log.close().await;
+    served
 }

@@ -2,7 +2,8 @@
 //! file), the principal a request acts as, dev token minting, and the identity of a Weft service
 //! read from its client certificate's SAN.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -208,9 +209,34 @@ pub fn issue_hs256_token(
     )?)
 }
 
-/// The Weft service a certificate belongs to, from its SAN `<service>.weft.internal`.
+/// Certificates whose identity is known, by their DER bytes: a service sees a handful (one per
+/// peer service), and parsing X.509 on every RPC was a visible part of a `Check`'s cost.
+static KNOWN_IDENTITIES: LazyLock<RwLock<HashMap<Vec<u8>, Option<ServiceKind>>>> =
+    LazyLock::new(Default::default);
+/// Certificates remembered at most (the map is emptied when full).
+const KNOWN_IDENTITIES_CAPACITY: usize = 256;
+
+/// The Weft service a certificate belongs to, from its SAN `<service>.weft.internal`. The chain
+/// was verified by TLS before this is asked.
 pub fn service_identity(certs: &[CertificateDer<'_>]) -> Option<ServiceKind> {
     let leaf = certs.first()?;
+    if let Some(known) = KNOWN_IDENTITIES
+        .read()
+        .expect("identity cache lock")
+        .get(leaf.as_ref())
+    {
+        return *known;
+    }
+    let identity = parse_service_identity(leaf);
+    let mut known = KNOWN_IDENTITIES.write().expect("identity cache lock");
+    if known.len() >= KNOWN_IDENTITIES_CAPACITY {
+        known.clear();
+    }
+    known.insert(leaf.to_vec(), identity);
+    identity
+}
+
+fn parse_service_identity(leaf: &CertificateDer<'_>) -> Option<ServiceKind> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
     let san = cert.subject_alternative_name().ok()??;
     san.value.general_names.iter().find_map(|name| match name {

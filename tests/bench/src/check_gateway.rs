@@ -49,6 +49,9 @@ pub struct GatewayCheckArgs {
     /// Gateway port of the suite (the services take the next four).
     #[arg(long, default_value_t = 7600)]
     port: u16,
+    /// Concurrent clients of each measured series (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 32])]
+    clients: Vec<usize>,
     /// Concurrent requests while loading.
     #[arg(long, default_value_t = 16)]
     load_concurrency: usize,
@@ -539,7 +542,7 @@ async fn run_on(
     let connect_floor = move || Ok(Endpoint::from_shared(floor_address.clone())?.connect_lazy());
 
     let mut rows = Vec::new();
-    for clients in [1usize, 32] {
+    for &clients in &args.clients {
         // Warm up the connections and governance's caches, then measure.
         let warm = |tokens: Arc<HashMap<String, Bearer>>| {
             move |channel, count, rng| ask_checks(channel, count, rng, tokens.clone(), None)
