@@ -180,13 +180,19 @@ mod tests {
             let pem = std::fs::read(pki.cert_file(service)).unwrap();
             let (_, der) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
             let der = tonic::transport::CertificateDer::from(der.contents);
-            assert_eq!(crate::auth::service_identity(&[der.clone()]), Some(service));
+            assert_eq!(
+                crate::auth::service_identity(std::slice::from_ref(&der)),
+                Some(service)
+            );
             // Asked again, answered from the identities already parsed.
             assert_eq!(crate::auth::service_identity(&[der]), Some(service));
         }
         // A certificate that is not one (the cache keys on the bytes, not on a parse).
         let junk = tonic::transport::CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-        assert_eq!(crate::auth::service_identity(&[junk.clone()]), None);
+        assert_eq!(
+            crate::auth::service_identity(std::slice::from_ref(&junk)),
+            None
+        );
         assert_eq!(crate::auth::service_identity(&[junk]), None);
     }
 }
