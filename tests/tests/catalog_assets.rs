@@ -302,6 +302,17 @@ async fn assets_have_unique_locations_known_types_and_declared_column_tags() {
             "{}",
             error.message()
         );
+        // The same id again (its location being its own) is refused the same way.
+        let error = client
+            .create_asset(asset(
+                "orders",
+                AssetKind::Table,
+                "sales.public.orders",
+                orders_schema(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::AlreadyExists, "{error:?}");
 
         let mut unknown_type = orders_schema();
         unknown_type.columns[1].r#type = "varchar2".into();
@@ -650,5 +661,192 @@ async fn locations_resolve_to_their_asset_product_and_owners() {
             .await
             .unwrap_err();
         assert_eq!(bad_fields(&status), ["locations"]);
+    });
+}
+
+#[tokio::test]
+async fn batch_create_makes_every_asset_or_none() {
+    use weft_proto::weft::catalog::v1::{BatchCreateAssetsRequest, BatchCreateAssetsResponse};
+
+    fn batch(requests: Vec<CreateAssetRequest>) -> BatchCreateAssetsRequest {
+        BatchCreateAssetsRequest {
+            parent: PRODUCT.into(),
+            requests,
+            request_id: String::new(),
+        }
+    }
+    let table = |id: &str| {
+        asset(
+            id,
+            AssetKind::Table,
+            &format!("sales.public.{id}"),
+            orders_schema(),
+        )
+    };
+    async fn asset_names(client: &mut Catalog) -> Vec<String> {
+        let listed = client
+            .list_assets(ListAssetsRequest {
+                parent: PRODUCT.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        listed.assets.into_iter().map(|a| a.name).collect()
+    }
+
+    on_every_backend!(|suite| {
+        let mut client = catalog(&suite, &suite.admin_token());
+        setup(&mut client).await;
+
+        // Each request's parent may be left empty or repeat the batch's.
+        let mut first = table("a1");
+        first.parent.clear();
+        let created = client
+            .batch_create_assets(batch(vec![first, table("a2"), table("a3")]))
+            .await
+            .unwrap()
+            .into_inner();
+        let names: Vec<&str> = created.assets.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                format!("{PRODUCT}/assets/a1"),
+                format!("{PRODUCT}/assets/a2"),
+                format!("{PRODUCT}/assets/a3")
+            ]
+        );
+        assert!(
+            created
+                .assets
+                .iter()
+                .all(|a| a.schema_version == 1 && !a.etag.is_empty())
+        );
+        assert_eq!(asset_names(&mut client).await.len(), 3);
+        let version = client
+            .get_schema_version(GetSchemaVersionRequest {
+                name: format!("{PRODUCT}/assets/a3/schemaVersions/1"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(version.schema.unwrap().columns.len(), 5);
+
+        // Faults found before the transaction: each named under its request.
+        let mut other_parent = table("b2");
+        other_parent.parent = "domains/sales/dataProducts/other".into();
+        let mut own_request_id = table("b3");
+        own_request_id.request_id = uuid::Uuid::new_v4().to_string();
+        let mut no_kind = table("b4");
+        no_kind.asset.as_mut().unwrap().kind = AssetKind::Unspecified as i32;
+        let mut same_location = table("b5");
+        same_location.asset.as_mut().unwrap().location = table("b1").asset.unwrap().location;
+        let error = client
+            .batch_create_assets(batch(vec![
+                table("b1"),
+                other_parent,
+                own_request_id,
+                no_kind,
+                same_location,
+                table("b1"),
+            ]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument);
+        assert_eq!(
+            bad_fields(&error),
+            [
+                "requests[1].parent",
+                "requests[2].request_id",
+                "requests[3].asset.kind",
+                "requests[4].asset.location",
+                "requests[5].asset_id",
+                "requests[5].asset.location",
+            ]
+        );
+        for empty_or_huge in [vec![], vec![table("c"); 1_001]] {
+            let error = client
+                .batch_create_assets(batch(empty_or_huge))
+                .await
+                .unwrap_err();
+            assert_eq!(bad_fields(&error), ["requests"]);
+        }
+
+        // Faults found inside the transaction undo the whole batch.
+        let mut undeclared = table("d2");
+        undeclared
+            .asset
+            .as_mut()
+            .unwrap()
+            .schema
+            .as_mut()
+            .unwrap()
+            .columns[2]
+            .tags = vec![Tag {
+            key: "geo".into(),
+            value: "x".into(),
+        }];
+        let error = client
+            .batch_create_assets(batch(vec![table("d1"), undeclared]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad_fields(&error),
+            ["requests[1].asset.schema.columns[2].tags[0].key"]
+        );
+        let taken = asset("d2", AssetKind::Table, "sales.public.a2", orders_schema());
+        let error = client
+            .batch_create_assets(batch(vec![table("d1"), taken]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::AlreadyExists);
+        assert!(error.message().contains("assets/a2"), "{}", error.message());
+        let error = client
+            .batch_create_assets(batch(vec![table("d1"), table("a1")]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::AlreadyExists);
+        let mut missing_parent = batch(vec![table("d1")]);
+        missing_parent.parent = "domains/sales/dataProducts/nothing".into();
+        missing_parent.requests[0].parent.clear();
+        let error = client
+            .batch_create_assets(missing_parent)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::NotFound);
+        assert_eq!(
+            asset_names(&mut client).await.len(),
+            3,
+            "nothing half-written"
+        );
+
+        // The batch's request_id makes a retry return the first answer.
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let retried = BatchCreateAssetsRequest {
+            request_id: request_id.clone(),
+            ..batch(vec![table("e1"), table("e2")])
+        };
+        let answers: Vec<BatchCreateAssetsResponse> = vec![
+            client
+                .batch_create_assets(retried.clone())
+                .await
+                .unwrap()
+                .into_inner(),
+            client
+                .batch_create_assets(retried)
+                .await
+                .unwrap()
+                .into_inner(),
+        ];
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(asset_names(&mut client).await.len(), 5);
+        let error = client
+            .batch_create_assets(BatchCreateAssetsRequest {
+                request_id,
+                ..batch(vec![table("e3")])
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&error), ["request_id"]);
     });
 }

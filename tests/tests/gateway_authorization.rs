@@ -9,8 +9,8 @@ use std::time::Duration;
 use prost_types::FieldMask;
 use tonic::Code;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, CreateAssetRequest, CreateDataProductRequest, CreateDomainRequest,
-    CreateTagKeyRequest, DataProduct, GetDataProductRequest, GetDomainRequest,
+    Asset, AssetKind, BatchCreateAssetsRequest, CreateAssetRequest, CreateDataProductRequest,
+    CreateDomainRequest, CreateTagKeyRequest, DataProduct, GetDataProductRequest, GetDomainRequest,
     GetSchemaVersionRequest, ListDataProductsRequest, ListDomainsRequest, Location,
     PublishDataProductRequest, Schema, SearchRequest, SearchResultType, TagKey,
     UpdateDataProductRequest,
@@ -167,6 +167,19 @@ async fn every_forwarded_rpc_is_authorized_by_its_declared_rule() {
             .create_asset(table_asset(PRODUCT, "orders", "sales.public.orders"))
             .await
             .unwrap();
+        // A batch is decided on its parent, which every create of it must share.
+        let batch = || BatchCreateAssetsRequest {
+            parent: PRODUCT.into(),
+            requests: vec![table_asset("", "returns", "sales.public.returns")],
+            request_id: String::new(),
+        };
+        let refused = bob.batch_create_assets(batch()).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        assert!(
+            refused.message().contains("users/bob may not ALTER"),
+            "{refused:?}"
+        );
+        olivia.batch_create_assets(batch()).await.unwrap();
         // A sub-resource (a schema version) is decided on its asset.
         olivia
             .get_schema_version(GetSchemaVersionRequest {

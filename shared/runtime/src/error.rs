@@ -86,6 +86,20 @@ impl ApiError {
         Self::Internal(detail.to_string())
     }
 
+    /// The same error about one part of a larger request (a batch's `requests[3]`): field paths
+    /// get `prefix.` in front; other errors name their resource already and stay as they are.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Self::InvalidArgument(fields) => Self::InvalidArgument(
+                fields
+                    .into_iter()
+                    .map(|(field, description)| (format!("{prefix}.{field}"), description))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     fn reason(&self) -> &'static str {
         match self {
             Self::InvalidArgument(_) => "INVALID_ARGUMENT",
@@ -170,6 +184,15 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Adds the faults of one part of a larger request, their paths under `prefix`.
+    pub fn nest(&mut self, prefix: &str, part: FieldErrors) {
+        self.0.extend(
+            part.0
+                .into_iter()
+                .map(|(field, description)| (format!("{prefix}.{field}"), description)),
+        );
+    }
+
     /// `Ok(())` when nothing was added, else INVALID_ARGUMENT listing every field.
     pub fn into_result(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
@@ -201,6 +224,27 @@ mod tests {
             .collect();
         assert_eq!(fields, ["domain.display_name", "domain_id"]);
         assert_eq!(details.error_info().unwrap().reason, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn faults_of_a_part_are_reported_under_its_path() {
+        let mut part = FieldErrors::new();
+        part.add("asset.kind", "is required");
+        let mut errors = FieldErrors::new();
+        errors.add("parent", "is required");
+        errors.nest("requests[2]", part);
+        let ApiError::InvalidArgument(fields) = errors.into_result().unwrap_err() else {
+            panic!("not INVALID_ARGUMENT");
+        };
+        let paths: Vec<_> = fields.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(paths, ["parent", "requests[2].asset.kind"]);
+
+        let nested = ApiError::invalid("asset.tags[0].key", "not declared").within("requests[7]");
+        assert!(
+            matches!(&nested, ApiError::InvalidArgument(f) if f[0].0 == "requests[7].asset.tags[0].key")
+        );
+        let other = ApiError::not_found("domains/a").within("requests[7]");
+        assert!(matches!(other, ApiError::NotFound(name) if name == "domains/a"));
     }
 
     #[test]

@@ -322,6 +322,18 @@ impl CatalogService for CatalogApi {
         ))
     }
 
+    async fn batch_create_assets(
+        &self,
+        request: Request<BatchCreateAssetsRequest>,
+    ) -> Result<Response<BatchCreateAssetsResponse>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.catalog
+                .batch_create_assets(caller.subject(), request.into_inner())
+                .await?,
+        ))
+    }
+
     async fn get_asset(
         &self,
         request: Request<GetAssetRequest>,

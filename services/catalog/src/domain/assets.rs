@@ -1,12 +1,15 @@
 //! Assets: a product's output ports (tables, views, file sets, streams) at a unique location,
 //! with a schema whose every change makes a new version checked against the compatibility mode.
 
+use std::collections::HashMap;
+
 use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
-    Asset, AssetKind, Column, CompatibilityMode, CreateAssetRequest, DataProduct,
-    DeleteAssetRequest, DiffSchemaVersionsRequest, DiffSchemaVersionsResponse, ListAssetsRequest,
-    ListAssetsResponse, ListSchemaVersionsRequest, ListSchemaVersionsResponse, Schema,
-    SchemaVersion, UpdateAssetRequest,
+    Asset, AssetKind, BatchCreateAssetsRequest, BatchCreateAssetsResponse, Column,
+    CompatibilityMode, CreateAssetRequest, DataProduct, DeleteAssetRequest,
+    DiffSchemaVersionsRequest, DiffSchemaVersionsResponse, ListAssetsRequest, ListAssetsResponse,
+    ListSchemaVersionsRequest, ListSchemaVersionsResponse, Schema, SchemaVersion,
+    UpdateAssetRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
@@ -38,6 +41,8 @@ const MUTABLE_FIELDS: &[&str] = &[
 ];
 const FILTER_FIELDS: &[&str] = &["kind", "owner", "tag", "glossary_term"];
 const MAX_LOCATION_PART: usize = 1024;
+/// Most creates in one BatchCreateAssets (one transaction).
+const MAX_BATCH_CREATES: usize = 1000;
 
 pub(crate) fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
     if !asset.display_name.is_empty() {
@@ -87,9 +92,18 @@ pub(crate) async fn check_references<C: ConnectionTrait>(
     asset: &Asset,
     previous: Option<&Asset>,
 ) -> Result<(), ApiError> {
+    check_references_with(conn, &mut KnownTagKeys::new(), asset, previous).await
+}
+
+/// `check_references`, looking each tag key up once across calls sharing `keys` (a batch).
+async fn check_references_with<C: ConnectionTrait>(
+    conn: &C,
+    keys: &mut KnownTagKeys,
+    asset: &Asset,
+    previous: Option<&Asset>,
+) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
-    let mut keys = KnownTagKeys::new();
-    check_tags_with(conn, &mut keys, &mut errors, "asset.tags", &asset.tags).await?;
+    check_tags_with(conn, keys, &mut errors, "asset.tags", &asset.tags).await?;
     check_forms(conn, &mut errors, "asset.forms", &asset.forms).await?;
     let already: Vec<String> = previous.map(all_terms).unwrap_or_default();
     check_terms(
@@ -113,7 +127,7 @@ pub(crate) async fn check_references<C: ConnectionTrait>(
         .unwrap_or_default();
     while let Some((field, column)) = stack.pop() {
         let field_tags = format!("{field}.tags");
-        check_tags_with(conn, &mut keys, &mut errors, &field_tags, &column.tags).await?;
+        check_tags_with(conn, keys, &mut errors, &field_tags, &column.tags).await?;
         check_terms(
             conn,
             &mut errors,
@@ -231,6 +245,43 @@ pub(crate) async fn apply_changes<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A new asset from a validated create request: its name, uid, schema version 1.
+fn new_asset(parent: &str, asset_id: &str, input: Option<&Asset>) -> Asset {
+    let input = input.cloned().unwrap_or_default();
+    Asset {
+        name: format!("{parent}/assets/{asset_id}"),
+        uid: uuid::Uuid::new_v4().to_string(),
+        compatibility: mode_of(&input) as i32,
+        schema: Some(normalize(&input.schema.clone().unwrap_or_default())),
+        schema_version: 1,
+        etag: String::new(),
+        ..input
+    }
+}
+
+/// The faults of one create of a batch, under `at` ("requests[3]"): a parent other than the
+/// batch's (the gateway authorized the batch's), a request id of its own, its fields.
+fn validate_batch_entry(
+    errors: &mut FieldErrors,
+    at: &str,
+    parent: &str,
+    create: &CreateAssetRequest,
+) {
+    let mut entry = FieldErrors::new();
+    if !create.parent.is_empty() && create.parent != parent {
+        entry.add("parent", "must be empty or the batch's parent");
+    }
+    if !create.request_id.is_empty() {
+        entry.add("request_id", "must be empty: the batch has one request_id");
+    }
+    validate::resource_id(&mut entry, "asset_id", &create.asset_id);
+    match &create.asset {
+        Some(asset) => validate_fields(&mut entry, asset),
+        None => entry.add("asset", "is required"),
+    }
+    errors.nest(at, entry);
+}
+
 impl Catalog {
     pub async fn create_asset(
         &self,
@@ -245,16 +296,7 @@ impl Catalog {
             None => errors.add("asset", "is required"),
         }
         errors.into_result()?;
-        let input = request.asset.clone().unwrap_or_default();
-        let asset = Asset {
-            name: format!("{}/assets/{}", request.parent, request.asset_id),
-            uid: uuid::Uuid::new_v4().to_string(),
-            compatibility: mode_of(&input) as i32,
-            schema: Some(normalize(&input.schema.clone().unwrap_or_default())),
-            schema_version: 1,
-            etag: String::new(),
-            ..input
-        };
+        let asset = new_asset(&request.parent, &request.asset_id, request.asset.as_ref());
         let (parent, actor_name) = (request.parent.clone(), actor.to_string());
         self.create_resource(
             actor,
@@ -269,6 +311,79 @@ impl Catalog {
                     Ok(asset)
                 })
             },
+        )
+        .await
+    }
+
+    /// Creates every asset of the batch in one transaction, or none: a fault of any (invalid
+    /// field, taken location, unknown reference) refuses the batch, naming `requests[i]`.
+    pub async fn batch_create_assets(
+        &self,
+        actor: &str,
+        request: BatchCreateAssetsRequest,
+    ) -> Result<BatchCreateAssetsResponse, ApiError> {
+        let mut errors = FieldErrors::new();
+        validate::name(&mut errors, "parent", &request.parent, DATA_PRODUCTS);
+        let mut ids = HashMap::new();
+        let mut locations = HashMap::new();
+        if request.requests.is_empty() || request.requests.len() > MAX_BATCH_CREATES {
+            errors.add(
+                "requests",
+                format!(
+                    "must hold 1 to {MAX_BATCH_CREATES} creates (it holds {})",
+                    request.requests.len()
+                ),
+            );
+        } else {
+            for (index, create) in request.requests.iter().enumerate() {
+                let at = format!("requests[{index}]");
+                validate_batch_entry(&mut errors, &at, &request.parent, create);
+                if let Some(first) = ids.insert(create.asset_id.as_str(), index) {
+                    errors.add(
+                        format!("{at}.asset_id"),
+                        format!("repeats requests[{first}].asset_id"),
+                    );
+                }
+                if let Some(location) = create.asset.as_ref().and_then(|a| a.location.as_ref())
+                    && let Some(first) = locations
+                        .insert((location.namespace.as_str(), location.name.as_str()), index)
+                {
+                    errors.add(
+                        format!("{at}.asset.location"),
+                        format!("repeats requests[{first}].asset.location"),
+                    );
+                }
+            }
+        }
+        errors.into_result()?;
+        let assets: Vec<Asset> = request
+            .requests
+            .iter()
+            .map(|create| new_asset(&request.parent, &create.asset_id, create.asset.as_ref()))
+            .collect();
+        let (parent, actor_name) = (request.parent.clone(), actor.to_string());
+        self.create_resources(
+            actor,
+            "BatchCreateAssets",
+            &request.request_id,
+            &request,
+            move |conn| {
+                Box::pin(async move {
+                    resources::get::<DataProduct, _>(conn, &parent).await?;
+                    let mut keys = KnownTagKeys::new();
+                    for (index, asset) in assets.iter().enumerate() {
+                        let within = |error: ApiError| error.within(&format!("requests[{index}]"));
+                        check_references_with(conn, &mut keys, asset, None)
+                            .await
+                            .map_err(within)?;
+                        register_new(conn, asset, &actor_name)
+                            .await
+                            .map_err(within)?;
+                    }
+                    Ok(assets)
+                })
+            },
+            |assets| BatchCreateAssetsResponse { assets },
         )
         .await
     }

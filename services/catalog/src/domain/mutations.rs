@@ -62,8 +62,39 @@ impl Catalog {
         build: B,
     ) -> Result<R, ApiError>
     where
-        R: Stored,
+        R: Stored + 'static,
         B: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<R, ApiError>>,
+    {
+        self.create_resources(
+            actor,
+            method,
+            request_id,
+            request,
+            |conn| {
+                let built = build(conn);
+                Box::pin(async move { built.await.map(|value| vec![value]) })
+            },
+            |mut created| created.pop().unwrap_or_default(),
+        )
+        .await
+    }
+
+    /// Creates every resource `build` returns in one transaction, all or none, each with its
+    /// event and journal record; `respond` makes the answer (stored for idempotent replays).
+    pub(crate) async fn create_resources<R, B, Response, F>(
+        &self,
+        actor: &str,
+        method: &'static str,
+        request_id: &str,
+        request: &impl Message,
+        build: B,
+        respond: F,
+    ) -> Result<Response, ApiError>
+    where
+        R: Stored,
+        B: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<Vec<R>, ApiError>>,
+        Response: Message + Default,
+        F: FnOnce(Vec<R>) -> Response,
     {
         let key = IdempotencyKey::from_request(method, request_id, request)?;
         replay_on_conflict(self.store(), key.as_ref(), async {
@@ -73,17 +104,23 @@ impl Catalog {
             {
                 return decode_replay(&stored);
             }
-            let mut value = build(txn.conn()).await?;
+            let values = build(txn.conn()).await?;
             let time = to_timestamp(now());
-            value.set_times(Some(time), Some(time));
-            let created = resources::insert(txn.conn(), &value).await?;
-            if let Some(key) = &key {
-                key.remember(txn.conn(), &created).await?;
-            }
             let detail = json!({ "request_id": request_id });
-            txn.commit(vec![change(method, "created", &created, detail)])
-                .await?;
-            Ok(created)
+            let mut created = Vec::with_capacity(values.len());
+            let mut changes = Vec::with_capacity(values.len());
+            for mut value in values {
+                value.set_times(Some(time), Some(time));
+                let value = resources::insert(txn.conn(), &value).await?;
+                changes.push(change(method, "created", &value, detail.clone()));
+                created.push(value);
+            }
+            let response = respond(created);
+            if let Some(key) = &key {
+                key.remember(txn.conn(), &response).await?;
+            }
+            txn.commit(changes).await?;
+            Ok(response)
         })
         .await
     }

@@ -3,7 +3,7 @@
 use prost::Message;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, SqlErr,
 };
 use weft_proto::weft::catalog::v1::{Location, Schema, SchemaVersion};
 use weft_runtime::ApiError;
@@ -86,7 +86,17 @@ pub async fn insert_schema_version<C: ConnectionTrait>(
     }
     .insert(conn)
     .await
-    .map_err(db_error)?;
+    .map_err(|error| match error.sql_err() {
+        // Version 1 is written with the asset: it exists already (a concurrent create on
+        // PostgreSQL gets here rather than to the resource row).
+        Some(SqlErr::UniqueConstraintViolation(_)) if version == 1 => {
+            ApiError::already_exists(asset)
+        }
+        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Aborted(format!(
+            "{asset} was changed concurrently; get it again and retry"
+        )),
+        _ => db_error(error),
+    })?;
     Ok(())
 }
 
