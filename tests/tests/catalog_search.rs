@@ -198,6 +198,25 @@ async fn search_ranks_tolerates_typos_filters_and_counts_facets() {
         .await;
         assert!(typo.total_size >= 1);
 
+        // One word alone (its page collected apart from its count): the column named "amount"
+        // ranks above the asset that only lists it among its columns; both are counted.
+        let amount = search_until(
+            &mut client,
+            SearchRequest {
+                query: "amount".into(),
+                ..Default::default()
+            },
+            |r| r.total_size == 2,
+        )
+        .await;
+        assert_eq!(
+            names(&amount),
+            [
+                "domains/finance/dataProducts/invoices/assets/invoice-items#amount",
+                "domains/finance/dataProducts/invoices/assets/invoice-items"
+            ]
+        );
+
         // Columns are found, with their tags as filters and facets.
         let emails = search_until(
             &mut client,

@@ -19,7 +19,7 @@ use weft_proto::weft::common::v1::Tag;
 use weft_testkit::Bearer;
 
 use crate::data::Generator;
-use crate::report::{Latencies, resident_memory_mib};
+use crate::report::{Latencies, resident_memory_mib, wait_until_idle};
 use crate::suite::{RunningSuite, weft_binary};
 
 type Client = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
@@ -47,6 +47,13 @@ pub struct SearchArgs {
     /// Keep the data directory here instead of a temporary one.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The --data-dir holds the catalog of an earlier run with the same --assets: measure the
+    /// index rebuild and the queries of this build on it without loading again.
+    #[arg(long, requires = "data_dir")]
+    reuse_data: bool,
+    /// Skip the SQLite FTS5 baseline (when re-measuring Weft alone next to a run that has it).
+    #[arg(long)]
+    no_baseline: bool,
 }
 
 const QUERIES: [(&str, &str); 3] = [
@@ -68,35 +75,53 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         data_dir.display()
     );
 
+    if args.reuse_data {
+        // A first start brings the reused index up to date (this build may index differently),
+        // so that the next one is a start without a rebuild.
+        RunningSuite::start(&weft, &data_dir, args.port)
+            .await?
+            .stop()
+            .await?;
+    }
     let suite = RunningSuite::start(&weft, &data_dir, args.port).await?;
-    let empty_startup = suite.startup;
-    println!("weft up ready in {:.2} s", empty_startup.as_secs_f64());
+    // The reference start: empty, or with the reused data and its index up to date.
+    let reference_startup = suite.startup;
+    println!("weft up ready in {:.2} s", reference_startup.as_secs_f64());
     let channel = Endpoint::from_shared(suite.gateway.clone())?
         .connect()
         .await?;
     let client = CatalogServiceClient::with_interceptor(channel, Bearer(suite.admin_token.clone()));
     let idle_rss = resident_memory_mib(suite.catalog_pid);
 
-    setup(&mut client.clone()).await?;
-    let started = Instant::now();
-    load(&client, args.assets, args.batch, args.concurrency).await?;
-    let load_elapsed = started.elapsed();
-    wait_indexed(&mut client.clone(), args.assets).await?;
-    let follow_elapsed = started.elapsed();
+    let mut loaded = None;
+    if !args.reuse_data {
+        setup(&mut client.clone()).await?;
+        let started = Instant::now();
+        load(&client, args.assets, args.batch, args.concurrency).await?;
+        let load_elapsed = started.elapsed();
+        wait_indexed(&mut client.clone(), args.assets).await?;
+        loaded = Some((load_elapsed, started.elapsed()));
+    }
     let loaded_rss = resident_memory_mib(suite.catalog_pid);
     suite.stop().await?;
 
     // Index build: the catalog rebuilds its index from the database at start when it is missing.
     std::fs::remove_dir_all(data_dir.join("catalog-index"))?;
     let suite = RunningSuite::start(&weft, &data_dir, args.port).await?;
-    // The restart's extra time over the empty start is the rebuild (the catalog reports SERVING
-    // only once its index is built).
-    let rebuild = suite.startup.saturating_sub(empty_startup);
+    // The restart's extra time over the reference start is the rebuild (the catalog reports
+    // SERVING only once its index is built).
+    let rebuild = suite.startup.saturating_sub(reference_startup);
     let channel = Endpoint::from_shared(suite.gateway.clone())?
         .connect()
         .await?;
     let mut client =
         CatalogServiceClient::with_interceptor(channel, Bearer(suite.admin_token.clone()));
+    // Queries are timed once the catalog is done merging the rebuilt index's segments.
+    let settled = wait_until_idle(suite.catalog_pid, Duration::from_secs(600)).await;
+    println!(
+        "catalog idle {:.1} s after the rebuild",
+        settled.as_secs_f64()
+    );
     let mut weft_latencies = Vec::new();
     for (label, query) in QUERIES {
         weft_latencies.push((
@@ -107,7 +132,11 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let queried_rss = resident_memory_mib(suite.catalog_pid);
     suite.stop().await?;
 
-    let fts = Fts5Baseline::run(temp.path(), args.assets, args.queries).await?;
+    let fts = if args.no_baseline {
+        None
+    } else {
+        Some(Fts5Baseline::run(temp.path(), args.assets, args.queries).await?)
+    };
 
     let rate = |count: usize, elapsed: Duration| count as f64 / elapsed.as_secs_f64();
     println!();
@@ -118,25 +147,40 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     println!();
     println!("| what | Weft (tantivy, through the gateway) | baseline: SQLite FTS5, same rows |");
     println!("| --- | --- | --- |");
+    let not_run = "(not run)".to_string();
+    let fts_insert = fts.as_ref().map_or(not_run.clone(), |fts| {
+        format!(
+            "{:.0} assets/s (INSERT in one transaction)",
+            rate(args.assets, fts.insert_elapsed)
+        )
+    });
+    match loaded {
+        Some((load_elapsed, _)) => println!(
+            "| load | {:.0} assets/s ({} over gRPC, {} clients) | {fts_insert} |",
+            rate(args.assets, load_elapsed),
+            if args.batch > 1 {
+                format!("BatchCreateAssets of {}", args.batch)
+            } else {
+                "CreateAsset".to_string()
+            },
+            args.concurrency,
+        ),
+        None => println!("| load | (data of an earlier run reused) | {fts_insert} |"),
+    }
     println!(
-        "| load | {:.0} assets/s ({} over gRPC, {} clients) | {:.0} assets/s (INSERT in one transaction) |",
-        rate(args.assets, load_elapsed),
-        if args.batch > 1 {
-            format!("BatchCreateAssets of {}", args.batch)
-        } else {
-            "CreateAsset".to_string()
-        },
-        args.concurrency,
-        rate(args.assets, fts.insert_elapsed)
-    );
-    println!(
-        "| index build | {:.0} assets/s (rebuild at start: {:.1} s more than an empty start; while loading, all searchable {:.1} s after the load began) | (included in the insert) |",
+        "| index build | {:.0} assets/s (rebuild at start: {:.1} s more than the reference start{}) | (included in the insert) |",
         rate(args.assets, rebuild),
         rebuild.as_secs_f64(),
-        follow_elapsed.as_secs_f64()
+        loaded.map_or(String::new(), |(_, follow)| format!(
+            "; while loading, all searchable {:.1} s after the load began",
+            follow.as_secs_f64()
+        ))
     );
-    for ((label, weft), (_, baseline)) in weft_latencies.iter().zip(&fts.latencies) {
-        println!("| {label} | {} | {} |", weft.summary(), baseline.summary());
+    for (index, (label, weft)) in weft_latencies.iter().enumerate() {
+        let baseline = fts
+            .as_ref()
+            .map_or(not_run.clone(), |fts| fts.latencies[index].1.summary());
+        println!("| {label} | {} | {baseline} |", weft.summary());
     }
     let mib = |value: Option<f64>| value.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
     println!(

@@ -1,10 +1,17 @@
 //! The search index's schema and how catalog resources become documents.
 
 use tantivy::TantivyDocument;
-use tantivy::schema::{FacetOptions, Field, STORED, STRING, Schema, TEXT};
+use tantivy::schema::{
+    FacetOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
 
 /// Bumped whenever documents change shape: an index of another version is rebuilt.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
+/// Tokenizer of the searchable words (and of snippets).
+pub const TOKENIZER: &str = "default";
+/// Times the display name is repeated among a document's words: BM25 then ranks a word of the
+/// name above the same word in the description, as a boost of that field would.
+const DISPLAY_NAME_WEIGHT: usize = 2;
 
 /// The fields of a search document. `k_*` are exact keyword fields for filters, `f_*` facets.
 #[derive(Clone)]
@@ -14,9 +21,14 @@ pub struct Fields {
     pub name: Field,
     /// The resource whose change re-indexes this document (an asset for its columns).
     pub root: Field,
+    /// Stored for results; searched through `words`.
     pub display_name: Field,
-    /// Description and other searchable text.
+    /// Description and other searchable text, stored for snippets; searched through `words`.
     pub text: Field,
+    /// What a query matches: the display name (weighted) and the text, with term frequencies
+    /// but no positions (no phrase queries). One field, so that a query of several words is an
+    /// intersection of plain posting lists rather than of per-word unions over two fields.
+    pub words: Field,
     /// Owning domain (stored), and the domain with all its ancestors (filter).
     pub domain: Field,
     pub k_domain_path: Field,
@@ -43,8 +55,16 @@ impl Fields {
         let fields = Fields {
             name: builder.add_text_field("name", STRING | STORED),
             root: builder.add_text_field("root", STRING),
-            display_name: builder.add_text_field("display_name", TEXT | STORED),
-            text: builder.add_text_field("text", TEXT | STORED),
+            display_name: builder.add_text_field("display_name", STORED),
+            text: builder.add_text_field("text", STORED),
+            words: builder.add_text_field(
+                "words",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(TOKENIZER)
+                        .set_index_option(IndexRecordOption::WithFreqs),
+                ),
+            ),
             domain: builder.add_text_field("domain", STRING | STORED),
             k_domain_path: builder.add_text_field("k_domain_path", STRING),
             data_product: builder.add_text_field("data_product", STRING | STORED),
@@ -111,6 +131,10 @@ impl Entry {
         doc.add_text(fields.root, &self.root);
         doc.add_text(fields.display_name, &self.display_name);
         doc.add_text(fields.text, &self.text);
+        for _ in 0..DISPLAY_NAME_WEIGHT {
+            doc.add_text(fields.words, &self.display_name);
+        }
+        doc.add_text(fields.words, &self.text);
         doc.add_text(fields.k_type, self.result_type);
         doc.add_facet(fields.f_type, facet(self.result_type));
         if !self.domain.is_empty() {

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 use weft_proto::weft::catalog::v1::{Asset, DataProduct, Domain, GlossaryTerm};
 use weft_proto::weft::common::v1::Event;
 use weft_runtime::ApiError;
@@ -22,10 +22,16 @@ use super::fields::{Entry, Fields, INDEX_VERSION};
 use crate::storage::kinds::lifecycle_column;
 use crate::storage::resources::{self, Stored};
 
-/// Memory the index writer may use before flushing a segment.
-const WRITER_MEMORY: usize = 50_000_000;
+/// Memory the index writer may use before flushing segments (shared by its threads; used only
+/// while that much is being indexed, as in a rebuild). Larger segments mean fewer merges.
+const WRITER_MEMORY: usize = 200_000_000;
+/// Indexing threads: a rebuild at 1M assets is bound by tokenizing and posting (one thread was
+/// busy all along, the database reader and the document building not).
+const INDEXING_THREADS: usize = 2;
 /// Rows read per page while rebuilding.
 const REBUILD_PAGE: u64 = 1_000;
+/// Pages read ahead of the indexing while rebuilding.
+const READ_AHEAD: usize = 4;
 /// Events applied before an intermediate commit while catching up.
 const COMMIT_EVERY: usize = 1_000;
 /// How long the tailer waits for more events before committing what it applied…
@@ -72,7 +78,7 @@ impl SearchIndex {
                 Index::create_in_dir(dir, fields.schema.clone())?
             }
         };
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let writer = index.writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -177,23 +183,16 @@ impl SearchIndex {
         for_each::<DataProduct>(&self.store, |p| pending.push(product_entry(p, &context))).await?;
         for_each::<GlossaryTerm>(&self.store, |t| pending.push(term_entry(t))).await?;
         add(std::mem::take(&mut pending))?;
-        let mut after: Option<String> = None;
-        loop {
-            let page = resources::list::<Asset, _>(
-                self.store.db(),
-                vec![],
-                after.as_deref(),
-                REBUILD_PAGE,
-            )
-            .await?;
-            let Some(last) = page.last().map(|a| a.name.clone()) else {
-                break;
-            };
-            for asset in &page {
+        // Pages are read by a task of their own, so that reading the next page from the database
+        // overlaps indexing this one.
+        let (pages, mut read) = mpsc::channel(READ_AHEAD);
+        let reader = tokio::spawn(read_assets(self.store.clone(), pages));
+        while let Some(page) = read.recv().await {
+            for asset in &page? {
                 add(asset_entries(asset, &context))?;
             }
-            after = Some(last);
         }
+        reader.await.map_err(index_error)?;
         drop(context);
         commit_with(&mut writer, &self.commit_state(sequence))?;
         drop(writer);
@@ -380,5 +379,27 @@ async fn for_each<R: Stored>(store: &Store, mut visit: impl FnMut(&R)) -> Result
         };
         page.iter().for_each(&mut visit);
         after = Some(last);
+    }
+}
+
+/// Sends every asset, a page at a time in name order, until the receiver is gone; a failed read
+/// is sent as the last page.
+async fn read_assets(store: Store, pages: mpsc::Sender<Result<Vec<Asset>, ApiError>>) {
+    let mut after: Option<String> = None;
+    loop {
+        match resources::list::<Asset, _>(store.db(), vec![], after.as_deref(), REBUILD_PAGE).await
+        {
+            Ok(assets) if assets.is_empty() => return,
+            Ok(assets) => {
+                after = assets.last().map(|a| a.name.clone());
+                if pages.send(Ok(assets)).await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                let _ = pages.send(Err(error)).await;
+                return;
+            }
+        }
     }
 }

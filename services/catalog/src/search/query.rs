@@ -1,8 +1,9 @@
-//! Running a SearchRequest: words matched with typo tolerance (each word's exact term and the
-//! index terms within a small edit distance, all scored by BM25, exact matches weighted higher),
-//! filters that do not affect the score, facet counts over every match, offset pagination.
+//! Running a SearchRequest: every word matched among a document's words (display name and text,
+//! scored by BM25), a word the index does not hold matched within a small edit distance (typo
+//! tolerance, weighted lower); filters that do not affect the score, facet counts over every
+//! match, offset pagination.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tantivy::collector::{Count, FacetCollector, MultiCollector, TopDocs};
 use tantivy::query::{
@@ -18,6 +19,7 @@ use weft_proto::weft::catalog::v1::{
 use weft_runtime::ApiError;
 use weft_runtime::paging::PageRequest;
 
+use super::fields::TOKENIZER;
 use super::index::SearchIndex;
 use crate::storage::kinds::{asset_kind_column, lifecycle_column};
 
@@ -38,6 +40,10 @@ const FACETS: &[&str] = &[
 ];
 const MAX_FACET_VALUES: usize = 20;
 const MAX_QUERY_WORDS: usize = 16;
+/// Weight of a word's typo-tolerant matches against its exact one.
+const FUZZY_WEIGHT: f32 = 0.5;
+/// Longest snippet.
+const SNIPPET_CHARS: usize = 150;
 
 fn type_name(result_type: SearchResultType) -> Option<&'static str> {
     Some(match result_type {
@@ -125,21 +131,29 @@ impl SearchIndex {
 
         let searcher = self.reader.searcher();
         let fields = &self.fields;
-        let text_query = self.text_query(&searcher, &request.query)?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+        let word_queries = self.word_queries(&searcher, &request.query)?;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = word_queries
+            .iter()
+            .map(|query| (Occur::Must, query.box_clone()))
+            .collect();
         clauses.extend(
             self.filters(request)?
                 .into_iter()
                 .map(|filter| (Occur::Must, filter)),
         );
-        let query = BooleanQuery::new(clauses);
+        let single_clause = clauses.len() <= 1;
+        let query: Box<dyn Query> = match clauses.len() {
+            0 => Box::new(AllQuery),
+            // Unwrapped: a term query prunes by itself, not inside a one-clause conjunction.
+            1 => clauses.pop().expect("one clause").1,
+            _ => Box::new(BooleanQuery::new(clauses)),
+        };
+        let failed = |e: tantivy::TantivyError| ApiError::internal(format!("search: {e}"));
 
+        let top_docs = TopDocs::with_limit(page_size as usize + 1)
+            .and_offset(offset)
+            .order_by_score();
         let mut collectors = MultiCollector::new();
-        let top = collectors.add_collector(
-            TopDocs::with_limit(page_size as usize + 1)
-                .and_offset(offset)
-                .order_by_score(),
-        );
         let count = collectors.add_collector(Count);
         let mut facet_handles = Vec::new();
         for name in &request.facets {
@@ -148,10 +162,18 @@ impl SearchIndex {
             collector.add_facet("/");
             facet_handles.push((name.clone(), collectors.add_collector(collector)));
         }
-        let mut fruit = searcher
-            .search(&query, &collectors)
-            .map_err(|e| ApiError::internal(format!("search: {e}")))?;
-        let hits = top.extract(&mut fruit);
+        let (hits, mut fruit) = if single_clause && facet_handles.is_empty() {
+            // One word alone is collected by itself, skipping the blocks of documents that cannot
+            // reach the page (block-max WAND); its count comes from the posting list's length.
+            let hits = searcher.search(&*query, &top_docs).map_err(failed)?;
+            (hits, searcher.search(&*query, &collectors).map_err(failed)?)
+        } else {
+            // The count or the facets visit every match anyway: scoring them on the same pass
+            // costs less than a pruned pass plus a counting one (measured at 1M assets).
+            let top = collectors.add_collector(top_docs);
+            let mut fruit = searcher.search(&*query, &collectors).map_err(failed)?;
+            (top.extract(&mut fruit), fruit)
+        };
         let total_size = count.extract(&mut fruit) as i64;
         let facets = facet_handles
             .into_iter()
@@ -174,8 +196,7 @@ impl SearchIndex {
             })
             .collect();
 
-        let snippets = SnippetGenerator::create(&searcher, &*text_query, fields.text)
-            .map_err(|e| ApiError::internal(format!("search snippets: {e}")))?;
+        let snippets = self.snippet_generator(&searcher, &word_queries)?;
         let mut results = Vec::with_capacity(hits.len());
         for (index, (score, address)) in hits.iter().enumerate() {
             let doc: TantivyDocument = searcher
@@ -195,7 +216,7 @@ impl SearchIndex {
                     r#type: result_type(&text(fields.k_type)) as i32,
                     display_name: text(fields.display_name),
                     snippet: if snippet.fragment().trim().is_empty() {
-                        text(fields.text).chars().take(150).collect()
+                        text(fields.text).chars().take(SNIPPET_CHARS).collect()
                     } else {
                         snippet.to_html()
                     },
@@ -214,12 +235,17 @@ impl SearchIndex {
         })
     }
 
-    /// Every word must match the display name or the text, exactly or within its edit distance.
-    fn text_query(&self, searcher: &Searcher, query: &str) -> Result<Box<dyn Query>, ApiError> {
-        let fields = &self.fields;
+    /// One query per word, each to be required: the word among a document's words, exactly or
+    /// (a word the index does not hold) within its edit distance. None for an empty query.
+    fn word_queries(
+        &self,
+        searcher: &Searcher,
+        query: &str,
+    ) -> Result<Vec<Box<dyn Query>>, ApiError> {
+        let words_field = self.fields.words;
         let mut tokenizer = searcher
             .index()
-            .tokenizer_for_field(fields.text)
+            .tokenizer_for_field(words_field)
             .map_err(|e| ApiError::internal(format!("search tokenizer: {e}")))?;
         let mut words = Vec::new();
         let mut stream = tokenizer.token_stream(query);
@@ -227,37 +253,78 @@ impl SearchIndex {
             words.push(token.text.clone());
         }
         words.dedup();
-        if words.is_empty() {
-            return Ok(Box::new(AllQuery));
-        }
         if words.len() > MAX_QUERY_WORDS {
             return Err(invalid("query", format!("at most {MAX_QUERY_WORDS} words")));
         }
-        let mut per_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut per_word = Vec::with_capacity(words.len());
         for word in words {
+            let exact = Term::from_field_text(words_field, &word);
             // A word the index holds is taken as written: expanding it too made every
             // multi-word query a union of up to 50 terms per word (34 ms p99 at 1M assets).
-            let mut known = false;
-            for field in [fields.display_name, fields.text] {
-                known |= searcher
-                    .doc_freq(&Term::from_field_text(field, &word))
-                    .map_err(|e| ApiError::internal(format!("search: {e}")))?
-                    > 0;
-            }
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, weight) in [(fields.display_name, 2.0), (fields.text, 1.0)] {
-                for (term, exact) in expand(searcher, field, &word, !known)? {
-                    let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    let boost = if exact { weight } else { weight * 0.5 };
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(query), boost)),
-                    ));
+            let known = searcher
+                .doc_freq(&exact)
+                .map_err(|e| ApiError::internal(format!("search: {e}")))?
+                > 0;
+            // A plain term (no boost, with frequencies) keeps a conjunction of known words
+            // eligible for tantivy's block-max pruning.
+            let query: Box<dyn Query> = if known {
+                Box::new(TermQuery::new(exact, IndexRecordOption::WithFreqs))
+            } else {
+                let alternatives = expand(searcher, words_field, &word)?
+                    .into_iter()
+                    .map(|(term, exact)| {
+                        let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                        let boost = if exact { 1.0 } else { FUZZY_WEIGHT };
+                        let boosted: Box<dyn Query> =
+                            Box::new(BoostQuery::new(Box::new(query), boost));
+                        (Occur::Should, boosted)
+                    })
+                    .collect();
+                Box::new(BooleanQuery::new(alternatives))
+            };
+            per_word.push(query);
+        }
+        Ok(per_word)
+    }
+
+    /// Highlights the query's words in the stored text (which is not indexed itself: the words
+    /// are, so the generator is given the query's terms and the words' tokenizer).
+    fn snippet_generator(
+        &self,
+        searcher: &Searcher,
+        word_queries: &[Box<dyn Query>],
+    ) -> Result<SnippetGenerator, ApiError> {
+        let mut terms = BTreeMap::new();
+        let mut failed = None;
+        let mut visit = |term: &Term, _| {
+            if let Some(text) = term.value().as_str() {
+                match searcher.doc_freq(term) {
+                    // Rarer words weigh more in choosing the fragment, as in tantivy's own.
+                    Ok(0) => {}
+                    Ok(frequency) => {
+                        terms.insert(text.to_string(), 1.0 / (1.0 + frequency as f32));
+                    }
+                    Err(error) => failed = Some(error),
                 }
             }
-            per_word.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        };
+        for query in word_queries {
+            query.query_terms(&mut visit);
         }
-        Ok(Box::new(BooleanQuery::new(per_word)))
+        if let Some(error) = failed {
+            return Err(ApiError::internal(format!("search snippets: {error}")));
+        }
+        let tokenizer = searcher
+            .index()
+            .tokenizers()
+            .get(TOKENIZER)
+            .ok_or_else(|| ApiError::internal("search snippets: no tokenizer"))?;
+        Ok(SnippetGenerator::new(
+            terms,
+            tokenizer,
+            self.fields.text,
+            SNIPPET_CHARS,
+        ))
     }
 
     fn filters(&self, request: &SearchRequest) -> Result<Vec<Box<dyn Query>>, ApiError> {
@@ -328,18 +395,12 @@ impl SearchIndex {
     }
 }
 
-/// The word's own term, plus with `fuzzy` the index terms within its edit distance (typo
-/// tolerance).
-fn expand(
-    searcher: &Searcher,
-    field: Field,
-    word: &str,
-    fuzzy: bool,
-) -> Result<Vec<(Term, bool)>, ApiError> {
+/// The word's own term, plus the index terms within its edit distance (typo tolerance).
+fn expand(searcher: &Searcher, field: Field, word: &str) -> Result<Vec<(Term, bool)>, ApiError> {
     let exact = Term::from_field_text(field, word);
     let mut terms = vec![(exact.clone(), true)];
     let distance = distance_for(word);
-    if distance == 0 || !fuzzy {
+    if distance == 0 {
         return Ok(terms);
     }
     let mut found = BTreeSet::new();
