@@ -142,11 +142,13 @@ impl SearchIndex {
                 .map(|filter| (Occur::Must, filter)),
         );
         let single_clause = clauses.len() <= 1;
-        let query: Box<dyn Query> = match clauses.len() {
-            0 => Box::new(AllQuery),
+        let query: Box<dyn Query> = if single_clause {
             // Unwrapped: a term query prunes by itself, not inside a one-clause conjunction.
-            1 => clauses.pop().expect("one clause").1,
-            _ => Box::new(BooleanQuery::new(clauses)),
+            clauses
+                .pop()
+                .map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |(_, query)| query)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
         };
         let failed = |e: tantivy::TantivyError| ApiError::internal(format!("search: {e}"));
 
@@ -163,8 +165,9 @@ impl SearchIndex {
             facet_handles.push((name.clone(), collectors.add_collector(collector)));
         }
         let (hits, mut fruit) = if single_clause && facet_handles.is_empty() {
-            // One word alone is collected by itself, skipping the blocks of documents that cannot
-            // reach the page (block-max WAND); its count comes from the posting list's length.
+            // One clause alone (a word, say) is collected by itself, skipping the blocks of
+            // documents that cannot reach the page (block-max WAND); the count of one term is
+            // its posting list's length when nothing was deleted since the segment was written.
             let hits = searcher.search(&*query, &top_docs).map_err(failed)?;
             (hits, searcher.search(&*query, &collectors).map_err(failed)?)
         } else {
