@@ -5,7 +5,8 @@
 //! - Ingest, in process (lineage's domain on a fresh database: SQLite, and PostgreSQL when a
 //!   server URL is given): one event per call, one event per call from 32 callers at once
 //!   (group commit), batches of 1,000, and 4 callers of batches at once; then through the gateway
-//!   over gRPC against `weft up` (SQLite).
+//!   against `weft up` (SQLite): over gRPC one event per call and batches, and 32 callers each
+//!   posting one event per request to the OpenLineage HTTP transport (`/api/v1/lineage`).
 //! - Traversal: a layered pipeline graph (datasets and jobs in 12 layers, jobs reading 1-4
 //!   inputs mostly from the layer below, 5 % of reads going to one of 100 hub datasets that
 //!   end up with thousands of readers) written straight into lineage's tables, loaded by the
@@ -49,7 +50,8 @@ pub struct LineageArgs {
     /// Recursive-CTE traversals timed per depth and direction (the baseline is slow).
     #[arg(long, default_value_t = 20)]
     baseline_queries: usize,
-    /// Events ingested per ingest measurement (single events: a tenth of it).
+    /// Events ingested per ingest measurement (one caller of single events: a tenth of it; 32
+    /// callers of single events: a quarter).
     #[arg(long, default_value_t = 20_000)]
     events: usize,
     /// PostgreSQL server (a role that may create databases) for the PostgreSQL runs; default
@@ -188,7 +190,8 @@ async fn ingest_in_process(
     }
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
     // Many pipelines posting one event each at once (the OpenLineage HTTP transport's way).
-    let bodies: Vec<String> = (single..single * 2).map(event).collect();
+    let concurrent_single = events / 4;
+    let bodies: Vec<String> = (single..single + concurrent_single).map(event).collect();
     let concurrent_single_rate = rate_of_callers(
         &lineage,
         &bodies,
@@ -201,7 +204,7 @@ async fn ingest_in_process(
         },
     )
     .await?;
-    let first = single * 2;
+    let first = single + concurrent_single;
     let bodies: Vec<String> = (first..first + events).map(event).collect();
     let started = Instant::now();
     send_batches(&lineage, &bodies).await?;
@@ -217,7 +220,7 @@ async fn ingest_in_process(
     )
     .await?;
     println!(
-        "in process, {:<8}  single {single_rate:>8.0}/s, {SINGLE_CALLERS} callers of single events {concurrent_single_rate:>8.0}/s ({single} events each)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
+        "in process, {:<8}  single {single_rate:>8.0}/s, {SINGLE_CALLERS} callers of single events {concurrent_single_rate:>8.0}/s ({concurrent_single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({events} events)   {CONCURRENT_CALLERS} callers at once {concurrent_rate:>8.0}/s",
         backend.to_string()
     );
     Ok(())
@@ -298,16 +301,58 @@ async fn ingest_through_gateway(args: &LineageArgs, dir: &std::path::Path) -> an
         anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
     }
     let batch_rate = args.events as f64 / started.elapsed().as_secs_f64();
+    let first = single + args.events;
+    let concurrent_single = args.events / 4;
+    let bodies: Vec<String> = (first..first + concurrent_single).map(event).collect();
+    let http_rate = http_callers_rate(&suite, &bodies).await?;
     let memory = suite
         .pids
         .get("lineage")
         .and_then(|pid| resident_memory_mib(*pid));
     println!(
-        "gateway gRPC, sqlite    single {single_rate:>8.0}/s ({single} events)   batches of {BATCH} {batch_rate:>8.0}/s ({} events); lineage process RSS {}",
+        "gateway, sqlite         gRPC single {single_rate:>8.0}/s ({single} events)   gRPC batches of {BATCH} {batch_rate:>8.0}/s ({} events)   HTTP {SINGLE_CALLERS} callers of single events {http_rate:>8.0}/s ({concurrent_single} events); lineage process RSS {}",
         args.events,
         memory.map_or("?".to_string(), |m| format!("{m:.0} MiB"))
     );
     suite.stop().await
+}
+
+/// Events per second when `SINGLE_CALLERS` callers at once post `bodies` one per request to
+/// the gateway's OpenLineage HTTP transport (as pipelines with the HTTP transport do); every
+/// event must be answered 201 Created.
+async fn http_callers_rate(suite: &RunningSuite, bodies: &[String]) -> anyhow::Result<f64> {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri: http::Uri = format!("{}/api/v1/lineage", suite.gateway).parse()?;
+    let authorization = format!("Bearer {}", suite.admin_token);
+    let per_caller = bodies.len().div_ceil(SINGLE_CALLERS);
+    let started = Instant::now();
+    let tasks: Vec<_> = bodies
+        .chunks(per_caller)
+        .map(|part| {
+            let (client, uri, authorization) = (client.clone(), uri.clone(), authorization.clone());
+            let part = part.to_vec();
+            tokio::spawn(async move {
+                for body in part {
+                    let request = http::Request::post(uri.clone())
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .header(http::header::AUTHORIZATION, &authorization)
+                        .body(Full::new(bytes::Bytes::from(body)))?;
+                    let response = client.request(request).await?;
+                    let status = response.status();
+                    anyhow::ensure!(status == http::StatusCode::CREATED, "answered {status}");
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(bodies.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 /// The generated graph: node rows (id, kind, namespace, name) and input / output edges

@@ -2,8 +2,8 @@
 //! request, and one event costs far less to write than the commit that makes it durable (an
 //! fsync on SQLite, a WAL flush on PostgreSQL): written one by one, concurrent pipelines were
 //! bound to a few hundred events a second. Calls of a few events are queued instead; one writer
-//! at a time takes every queued call of the same actor and writes them in one transaction, each
-//! call keeping its own journal record and outbox event and getting its own answer.
+//! at a time takes every queued call of the same actor and writes them in one transaction, with
+//! one journal record and outbox event for the group; each call gets its own answer.
 //!
 //! The writes run in a task of their own, not in the caller's future: a caller that goes away
 //! (its RPC cancelled) must not cancel the others' writes.

@@ -27,6 +27,8 @@ use crate::storage::entities::{dataset, dataset_version, edge, job, job_version,
 
 /// Event type of lineage's outbox event for an ingest call (payload `LineageChanges`).
 pub const EVENTS_INGESTED: &str = "lineage.events.ingested";
+/// Journal action of a batch call (and of a group of calls of both kinds).
+pub const INGEST_EVENTS: &str = "IngestEvents";
 /// The same, one event per OpenLineage event (payload `LineageChange`), as outboxes written
 /// before batches were one event hold it: still followed.
 pub const EVENT_INGESTED_ONE: &str = "lineage.event.ingested";
@@ -83,11 +85,26 @@ pub fn ingest<'e>(
     change
 }
 
-/// The outbox event and journal record of one ingest call: one for the whole call (a batch of
-/// a thousand events is one mutation, not a thousand). The journal keeps what was written
-/// (the jobs and datasets, how many events of each kind) and a digest of the new events' keys;
-/// the raw events themselves are kept, by key, with their receive time.
-pub fn call_record(action: &str, events: &[&ParsedEvent], changes: &LineageChanges) -> Change {
+/// The outbox event and journal record of ingest calls written together: one for them all (a
+/// batch of a thousand events is one mutation, not a thousand, and so are the concurrent single
+/// events of one group commit: a journal row and an outbox row per call were a visible part of
+/// a group's write). Its action is the calls' (`IngestEvent` or `IngestEvents`; `IngestEvents`
+/// for a group of both). The journal keeps what was written (the jobs and datasets, how many
+/// calls and events of each kind) and a digest of the new events' keys; the raw events
+/// themselves are kept, by key, with their receive time.
+pub fn group_record<'a>(
+    calls: impl Iterator<Item = &'a str>,
+    events: &[&ParsedEvent],
+    changes: &LineageChanges,
+) -> Change {
+    let mut call_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for action in calls {
+        *call_counts.entry(action).or_default() += 1;
+    }
+    let action = match call_counts.len() {
+        1 => call_counts.keys().next().copied().unwrap_or(INGEST_EVENTS),
+        _ => INGEST_EVENTS,
+    };
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     let mut keys = Sha256::new();
     for event in events {
@@ -108,6 +125,7 @@ pub fn call_record(action: &str, events: &[&ParsedEvent], changes: &LineageChang
             value: prost::Message::encode_to_vec(changes),
         },
         detail: serde_json::json!({
+            "calls": call_counts,
             "events": events.len(),
             "kinds": kinds,
             "event_keys_sha256": hex::encode(keys.finalize()),

@@ -155,7 +155,7 @@ impl Lineage {
             }
         }
         outcome.succeeded = valid.len();
-        outcome.created = self.write(actor, "IngestEvents", valid).await?;
+        outcome.created = self.write(actor, ingest::INGEST_EVENTS, valid).await?;
         Ok(outcome)
     }
 
@@ -176,8 +176,8 @@ impl Lineage {
         Ok(created.into_iter().sum())
     }
 
-    /// Writes the events of one or more calls of `actor` in one transaction, each call with
-    /// its journal record and outbox event, then applies their changes to the graph; per call,
+    /// Writes the events of one or more calls of `actor` in one transaction with one journal
+    /// record and outbox event for them all, then applies their changes to the graph; per call,
     /// how many of its events were new (an event sent twice is new in the first call only).
     async fn write_calls(
         &self,
@@ -208,34 +208,29 @@ impl Lineage {
         let mut work = UnitOfWork::load(txn.conn(), &fresh).await?;
         // The graph is only read while writing, to skip nodes the database holds for certain.
         let graph = GraphRef(&self.graph);
-        let mut per_call: Vec<(Vec<&ParsedEvent>, LineageChanges)> = actions
-            .iter()
-            .map(|_| (Vec::new(), LineageChanges::default()))
-            .collect();
+        let mut created = vec![0; actions.len()];
+        let mut changes = LineageChanges::default();
         for event in &fresh {
-            let change = ingest::ingest(&mut work, &graph, event);
-            let (call_events, changes) = &mut per_call[owner_of[event.key.as_str()]];
-            call_events.push(*event);
-            changes.changes.push(change);
+            changes
+                .changes
+                .push(ingest::ingest(&mut work, &graph, event));
+            created[owner_of[event.key.as_str()]] += 1;
         }
         work.flush(txn.conn()).await?;
         // Calls whose events were all ingested before change nothing and record nothing.
-        let records = actions
-            .iter()
-            .zip(&per_call)
-            .filter(|(_, (call_events, _))| !call_events.is_empty())
-            .map(|(action, (call_events, changes))| {
-                ingest::call_record(action, call_events, changes)
-            })
-            .collect();
+        let records = match fresh.is_empty() {
+            true => Vec::new(),
+            false => {
+                let calls = actions
+                    .iter()
+                    .zip(&created)
+                    .filter(|(_, created)| **created > 0)
+                    .map(|(action, _)| *action);
+                vec![ingest::group_record(calls, &fresh, &changes)]
+            }
+        };
         txn.commit(records).await?;
-        let created = per_call
-            .iter()
-            .map(|(call_events, _)| call_events.len())
-            .collect();
-        for (_, changes) in &per_call {
-            self.apply(&changes.changes);
-        }
+        self.apply(&changes.changes);
         Ok(created)
     }
 
