@@ -1,9 +1,10 @@
 """Sends a three-job pipeline to Weft's gateway with the real openlineage-python client (HTTP
 transport, bearer token, one event gzip-compressed), then drives the transport's edge cases with
-plain HTTP: a batch with an invalid event, a malformed body, no token. Prints one JSON object
-with what the server answered; the Rust test checks it and the stored graph over gRPC.
+plain HTTP: a batch with an invalid event, a malformed body, no token, the token of a user who
+is not a lineage producer. Prints one JSON object with what the server answered; the Rust test
+checks it and the stored graph over gRPC.
 
-usage: openlineage_pipeline.py <gateway url> <token>
+usage: openlineage_pipeline.py <gateway url> <producer's token> <another user's token>
 """
 
 import gzip
@@ -24,7 +25,7 @@ from openlineage.client.transport.http import (
     HttpTransport,
 )
 
-URL, TOKEN = sys.argv[1], sys.argv[2]
+URL, TOKEN, NOT_PRODUCER_TOKEN = sys.argv[1], sys.argv[2], sys.argv[3]
 PRODUCER = "https://weft.test/python-client"
 SHOP = "postgres://db.example:5432"
 WAREHOUSE = "postgres://dw.example:5432"
@@ -137,6 +138,10 @@ def main():
     not_array_status, _ = post("/api/v1/lineage/batch", json.dumps(valid).encode())
     anonymous_status, _ = post("/api/v1/lineage", json.dumps(valid).encode(), token=None)
     forged_status, _ = post("/api/v1/lineage", json.dumps(valid).encode(), token="forged")
+    not_producer_status, _ = post("/api/v1/lineage", json.dumps(valid).encode(),
+                                  token=NOT_PRODUCER_TOKEN)
+    not_producer_batch_status, _ = post("/api/v1/lineage/batch", json.dumps([valid]).encode(),
+                                        token=NOT_PRODUCER_TOKEN)
     print(json.dumps({
         "emitted": len(all_events),
         "batch": [batch_status, json.loads(batch_body)],
@@ -146,6 +151,7 @@ def main():
         "not_array": not_array_status,
         "anonymous": anonymous_status,
         "forged": forged_status,
+        "not_producer": [not_producer_status, not_producer_batch_status],
     }))
 
 

@@ -110,7 +110,7 @@ async fn a_pipeline_is_ingested_once_and_its_graph_answers_bounded_queries() {
     for backend in weft_testkit::backends() {
         eprintln!("-- on {backend}");
         let mut suite = weft_testkit::TestSuite::start(backend).await.unwrap();
-        let token = suite.token("users/airflow", &[]);
+        let token = suite.lineage_producer_token("users/airflow");
         let mut client = lineage(&suite, &token);
         for json in pipeline() {
             let created = client
@@ -363,7 +363,7 @@ async fn a_pipeline_is_ingested_once_and_its_graph_answers_bounded_queries() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_events_are_refused_with_their_path_and_spare_the_valid_ones() {
     on_every_backend!(|suite| {
-        let token = suite.token("users/airflow", &[]);
+        let token = suite.lineage_producer_token("users/airflow");
         let mut client = lineage(&suite, &token);
         let valid = pipeline();
         let no_run_id = valid[0].replace(RUN_1, "not-a-uuid");
@@ -389,7 +389,7 @@ async fn invalid_events_are_refused_with_their_path_and_spare_the_valid_ones() {
             .ingest_events(IngestEventsRequest {
                 events_json: vec![
                     valid[0].clone(),
-                    no_run_id,
+                    no_run_id.clone(),
                     "not json".into(),
                     valid[1].clone(),
                 ],
@@ -487,6 +487,29 @@ async fn invalid_events_are_refused_with_their_path_and_spare_the_valid_ones() {
             })
             .await;
         assert!(!status.unwrap().into_inner().created);
+
+        // Only lineage producers (and administrators) may send events, valid or not.
+        let mut reader = lineage(&suite, &suite.token("users/olivia", &["analysts"]));
+        for status in [
+            reader
+                .ingest_events(IngestEventsRequest {
+                    events_json: valid.clone(),
+                })
+                .await
+                .unwrap_err(),
+            reader
+                .ingest_event(IngestEventRequest {
+                    event_json: no_run_id.clone(),
+                })
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+            assert!(
+                status.message().contains("weft-lineage-producers"),
+                "{status:?}"
+            );
+        }
     });
 }
 

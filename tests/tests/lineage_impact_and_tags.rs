@@ -215,7 +215,7 @@ async fn set_up(suite: &TestSuite) {
         .await
         .unwrap();
 
-    let mut pipeline = lineage(suite, &suite.token("users/airflow", &[]));
+    let mut pipeline = lineage(suite, &suite.lineage_producer_token("users/airflow"));
     let mut events = Vec::new();
     for (index, step) in [EXTRACT, CONTACTS, MASK].iter().enumerate() {
         let run = format!("0194a0b0-0000-7000-8000-00000000010{index}");

@@ -107,14 +107,16 @@ async fn the_openlineage_python_client_sends_a_pipeline_over_http() {
         eprintln!("-- on {backend}");
         let suite = weft_testkit::TestSuite::start(backend).await.unwrap();
         register_assets(&suite).await;
-        let token = suite.token("users/airflow", &[]);
+        let token = suite.lineage_producer_token("users/airflow");
         let url = format!("http://{}", suite.gateway_address());
         let (script, sent_token) = (script.clone(), token.clone());
+        let not_producer = suite.token("users/olivia", &["analysts"]);
         let output = tokio::task::spawn_blocking(move || {
             Command::new("python3")
                 .arg(script)
                 .arg(url)
                 .arg(sent_token)
+                .arg(not_producer)
                 .output()
         })
         .await
@@ -143,6 +145,8 @@ async fn the_openlineage_python_client_sends_a_pipeline_over_http() {
         assert_eq!(report["not_array"], 400);
         assert_eq!(report["anonymous"], 401);
         assert_eq!(report["forged"], 401);
+        // An authenticated user outside the lineage producer group may not send lineage.
+        assert_eq!(report["not_producer"], serde_json::json!([403, 403]));
 
         // What the client sent is the graph lineage serves over gRPC.
         let mut client = lineage(&suite, &token);

@@ -24,15 +24,23 @@ const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 pub struct Authorizer {
     rules: AccessRules,
+    /// Members may call AUDIENCE_LINEAGE_PRODUCER RPCs.
+    lineage_producer_group: String,
     governance: GovernanceInternalServiceClient<Channel>,
     cache: DecisionCache,
     max_message_bytes: usize,
 }
 
 impl Authorizer {
-    pub fn new(rules: AccessRules, governance: Channel, max_message_bytes: usize) -> Arc<Self> {
+    pub fn new(
+        rules: AccessRules,
+        lineage_producer_group: String,
+        governance: Channel,
+        max_message_bytes: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             rules,
+            lineage_producer_group,
             governance: GovernanceInternalServiceClient::new(governance),
             cache: DecisionCache::new(),
             max_message_bytes,
@@ -57,6 +65,19 @@ impl Authorizer {
             Audience::Admin => Err(ApiError::PermissionDenied(format!(
                 "{} is reserved to administrators",
                 rule.method
+            ))),
+            Audience::LineageProducer
+                if caller.is_admin
+                    || caller
+                        .principal
+                        .groups
+                        .contains(&self.lineage_producer_group) =>
+            {
+                Ok(request)
+            }
+            Audience::LineageProducer => Err(ApiError::PermissionDenied(format!(
+                "{} is reserved to lineage producers (members of {})",
+                rule.method, self.lineage_producer_group
             ))),
             // Administrators hold every permission: no need to read the request.
             _ if caller.is_admin => Ok(request),

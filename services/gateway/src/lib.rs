@@ -55,6 +55,7 @@ pub async fn serve(
 
     let authorizer = Authorizer::new(
         rules,
+        config.auth.lineage_producer_group.clone(),
         channel_of(ServiceKind::Governance),
         config.max_message_bytes,
     );

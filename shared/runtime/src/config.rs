@@ -134,6 +134,8 @@ pub struct AuthConfig {
     pub audience: Option<String>,
     /// Members of this group are Weft administrators.
     pub admin_group: String,
+    /// Members of this group may send OpenLineage events (as administrators may).
+    pub lineage_producer_group: String,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -148,6 +150,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("admin_group", &self.admin_group)
+            .field("lineage_producer_group", &self.lineage_producer_group)
             .finish()
     }
 }
@@ -236,6 +239,7 @@ impl ServiceConfig {
             client_tls: TlsConfig::default(),
             auth: AuthConfig {
                 admin_group: "weft-admins".to_string(),
+                lineage_producer_group: "weft-lineage-producers".to_string(),
                 ..AuthConfig::default()
             },
             backends: BackendUrls {
@@ -346,6 +350,9 @@ impl ServiceConfig {
         }
         if self.auth.admin_group.trim().is_empty() {
             bail!("auth.admin_group: must not be empty");
+        }
+        if self.auth.lineage_producer_group.trim().is_empty() {
+            bail!("auth.lineage_producer_group: must not be empty");
         }
         if self.lineage_event_retention.is_zero() {
             bail!("lineage_event_retention: must be longer than zero");

@@ -338,6 +338,12 @@ impl TestSuite {
         .expect("token")
     }
 
+    /// A token of a pipeline allowed to send lineage (a member of the default
+    /// `auth.lineage_producer_group`).
+    pub fn lineage_producer_token(&self, subject: &str) -> String {
+        self.token(subject, &["weft-lineage-producers"])
+    }
+
     /// A token of a Weft administrator.
     pub fn admin_token(&self) -> String {
         self.token("users/admin", &["weft-admins"])
