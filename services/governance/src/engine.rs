@@ -60,15 +60,16 @@ impl Engine {
                 .guardrails_mut()
                 .put(&policy.name, &policy.cedar, &policy.domain, policy.enabled);
         }
-        for row in projection::all_nodes(conn, projection::CATALOG).await? {
+        projection::for_each_node(conn, projection::CATALOG, |row| {
             apply_catalog_payload(
                 &mut index,
                 &row.name,
                 &row.payload_type,
                 &row.payload,
                 false,
-            );
-        }
+            )
+        })
+        .await?;
         tracing::info!(
             grants = index.grant_count(),
             policies = index.guardrails().len(),

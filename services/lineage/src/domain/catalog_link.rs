@@ -46,6 +46,19 @@ impl LinkedAsset {
     }
 }
 
+/// What lineage keeps of an asset's columns, for every asset of the catalog: names, nested
+/// fields and tags (own and inherited, for propagation and the graph's nodes); descriptions,
+/// glossary terms and custom properties are dropped.
+fn kept_columns(columns: Option<Vec<Column>>) -> Vec<Column> {
+    let mut columns = columns.unwrap_or_default();
+    columns::for_each_mut(&mut columns, &mut |column| {
+        column.description = String::new();
+        column.glossary_terms = Vec::new();
+        column.custom_properties = Vec::new();
+    });
+    columns
+}
+
 #[derive(Debug, Default)]
 pub struct CatalogView {
     assets: HashMap<String, LinkedAsset>,
@@ -122,10 +135,7 @@ impl CatalogView {
                 location_name: location.name,
                 owners: asset.owners,
                 tags: asset.tags,
-                columns: asset
-                    .schema
-                    .map(|schema| schema.columns)
-                    .unwrap_or_default(),
+                columns: kept_columns(asset.schema.map(|schema| schema.columns)),
             },
         );
     }
@@ -229,6 +239,12 @@ mod tests {
         let name = "domains/d/dataProducts/p/assets/a";
         let city = Column {
             name: "city".into(),
+            description: "Where the customer lives".into(),
+            glossary_terms: vec!["glossaries/g/terms/city".into()],
+            tags: vec![Tag {
+                key: "pii".into(),
+                value: "address".into(),
+            }],
             ..Default::default()
         };
         let address = Column {
@@ -238,7 +254,14 @@ mod tests {
         };
         view.apply(name, ASSET, &asset(name, "s.t", vec![address]), false);
         let linked = view.asset(name).unwrap();
-        assert_eq!(linked.column("address.city").unwrap().name, "city");
+        let kept = linked.column("address.city").unwrap();
+        assert_eq!(kept.name, "city");
+        // Tags are kept (propagation, graph nodes); what lineage never reads is not.
+        assert_eq!(kept.tags.len(), 1);
+        assert_eq!(
+            (kept.description.as_str(), kept.glossary_terms.len()),
+            ("", 0)
+        );
         assert!(linked.column("address.zip").is_none());
         let paths: Vec<String> = linked.column_paths().into_iter().map(|(p, _)| p).collect();
         assert_eq!(paths, ["address", "address.city"]);

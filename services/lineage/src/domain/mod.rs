@@ -71,9 +71,10 @@ impl Lineage {
         let started = std::time::Instant::now();
         let graph = reads::load_graph(store.db()).await?;
         let mut catalog = CatalogView::default();
-        for row in projection::all_nodes(store.db(), projection::CATALOG).await? {
-            catalog.apply(&row.name, &row.payload_type, &row.payload, false);
-        }
+        projection::for_each_node(store.db(), projection::CATALOG, |row| {
+            catalog.apply(&row.name, &row.payload_type, &row.payload, false)
+        })
+        .await?;
         tracing::info!(
             nodes = graph.node_count(),
             edges = graph.edge_count(),
