@@ -22,14 +22,6 @@ pub fn flatten(columns: &[Column]) -> Vec<(String, &Column)> {
     out
 }
 
-/// Calls `change` on every column, nested fields included.
-pub fn for_each_mut(columns: &mut [Column], change: &mut impl FnMut(&mut Column)) {
-    for column in columns {
-        change(column);
-        for_each_mut(&mut column.fields, change);
-    }
-}
-
 /// The column at a dotted path.
 pub fn find<'a>(columns: &'a [Column], path: &str) -> Option<&'a Column> {
     let (first, rest) = split(path);

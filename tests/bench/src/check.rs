@@ -14,7 +14,7 @@ use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use weft_governance::access::guardrails::{cedar_request, permission_name};
-use weft_governance::access::nodes::{Node, NodeKind};
+use weft_governance::access::nodes::{ColumnIndex, Node, NodeKind};
 use weft_governance::access::{AccessIndex, Subject};
 use weft_governance::domain::row_filter;
 use weft_proto::weft::catalog::v1::Column;
@@ -106,12 +106,10 @@ fn node(
         } else {
             String::new()
         },
-        columns: if kind == NodeKind::Asset {
-            columns()
-        } else {
-            Vec::new()
+        column_index: match kind {
+            NodeKind::Asset => ColumnIndex::of(&columns()),
+            _ => ColumnIndex::default(),
         },
-        column_index: Default::default(),
         auto_approve: false,
         approvers: Vec::new(),
     }
@@ -205,7 +203,7 @@ pub fn generate(grants: usize, policies: usize) -> anyhow::Result<Spec> {
             ..Default::default()
         })
         .collect();
-    let schema = columns();
+    let schema = ColumnIndex::of(&columns());
     let mut generated = Vec::with_capacity(grants);
     for g in 0..grants {
         let grantee = principal(&mut rng);

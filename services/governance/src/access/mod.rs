@@ -29,7 +29,7 @@ use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
 
 use self::guardrails::Guardrails;
 use self::memberships::Memberships;
-use self::nodes::{ColumnIndex, Node, NodeKind};
+use self::nodes::{Node, NodeKind};
 use self::tag_grants::TagGrants;
 
 /// Deepest parent chain followed (domains nest; a cycle can not loop forever).
@@ -138,8 +138,7 @@ impl AccessIndex {
 
     // ---- catalog projection ----
 
-    pub fn put_node(&mut self, mut node: Node) {
-        node.column_index = ColumnIndex::of(&node.columns);
+    pub fn put_node(&mut self, node: Node) {
         // A domain's parent decides which domain-scoped policies apply below it.
         if node.kind == NodeKind::Domain {
             self.guardrails.forget_cached_sets();
@@ -219,8 +218,7 @@ impl AccessIndex {
         };
         let node = self.nodes.get(name)?;
         if let Some(column) = column
-            && (node.kind != NodeKind::Asset
-                || crate::domain::row_filter::find_column(&node.columns, column).is_none())
+            && (node.kind != NodeKind::Asset || node.column_index.column_type(column).is_none())
         {
             return None;
         }

@@ -38,9 +38,8 @@ pub struct Node {
     pub tags: Vec<String>,
     /// A product's lifecycle state ("PUBLISHED"…); empty for other kinds.
     pub lifecycle: String,
-    /// An asset's columns (with nested fields).
-    pub columns: Vec<Column>,
-    /// Derived from `columns` by `AccessIndex::put_node` (empty before).
+    /// An asset's columns (nested fields included) with what decisions, row-filter checks and
+    /// SUBSCRIBE rules read of them; empty for other kinds.
     pub column_index: ColumnIndex,
     /// A product's subscription policy: approve requests without an approver.
     pub auto_approve: bool,
@@ -76,7 +75,6 @@ impl Node {
                     name: domain.name,
                     kind: NodeKind::Domain,
                     lifecycle: String::new(),
-                    columns: Vec::new(),
                     column_index: ColumnIndex::default(),
                     auto_approve: false,
                     approvers: Vec::new(),
@@ -106,7 +104,6 @@ impl Node {
                         .unwrap_or_default(),
                     name: product.name,
                     kind: NodeKind::DataProduct,
-                    columns: Vec::new(),
                     column_index: ColumnIndex::default(),
                 }
             }
@@ -122,11 +119,10 @@ impl Node {
                     name: asset.name,
                     kind: NodeKind::Asset,
                     lifecycle: String::new(),
-                    columns: asset
+                    column_index: asset
                         .schema
-                        .map(|schema| schema.columns)
+                        .map(|schema| ColumnIndex::of(&schema.columns))
                         .unwrap_or_default(),
-                    column_index: ColumnIndex::default(),
                     auto_approve: false,
                     approvers: Vec::new(),
                 }
@@ -146,12 +142,18 @@ impl Node {
     }
 }
 
-/// An asset's column paths and the tags of each, derived once when the node is indexed:
-/// decisions about an asset read them on every question (flattening the schema per question
-/// was a tenth of a decision's time).
+/// An asset's columns by path, with their types, descriptions and tags, derived once when the
+/// node is projected: decisions about an asset read them on every question (flattening the
+/// schema per question was a tenth of a decision's time), and the catalog's `Column` messages
+/// are not kept (held for every asset of the catalog, they were most of governance's memory).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnIndex {
+    /// Every column path ("address.city" for nested fields), in schema order.
     paths: Vec<String>,
+    /// The logical type of each path (as `paths`).
+    types: Vec<Box<str>>,
+    /// The description of each top-level column, "" for nested fields (as `paths`).
+    descriptions: Vec<Box<str>>,
     tags: BTreeMap<String, Vec<String>>,
 }
 
@@ -169,9 +171,31 @@ impl ColumnIndex {
             if !tags.is_empty() {
                 index.tags.insert(path.clone(), tags);
             }
+            index.types.push(column.r#type.as_str().into());
+            let top_level = !path.contains('.');
+            index.descriptions.push(match top_level {
+                true => column.description.as_str().into(),
+                false => "".into(),
+            });
             index.paths.push(path);
         }
         index
+    }
+
+    /// The logical type of the column at `path`, if the asset has it.
+    pub fn column_type(&self, path: &str) -> Option<&str> {
+        let position = self.paths.iter().position(|known| known == path)?;
+        self.types.get(position).map(|kind| &**kind)
+    }
+
+    /// The top-level columns: (name, type, description), in schema order.
+    pub fn top_level(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.paths
+            .iter()
+            .zip(&self.types)
+            .zip(&self.descriptions)
+            .filter(|((path, _), _)| !path.contains('.'))
+            .map(|((path, kind), description)| (path.as_str(), &**kind, &**description))
     }
 }
 

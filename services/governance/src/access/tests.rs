@@ -5,7 +5,7 @@ use weft_proto::weft::catalog::v1::Column;
 use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
 use weft_proto::weft::governance::v1::{Grant, GrantState, TagClause, TagExpression, grant};
 
-use super::nodes::{Node, NodeKind};
+use super::nodes::{ColumnIndex, Node, NodeKind};
 use super::{AccessIndex, Subject};
 use crate::domain::row_filter;
 
@@ -23,7 +23,6 @@ fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags:
         } else {
             String::new()
         },
-        columns: Vec::new(),
         column_index: Default::default(),
         auto_approve: false,
         approvers: Vec::new(),
@@ -68,11 +67,11 @@ fn catalog() -> AccessIndex {
         &[],
         &[],
     );
-    asset.columns = vec![
+    asset.column_index = ColumnIndex::of(&[
         column("region", "string", &[]),
         column("amount", "decimal(10,2)", &[]),
         column("email", "string", &[("pii", "email")]),
-    ];
+    ]);
     index.put_node(asset);
     index.set_classification_key("pii", true);
     index
@@ -149,7 +148,7 @@ fn owners_hold_everything_below_what_they_own() {
 fn a_filtered_grant_gives_its_columns_and_rows_and_grants_combine_by_union() {
     let mut index = catalog();
     let (expr, _) =
-        row_filter::check_text("region = 'EU'", &index.node(ASSET).unwrap().columns).unwrap();
+        row_filter::check_text("region = 'EU'", &index.node(ASSET).unwrap().column_index).unwrap();
     index.put_grant(grant_on(
         "grants/eu",
         "users/alice",
@@ -184,7 +183,7 @@ fn a_filtered_grant_gives_its_columns_and_rows_and_grants_combine_by_union() {
 
     // A second filtered grant: columns and rows are the union of both.
     let (expr, _) =
-        row_filter::check_text("amount > 100", &index.node(ASSET).unwrap().columns).unwrap();
+        row_filter::check_text("amount > 100", &index.node(ASSET).unwrap().column_index).unwrap();
     index.put_grant(grant_on(
         "grants/big",
         "users/alice",

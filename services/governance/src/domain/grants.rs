@@ -100,7 +100,7 @@ pub(crate) fn check_data_filter(
             continue;
         }
         for (position, column) in columns.iter().enumerate() {
-            if row_filter::find_column(&node.columns, column).is_none() {
+            if node.column_index.column_type(column).is_none() {
                 errors.add(
                     format!("{field}.{list_field}[{position}]"),
                     format!("{resource} has no column '{column}'"),
@@ -117,7 +117,7 @@ pub(crate) fn check_data_filter(
             None
         }
         (Some(tree), _) => match tree.expr.as_ref() {
-            Some(expr) => match row_filter::check_tree(expr, &node.columns) {
+            Some(expr) => match row_filter::check_tree(expr, &node.column_index) {
                 Ok(checked) => Some(checked),
                 Err(error) => {
                     report(errors, "row_filter", error);
@@ -137,7 +137,7 @@ pub(crate) fn check_data_filter(
             );
             None
         }
-        (None, text) => match row_filter::check_text(text, &node.columns) {
+        (None, text) => match row_filter::check_text(text, &node.column_index) {
             Ok(checked) => Some(checked),
             Err(error) => {
                 report(errors, "row_filter_text", error);

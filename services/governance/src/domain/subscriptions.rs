@@ -64,9 +64,11 @@ fn descriptor(index: &AccessIndex, product: &str) -> Value {
         .filter(|n| n.kind == NodeKind::Asset)
         .map(|asset| {
             let columns: Vec<Value> = asset
-                .columns
-                .iter()
-                .map(|c| json!({ "name": c.name, "type": c.r#type, "description": c.description }))
+                .column_index
+                .top_level()
+                .map(|(name, kind, description)| {
+                    json!({ "name": name, "type": kind, "description": description })
+                })
                 .collect();
             json!({ "name": asset.name, "tags": asset.tags, "schema": { "columns": columns } })
         })

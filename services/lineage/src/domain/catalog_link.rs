@@ -31,32 +31,44 @@ pub struct LinkedAsset {
     pub location_name: String,
     pub owners: Vec<String>,
     pub tags: Vec<Tag>,
-    pub columns: Vec<Column>,
+    /// Every column, nested fields included, in schema order.
+    pub columns: Vec<LinkedColumn>,
+}
+
+/// What lineage keeps of a catalog column (for every asset of the catalog, so not the whole
+/// `Column` message): its path and tags, own and inherited (propagation and the graph's nodes).
+#[derive(Debug, Clone)]
+pub struct LinkedColumn {
+    /// Dotted path ("address.city").
+    pub path: String,
+    pub tags: Vec<Tag>,
+    pub inherited_tags: Vec<InheritedTag>,
 }
 
 impl LinkedAsset {
     /// The column at a dotted path ("address.city").
-    pub fn column(&self, path: &str) -> Option<&Column> {
-        columns::find(&self.columns, path)
+    pub fn column(&self, path: &str) -> Option<&LinkedColumn> {
+        self.columns.iter().find(|column| column.path == path)
     }
 
     /// Every column with its dotted path, nested fields included.
-    pub fn column_paths(&self) -> Vec<(String, &Column)> {
-        columns::flatten(&self.columns)
+    pub fn column_paths(&self) -> impl Iterator<Item = (&str, &LinkedColumn)> {
+        self.columns
+            .iter()
+            .map(|column| (column.path.as_str(), column))
     }
 }
 
-/// What lineage keeps of an asset's columns, for every asset of the catalog: names, nested
-/// fields and tags (own and inherited, for propagation and the graph's nodes); descriptions,
-/// glossary terms and custom properties are dropped.
-fn kept_columns(columns: Option<Vec<Column>>) -> Vec<Column> {
-    let mut columns = columns.unwrap_or_default();
-    columns::for_each_mut(&mut columns, &mut |column| {
-        column.description = String::new();
-        column.glossary_terms = Vec::new();
-        column.custom_properties = Vec::new();
-    });
-    columns
+fn linked_columns(columns: Option<Vec<Column>>) -> Vec<LinkedColumn> {
+    let columns = columns.unwrap_or_default();
+    columns::flatten(&columns)
+        .into_iter()
+        .map(|(path, column)| LinkedColumn {
+            path,
+            tags: column.tags.clone(),
+            inherited_tags: column.inherited_tags.clone(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -135,7 +147,7 @@ impl CatalogView {
                 location_name: location.name,
                 owners: asset.owners,
                 tags: asset.tags,
-                columns: kept_columns(asset.schema.map(|schema| schema.columns)),
+                columns: linked_columns(asset.schema.map(|schema| schema.columns)),
             },
         );
     }
@@ -170,7 +182,7 @@ impl CatalogView {
 }
 
 /// A column's tags as a lineage node shows them: its own, then the inherited ones.
-pub fn column_tags(column: &Column) -> Vec<Tag> {
+pub fn column_tags(column: &LinkedColumn) -> Vec<Tag> {
     let mut tags = column.tags.clone();
     tags.extend(
         column
@@ -255,15 +267,10 @@ mod tests {
         view.apply(name, ASSET, &asset(name, "s.t", vec![address]), false);
         let linked = view.asset(name).unwrap();
         let kept = linked.column("address.city").unwrap();
-        assert_eq!(kept.name, "city");
-        // Tags are kept (propagation, graph nodes); what lineage never reads is not.
+        assert_eq!(kept.path, "address.city");
         assert_eq!(kept.tags.len(), 1);
-        assert_eq!(
-            (kept.description.as_str(), kept.glossary_terms.len()),
-            ("", 0)
-        );
         assert!(linked.column("address.zip").is_none());
-        let paths: Vec<String> = linked.column_paths().into_iter().map(|(p, _)| p).collect();
+        let paths: Vec<&str> = linked.column_paths().map(|(p, _)| p).collect();
         assert_eq!(paths, ["address", "address.city"]);
     }
 }

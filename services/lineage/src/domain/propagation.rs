@@ -35,7 +35,7 @@ pub fn desired(graph: &Graph, view: &CatalogView) -> BTreeMap<ColumnKey, Vec<Inh
             if tags.is_empty() {
                 continue;
             }
-            let id = ids::column(&asset.namespace, &asset.location_name, &path);
+            let id = ids::column(&asset.namespace, &asset.location_name, path);
             let Some(start) = graph.index_of(&id) else {
                 continue;
             };
@@ -125,14 +125,14 @@ pub fn differences(
     for asset in view.assets() {
         for (path, column) in asset.column_paths() {
             let wanted = desired
-                .remove(&(asset.name.clone(), path.clone()))
+                .remove(&(asset.name.clone(), path.to_string()))
                 .unwrap_or_default();
             let mut held = column.inherited_tags.clone();
             sort(&mut held);
             if held != wanted {
                 updates.push(ColumnInheritedTags {
                     asset: asset.name.clone(),
-                    column: path,
+                    column: path.to_string(),
                     tags: wanted,
                 });
             }

@@ -12,8 +12,9 @@ mod render;
 pub use parser::parse;
 pub use render::render;
 
-use weft_proto::weft::catalog::v1::Column;
 use weft_proto::weft::common::v1::Expr;
+
+use crate::access::nodes::ColumnIndex;
 use weft_runtime::data_type::DataType;
 
 /// A fault in a row filter, at a 1-based character position of its text.
@@ -88,37 +89,24 @@ impl ColumnKind {
     }
 }
 
-/// Finds the column at dotted `path` in `columns` (struct fields nest).
-pub fn find_column<'a>(columns: &'a [Column], path: &str) -> Option<&'a Column> {
-    let (head, rest) = match path.split_once('.') {
-        Some((head, rest)) => (head, Some(rest)),
-        None => (path, None),
-    };
-    let column = columns.iter().find(|column| column.name == head)?;
-    match rest {
-        None => Some(column),
-        Some(rest) => find_column(&column.fields, rest),
-    }
-}
-
-/// The kind of the column at `path` of a schema, if it exists.
-pub fn column_kind(columns: &[Column], path: &str) -> Option<ColumnKind> {
-    let column = find_column(columns, path)?;
-    Some(match DataType::parse(&column.r#type) {
+/// The kind of the column at `path` of an asset, if it exists.
+pub fn column_kind(columns: &ColumnIndex, path: &str) -> Option<ColumnKind> {
+    let column_type = columns.column_type(path)?;
+    Some(match DataType::parse(column_type) {
         Ok(data_type) => ColumnKind::of(&data_type),
-        Err(_) => ColumnKind::Unfilterable(column.r#type.clone()),
+        Err(_) => ColumnKind::Unfilterable(column_type.to_string()),
     })
 }
 
 /// Checks a filter given as a tree: returns the normalized tree and its text.
-pub fn check_tree(expr: &Expr, columns: &[Column]) -> Result<(Expr, String), FilterError> {
+pub fn check_tree(expr: &Expr, columns: &ColumnIndex) -> Result<(Expr, String), FilterError> {
     let text = render(expr);
     let parsed = parse(&text, &|path| column_kind(columns, path))?;
     Ok((parsed, text))
 }
 
 /// Parses a filter given as text: returns the tree and its normalized text.
-pub fn check_text(text: &str, columns: &[Column]) -> Result<(Expr, String), FilterError> {
+pub fn check_text(text: &str, columns: &ColumnIndex) -> Result<(Expr, String), FilterError> {
     let parsed = parse(text, &|path| column_kind(columns, path))?;
     let normalized = render(&parsed);
     Ok((parsed, normalized))

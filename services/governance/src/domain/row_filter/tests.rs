@@ -4,6 +4,7 @@ use weft_proto::weft::common::v1::{
 };
 
 use super::*;
+use crate::access::nodes::ColumnIndex;
 
 fn column(name: &str, data_type: &str) -> Column {
     Column {
@@ -13,8 +14,8 @@ fn column(name: &str, data_type: &str) -> Column {
     }
 }
 
-fn schema() -> Vec<Column> {
-    vec![
+fn schema() -> ColumnIndex {
+    ColumnIndex::of(&[
         column("region", "string"),
         column("amount", "decimal(12,2)"),
         column("quantity", "int"),
@@ -26,7 +27,7 @@ fn schema() -> Vec<Column> {
             fields: vec![column("city", "varchar(64)")],
             ..column("address", "struct")
         },
-    ]
+    ])
 }
 
 fn ok(text: &str) -> String {
