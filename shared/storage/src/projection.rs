@@ -255,8 +255,7 @@ async fn remove_node<C: ConnectionTrait>(
 }
 
 /// Hands every stored resource of `source` to `visit`, page by page: one page of payloads in
-/// memory at a time (collected whole, the payloads of 1M catalog assets were gigabytes, and the
-/// process's resident memory stayed at that peak).
+/// memory at a time, not every asset's payload of the catalog at once.
 pub async fn for_each_node<C: ConnectionTrait>(
     conn: &C,
     source: &str,

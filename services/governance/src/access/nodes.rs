@@ -172,6 +172,7 @@ impl ColumnIndex {
                 index.tags.insert(path.clone(), tags);
             }
             index.types.push(column.r#type.as_str().into());
+            // The catalog refuses '.' in column names: a path without one is a top-level column.
             let top_level = !path.contains('.');
             index.descriptions.push(match top_level {
                 true => column.description.as_str().into(),

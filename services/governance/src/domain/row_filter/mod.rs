@@ -13,9 +13,9 @@ pub use parser::parse;
 pub use render::render;
 
 use weft_proto::weft::common::v1::Expr;
+use weft_runtime::data_type::DataType;
 
 use crate::access::nodes::ColumnIndex;
-use weft_runtime::data_type::DataType;
 
 /// A fault in a row filter, at a 1-based character position of its text.
 #[derive(Debug, Clone, PartialEq)]
