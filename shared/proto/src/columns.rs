@@ -22,16 +22,6 @@ pub fn flatten(columns: &[Column]) -> Vec<(String, &Column)> {
     out
 }
 
-/// The column at a dotted path.
-pub fn find<'a>(columns: &'a [Column], path: &str) -> Option<&'a Column> {
-    let (first, rest) = split(path);
-    let column = columns.iter().find(|column| column.name == first)?;
-    match rest {
-        Some(rest) => find(&column.fields, rest),
-        None => Some(column),
-    }
-}
-
 /// The column at a dotted path, to change it.
 pub fn find_mut<'a>(columns: &'a mut [Column], path: &str) -> Option<&'a mut Column> {
     let (first, rest) = split(path);
@@ -69,9 +59,9 @@ mod tests {
         ];
         let paths: Vec<String> = flatten(&columns).into_iter().map(|(p, _)| p).collect();
         assert_eq!(paths, ["id", "address", "address.city"]);
-        assert_eq!(find(&columns, "address.city").unwrap().name, "city");
-        assert!(find(&columns, "address.zip").is_none());
-        assert!(find(&columns, "id.x").is_none());
+        assert_eq!(find_mut(&mut columns, "address.city").unwrap().name, "city");
+        assert!(find_mut(&mut columns, "address.zip").is_none());
+        assert!(find_mut(&mut columns, "id.x").is_none());
         find_mut(&mut columns, "address.city").unwrap().description = "Town".into();
         assert_eq!(columns[1].fields[0].description, "Town");
     }

@@ -251,8 +251,6 @@ mod tests {
         let name = "domains/d/dataProducts/p/assets/a";
         let city = Column {
             name: "city".into(),
-            description: "Where the customer lives".into(),
-            glossary_terms: vec!["glossaries/g/terms/city".into()],
             tags: vec![Tag {
                 key: "pii".into(),
                 value: "address".into(),
