@@ -163,8 +163,13 @@ impl Authorizer {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<i64>().ok())
         {
-            self.cache.reflects(sequence);
+            self.observe_index_sequence(sequence);
         }
+    }
+
+    /// Governance answered from its index at `sequence` (see `observe_governance_response`).
+    pub fn observe_index_sequence(&self, sequence: i64) {
+        self.cache.reflects(sequence);
     }
 
     /// Follows governance's event stream, emptying the cache on every event, until the task is

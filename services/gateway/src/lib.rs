@@ -11,6 +11,7 @@
 pub mod access_rules;
 pub mod authorization;
 pub mod backends;
+pub mod check_gathering;
 pub mod decision_cache;
 pub mod openlineage_http;
 pub mod portal;
@@ -26,6 +27,7 @@ use weft_runtime::interceptors::PublicAuth;
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::authorization::Authorizer;
+use crate::check_gathering::CheckGathering;
 use crate::proxy::{Catalog, Governance, Lineage, Provisioning, Proxy};
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
@@ -65,6 +67,11 @@ pub async fn serve(
         authenticator.clone(),
         authorizer.clone(),
     );
+    let (check_gathering, send_check_rounds) = CheckGathering::new(
+        channel_of(ServiceKind::Governance),
+        authorizer.clone(),
+        config.max_message_bytes,
+    );
     let mut server = GrpcServer::new(ServiceKind::Gateway, config.clone());
     server.add_http_routes(openlineage_http::routes(
         lineage.clone(),
@@ -77,11 +84,14 @@ pub async fn serve(
             authenticator.clone(),
             authorizer.clone(),
         ))
-        .add_service(Proxy::<Governance>::new(
-            channel_of(ServiceKind::Governance),
-            authenticator.clone(),
-            authorizer.clone(),
-        ))
+        .add_service(
+            Proxy::<Governance>::new(
+                channel_of(ServiceKind::Governance),
+                authenticator.clone(),
+                authorizer.clone(),
+            )
+            .with_check_gathering(check_gathering),
+        )
         .add_service(Proxy::<Provisioning>::new(
             channel_of(ServiceKind::Provisioning),
             authenticator.clone(),
@@ -105,6 +115,7 @@ pub async fn serve(
 
     let tasks = server.background_tasks();
     tasks.spawn(authorizer.follow_governance());
+    tasks.spawn(send_check_rounds);
     tasks.spawn(backends::mirror_health(server.health_reporter(), channels));
     server.serve(listener, async { Ok(()) }, shutdown).await
 }

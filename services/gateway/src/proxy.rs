@@ -19,6 +19,7 @@ use weft_runtime::auth::{PRINCIPAL_METADATA_KEY, bearer_token, encode_principal}
 use weft_runtime::{ApiError, Authenticator, telemetry};
 
 use crate::authorization::Authorizer;
+use crate::check_gathering::{CHECK_PATH, CheckGathering};
 
 /// A backend's public gRPC service, as a type (tonic routes services by a const name).
 pub trait Backend: Send + Sync + 'static {
@@ -44,6 +45,8 @@ pub struct Proxy<B> {
     channel: Channel,
     authenticator: Authenticator,
     authorizer: Arc<Authorizer>,
+    /// Governance's public Check calls go through it instead of one by one.
+    check_gathering: Option<CheckGathering>,
     backend: PhantomData<fn() -> B>,
 }
 
@@ -53,6 +56,7 @@ impl<B> Clone for Proxy<B> {
             channel: self.channel.clone(),
             authenticator: self.authenticator.clone(),
             authorizer: self.authorizer.clone(),
+            check_gathering: self.check_gathering.clone(),
             backend: PhantomData,
         }
     }
@@ -68,8 +72,17 @@ impl<B: Backend> Proxy<B> {
             channel,
             authenticator,
             authorizer,
+            check_gathering: None,
             backend: PhantomData,
         }
+    }
+}
+
+impl Proxy<Governance> {
+    /// Answers public Check calls through `gathering` (see `check_gathering`).
+    pub fn with_check_gathering(mut self, gathering: CheckGathering) -> Self {
+        self.check_gathering = Some(gathering);
+        self
     }
 }
 
@@ -90,6 +103,7 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
         let channel = self.channel.clone();
         let authenticator = self.authenticator.clone();
         let authorizer = self.authorizer.clone();
+        let check_gathering = self.check_gathering.clone();
         Box::pin(async move {
             let principal = match authenticate(&authenticator, request.headers()) {
                 Ok(principal) => principal,
@@ -101,6 +115,11 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
                 Ok(request) => request,
                 Err(error) => return Ok(error.into_status().into_http()),
             };
+            if let Some(gathering) = &check_gathering
+                && path == CHECK_PATH
+            {
+                return Ok(gathering.serve(caller.principal, request).await);
+            }
             let principal = caller.principal;
             let headers = request.headers_mut();
             // The backend trusts this header from the gateway, so a client's copy is replaced.

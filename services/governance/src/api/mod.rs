@@ -8,6 +8,7 @@ use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalService;
 use weft_proto::weft::governance::v1::governance_service_server::GovernanceService;
 use weft_proto::weft::governance::v1::*;
+use weft_runtime::ServiceKind;
 use weft_runtime::interceptors::{CallingService, caller};
 use weft_storage::service::{EventStream, watch_events};
 
@@ -653,5 +654,57 @@ impl GovernanceInternalService for GovernanceInternalApi {
             &self.admin_group,
             &asker,
         )?))
+    }
+
+    /// The gateway's gathered public Check calls: each caller is who the gateway authenticated
+    /// (trusted as the principal header of a forwarded call is), and gets what Check would have
+    /// answered it, an error included.
+    async fn check_for_callers(
+        &self,
+        request: Request<CheckForCallersRequest>,
+    ) -> Result<Response<CheckForCallersResponse>, Status> {
+        // Only the gateway speaks for callers (as only it may forward a principal).
+        if request.extensions().get::<CallingService>()
+            != Some(&CallingService(ServiceKind::Gateway))
+        {
+            return Err(Status::permission_denied(
+                "CheckForCallers is the gateway's: only it authenticates callers",
+            ));
+        }
+        let calls = request
+            .into_inner()
+            .checks
+            .into_iter()
+            .map(|check| {
+                let is_admin = check.groups.iter().any(|group| *group == self.admin_group);
+                let caller = Subject {
+                    principal: check.principal,
+                    groups: check.groups,
+                    is_admin,
+                };
+                (caller, check.request.unwrap_or_default())
+            })
+            .collect();
+        let (outcomes, index_sequence) = self.governance.check_for_callers(calls)?;
+        let outcomes = outcomes
+            .into_iter()
+            .map(|outcome| CheckOutcome {
+                outcome: Some(match outcome {
+                    Ok(response) => check_outcome::Outcome::Response(response),
+                    Err(error) => {
+                        let status = Status::from(error);
+                        check_outcome::Outcome::Error(CallError {
+                            code: status.code() as i32,
+                            message: status.message().to_string(),
+                            details: status.details().to_vec(),
+                        })
+                    }
+                }),
+            })
+            .collect();
+        Ok(Response::new(CheckForCallersResponse {
+            outcomes,
+            index_sequence,
+        }))
     }
 }

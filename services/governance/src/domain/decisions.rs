@@ -111,13 +111,43 @@ impl Governance {
         caller: &Subject,
         request: CheckRequest,
     ) -> Result<CheckResponse, ApiError> {
+        self.check_on(&self.engine().index(), caller, request)
+    }
+
+    /// Check calls of several callers (gathered by the gateway), each decided and journaled as
+    /// its own `check`, on one state of the index; with the sequence that state reflects.
+    pub fn check_for_callers(
+        &self,
+        calls: Vec<(Subject, CheckRequest)>,
+    ) -> Result<(Vec<Result<CheckResponse, ApiError>>, i64), ApiError> {
+        if calls.len() > MAX_BATCH {
+            return Err(ApiError::invalid(
+                "checks",
+                format!("must hold at most {MAX_BATCH} calls"),
+            ));
+        }
+        let index_sequence = self.engine().index_sequence();
+        let index = self.engine().index();
+        let outcomes = calls
+            .into_iter()
+            .map(|(caller, request)| self.check_on(&index, &caller, request))
+            .collect();
+        Ok((outcomes, index_sequence))
+    }
+
+    fn check_on(
+        &self,
+        index: &AccessIndex,
+        caller: &Subject,
+        request: CheckRequest,
+    ) -> Result<CheckResponse, ApiError> {
         let query = request.query.unwrap_or_default();
         let mut errors = FieldErrors::new();
         let permission = validate_query(&mut errors, "query", &query);
         errors.into_result()?;
         let subject = subject_of(caller, &query.principal, "query.principal")?;
         let decision = decide(
-            &self.engine().index(),
+            index,
             self.decision_log(),
             &caller.principal,
             &subject,
