@@ -10,6 +10,7 @@ use weft_proto::weft::governance::v1::{Grant, grant};
 
 use super::memberships::Acting;
 use super::nodes::{NodeKind, is_within};
+use super::packed_strs::PackedStrs;
 use super::{AccessIndex, Subject, Target, grant_target, tags};
 
 /// Which part of an asset a source allows.
@@ -75,10 +76,10 @@ fn column_allowed(filter: &DataFilter, path: &str) -> bool {
 }
 
 /// The columns of `asset` a data filter leaves readable.
-fn filtered_columns(filter: &DataFilter, all: &[String]) -> BTreeSet<String> {
+fn filtered_columns(filter: &DataFilter, all: &PackedStrs) -> BTreeSet<String> {
     all.iter()
         .filter(|path| column_allowed(filter, path))
-        .cloned()
+        .map(str::to_string)
         .collect()
 }
 
@@ -145,7 +146,7 @@ impl AccessIndex {
                 // Columns whose own tags complete the match (only a tagged column, or a field
                 // of one, has tags the asset has not).
                 let column_tags = node.column_tags();
-                let completes = |path: &&String| {
+                let completes = |path: &&str| {
                     let mut extra = column_tags
                         .iter()
                         .filter(|(tagged, _)| is_within(path, tagged))
@@ -164,7 +165,7 @@ impl AccessIndex {
                     .column_paths()
                     .iter()
                     .filter(completes)
-                    .cloned()
+                    .map(str::to_string)
                     .collect();
                 if columns.is_empty() {
                     Coverage::None
@@ -365,7 +366,7 @@ fn describe_permit(source: &str) -> String {
 
 /// Lake Formation's union: every column some source allows, and the rows any source allows
 /// (a source without a row filter allows every row).
-fn union(coverages: &[Coverage], all_columns: &[String]) -> (Vec<String>, Option<Expr>) {
+fn union(coverages: &[Coverage], all_columns: &PackedStrs) -> (Vec<String>, Option<Expr>) {
     let mut columns: BTreeSet<String> = BTreeSet::new();
     let mut filters: Vec<Expr> = Vec::new();
     let mut every_row = false;
@@ -374,7 +375,7 @@ fn union(coverages: &[Coverage], all_columns: &[String]) -> (Vec<String>, Option
             // Only decisions leave columns unworked out, and only explanations get here.
             Coverage::None | Coverage::Some => continue,
             Coverage::All(row_filter) => {
-                columns.extend(all_columns.iter().cloned());
+                columns.extend(all_columns.iter().map(str::to_string));
                 row_filter
             }
             Coverage::Columns(allowed, row_filter) => {
@@ -391,7 +392,7 @@ fn union(coverages: &[Coverage], all_columns: &[String]) -> (Vec<String>, Option
     let ordered: Vec<String> = all_columns
         .iter()
         .filter(|path| columns.contains(*path))
-        .cloned()
+        .map(str::to_string)
         .collect();
     let row_filter = match (every_row, filters.len()) {
         (true, _) | (false, 0) => None,

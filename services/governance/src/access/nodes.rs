@@ -9,6 +9,8 @@ use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
 use weft_proto::weft::common::v1::Tag;
 
+use super::packed_strs::PackedStrs;
+
 /// Kind of a projected catalog resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -132,11 +134,11 @@ impl Node {
     }
 
     /// Every column path of an asset (nested fields as "parent.child"), in schema order.
-    pub fn column_paths(&self) -> &[String] {
+    pub fn column_paths(&self) -> &PackedStrs {
         &self.column_index.paths
     }
 
-    /// Tags of each column path (own and lineage-inherited), for tag-based grants.
+    /// Tags of each tagged column path (own and lineage-inherited), for tag-based grants.
     pub fn column_tags(&self) -> &BTreeMap<String, Vec<String>> {
         &self.column_index.tags
     }
@@ -145,59 +147,72 @@ impl Node {
 /// An asset's columns by path, with their types, descriptions and tags, derived once when the
 /// node is projected: decisions about an asset read them on every question (flattening the
 /// schema per question was a tenth of a decision's time), and the catalog's `Column` messages
-/// are not kept (held for every asset of the catalog, they were most of governance's memory).
+/// are not kept (held for every asset of the catalog, they were most of governance's memory;
+/// so are the strings kept here, hence packed).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnIndex {
     /// Every column path ("address.city" for nested fields), in schema order.
-    paths: Vec<String>,
+    paths: PackedStrs,
     /// The logical type of each path (as `paths`).
-    types: Vec<Box<str>>,
+    types: PackedStrs,
     /// The description of each top-level column, "" for nested fields (as `paths`).
-    descriptions: Vec<Box<str>>,
+    descriptions: PackedStrs,
+    /// Tags of the tagged paths.
     tags: BTreeMap<String, Vec<String>>,
 }
 
 impl ColumnIndex {
     pub fn of(columns: &[Column]) -> Self {
-        let mut index = ColumnIndex::default();
-        for (path, column) in columns::flatten(columns) {
-            let mut tags = tag_texts(&column.tags);
-            tags.extend(
+        let flattened = columns::flatten(columns);
+        let mut tags = BTreeMap::new();
+        for (path, column) in &flattened {
+            let mut own = tag_texts(&column.tags);
+            own.extend(
                 column
                     .inherited_tags
                     .iter()
                     .filter_map(|inherited| inherited.tag.as_ref().map(tag_text)),
             );
-            if !tags.is_empty() {
-                index.tags.insert(path.clone(), tags);
+            if !own.is_empty() {
+                tags.insert(path.clone(), own);
             }
-            index.types.push(column.r#type.as_str().into());
-            // The catalog refuses '.' in column names: a path without one is a top-level column.
-            let top_level = !path.contains('.');
-            index.descriptions.push(match top_level {
-                true => column.description.as_str().into(),
-                false => "".into(),
-            });
-            index.paths.push(path);
         }
-        index
+        ColumnIndex {
+            paths: flattened.iter().map(|(path, _)| path.as_str()).collect(),
+            types: flattened
+                .iter()
+                .map(|(_, column)| column.r#type.as_str())
+                .collect(),
+            descriptions: flattened
+                .iter()
+                .map(|(path, column)| match is_top_level(path) {
+                    true => column.description.as_str(),
+                    false => "",
+                })
+                .collect(),
+            tags,
+        }
     }
 
     /// The logical type of the column at `path`, if the asset has it.
     pub fn column_type(&self, path: &str) -> Option<&str> {
-        let position = self.paths.iter().position(|known| known == path)?;
-        self.types.get(position).map(|kind| &**kind)
+        self.types.get(self.paths.position(path)?)
     }
 
     /// The top-level columns: (name, type, description), in schema order.
     pub fn top_level(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.paths
             .iter()
-            .zip(&self.types)
-            .zip(&self.descriptions)
-            .filter(|((path, _), _)| !path.contains('.'))
-            .map(|((path, kind), description)| (path.as_str(), &**kind, &**description))
+            .zip(self.types.iter())
+            .zip(self.descriptions.iter())
+            .filter(|((path, _), _)| is_top_level(path))
+            .map(|((path, kind), description)| (path, kind, description))
     }
+}
+
+/// The catalog refuses '.' in column names: a path without one is a top-level column.
+fn is_top_level(path: &str) -> bool {
+    !path.contains('.')
 }
 
 /// Whether the column at `path` is `column` or a field inside it ("address.city" is within

@@ -676,7 +676,7 @@ impl GovernanceInternalService for GovernanceInternalApi {
             .checks
             .into_iter()
             .map(|check| {
-                let is_admin = check.groups.iter().any(|group| *group == self.admin_group);
+                let is_admin = check.groups.contains(&self.admin_group);
                 let caller = Subject {
                     principal: check.principal,
                     groups: check.groups,
