@@ -145,17 +145,16 @@ impl AccessIndex {
                 }
                 // Columns whose own tags complete the match (only a tagged column, or a field
                 // of one, has tags the asset has not).
-                let column_tags = node.column_tags();
                 let completes = |path: &&str| {
-                    let mut extra = column_tags
-                        .iter()
+                    let mut extra = node
+                        .column_tags()
                         .filter(|(tagged, _)| is_within(path, tagged))
                         .flat_map(|(_, tags)| tags.iter())
                         .peekable();
                     extra.peek().is_some()
                         && tags::matches(
                             expression,
-                            inherited.iter().chain(extra).map(String::as_str),
+                            inherited.iter().map(String::as_str).chain(extra),
                         )
                 };
                 if !detail {

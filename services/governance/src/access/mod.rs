@@ -104,8 +104,8 @@ impl<'a> Target<'a> {
     pub fn grant_tags(&self) -> Vec<String> {
         let mut tags = self.tags();
         if self.column.is_none() {
-            for own in self.node().column_tags().values() {
-                tags.extend(own.iter().cloned());
+            for (_, own) in self.node().column_tags() {
+                tags.extend(own.iter().map(str::to_string));
             }
         }
         tags
@@ -122,7 +122,7 @@ impl<'a> Target<'a> {
             for (path, own) in self.node().column_tags() {
                 // A struct's tags reach its fields.
                 if nodes::is_within(column, path) {
-                    tags.extend(own.iter().cloned());
+                    tags.extend(own.iter().map(str::to_string));
                 }
             }
         }

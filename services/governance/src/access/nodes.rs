@@ -2,8 +2,6 @@
 //! owners, tags (their own, and for assets each column's) and lifecycle, projected from the
 //! catalog's event stream (see `projection`). Decisions read only this.
 
-use std::collections::BTreeMap;
-
 use prost::Message;
 use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
@@ -138,9 +136,12 @@ impl Node {
         &self.column_index.paths
     }
 
-    /// Tags of each tagged column path (own and lineage-inherited), for tag-based grants.
-    pub fn column_tags(&self) -> &BTreeMap<String, Vec<String>> {
-        &self.column_index.tags
+    /// Each tagged column path with its tags (own and lineage-inherited), for tag-based grants.
+    pub fn column_tags(&self) -> impl Iterator<Item = (&str, &PackedStrs)> + Clone {
+        self.column_index.tags.iter().filter_map(|tagged| {
+            let path = self.column_index.paths.get(tagged.position as usize)?;
+            Some((path, &tagged.tags))
+        })
     }
 }
 
@@ -157,15 +158,23 @@ pub struct ColumnIndex {
     types: PackedStrs,
     /// The description of each top-level column, "" for nested fields (as `paths`).
     descriptions: PackedStrs,
-    /// Tags of the tagged paths.
-    tags: BTreeMap<String, Vec<String>>,
+    /// The tags of each tagged path, in path order (most columns have none).
+    tags: Box<[TaggedColumn]>,
+}
+
+/// The tags of one column ("key=value", or "key").
+#[derive(Debug, Clone, PartialEq)]
+struct TaggedColumn {
+    /// Its position in `ColumnIndex::paths`.
+    position: u32,
+    tags: PackedStrs,
 }
 
 impl ColumnIndex {
     pub fn of(columns: &[Column]) -> Self {
         let flattened = columns::flatten(columns);
-        let mut tags = BTreeMap::new();
-        for (path, column) in &flattened {
+        let mut tags = Vec::new();
+        for (position, (_, column)) in flattened.iter().enumerate() {
             let mut own = tag_texts(&column.tags);
             own.extend(
                 column
@@ -173,8 +182,12 @@ impl ColumnIndex {
                     .iter()
                     .filter_map(|inherited| inherited.tag.as_ref().map(tag_text)),
             );
-            if !own.is_empty() {
-                tags.insert(path.clone(), own);
+            // Positions past u32 would need 4 billion columns (the catalog bounds a message).
+            if let (false, Ok(position)) = (own.is_empty(), u32::try_from(position)) {
+                tags.push(TaggedColumn {
+                    position,
+                    tags: own.iter().map(String::as_str).collect(),
+                });
             }
         }
         ColumnIndex {
@@ -190,7 +203,7 @@ impl ColumnIndex {
                     false => "",
                 })
                 .collect(),
-            tags,
+            tags: tags.into_boxed_slice(),
         }
     }
 
