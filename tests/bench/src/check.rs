@@ -96,9 +96,9 @@ fn node(
     tags: Vec<String>,
 ) -> Node {
     Node {
-        name,
+        name: name.into(),
         kind,
-        parent,
+        parent: parent.map(Into::into),
         owners,
         tags,
         lifecycle: if kind == NodeKind::DataProduct {

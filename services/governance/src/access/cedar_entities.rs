@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use cedar_policy::{Context, Entities, Entity, EntityUid, Request, RestrictedExpression};
 use weft_proto::weft::common::v1::Permission;
@@ -216,7 +216,7 @@ fn with_question(
 /// Each asked-about node's chain entities, by node name.
 #[derive(Default)]
 pub struct ChainCache {
-    chains: RwLock<HashMap<String, Entities>>,
+    chains: RwLock<HashMap<Arc<str>, Entities>>,
 }
 
 impl ChainCache {
@@ -233,7 +233,7 @@ impl ChainCache {
             .chains
             .read()
             .expect("chain cache lock")
-            .get(name)
+            .get(&**name)
             .cloned();
         let chain = match cached {
             Some(chain) => chain,
@@ -263,7 +263,7 @@ impl ChainCache {
             NodeKind::DataProduct if chains.len() > MAX_SCANNED_CHAINS => chains.clear(),
             NodeKind::DataProduct => {
                 chains.retain(|name, _| {
-                    !(name == node
+                    !(**name == *node
                         || name
                             .strip_prefix(node)
                             .is_some_and(|rest| rest.starts_with('/')))

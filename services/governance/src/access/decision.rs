@@ -186,7 +186,7 @@ impl AccessIndex {
                     .iter()
                     .any(|owner| acting.iter().any(|a| &a.principal == owner))
             })
-            .map(|node| node.name.as_str())
+            .map(|node| &*node.name)
     }
 
     /// Decides (subject, permission, resource). With `explain`, every factor is collected and,
@@ -339,14 +339,14 @@ impl AccessIndex {
 fn discoverable<'a>(target: &Target<'a>) -> Option<&'a str> {
     let node = target.node();
     if node.kind == NodeKind::Domain {
-        return Some(node.name.as_str());
+        return Some(&*node.name);
     }
     target
         .chain
         .iter()
         .find(|node| node.kind == NodeKind::DataProduct)
         .filter(|product| matches!(product.lifecycle.as_str(), "PUBLISHED" | "DEPRECATED"))
-        .map(|product| product.name.as_str())
+        .map(|product| &*product.name)
 }
 
 fn describe_permit(source: &str) -> String {

@@ -303,7 +303,7 @@ impl Guardrails {
             .chain
             .iter()
             .filter(|node| node.kind == NodeKind::Domain)
-            .map(|node| node.name.as_str())
+            .map(|node| &*node.name)
             .collect();
         let set = self.set_for(&domains);
         let action = permission_name(permission);

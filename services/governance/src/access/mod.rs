@@ -24,6 +24,7 @@ mod tests;
 
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use weft_proto::weft::governance::v1::{Grant, GrantState, grant};
@@ -48,9 +49,9 @@ pub struct Subject {
 pub struct AccessIndex {
     /// The catalog projection by name: hashed for the lookups of every decision (walking a
     /// parent chain in an ordered map compared long shared-prefix names at every level)...
-    nodes: HashMap<String, Node>,
+    nodes: HashMap<Arc<str>, Node>,
     /// ...and the names in order, for listings under a resource.
-    node_names: BTreeSet<String>,
+    node_names: BTreeSet<Arc<str>>,
     /// Tag keys the catalog marks as classifications.
     classification_keys: Vec<String>,
     grants: HashMap<String, Arc<Grant>>,
@@ -79,7 +80,7 @@ impl<'a> Target<'a> {
 
     /// Names of the node and its ancestors.
     pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.chain.iter().map(|node| node.name.as_str())
+        self.chain.iter().map(|node| &*node.name)
     }
 
     /// The domain the resource is in (the nearest domain of the chain).
@@ -87,7 +88,7 @@ impl<'a> Target<'a> {
         self.chain
             .iter()
             .find(|node| node.kind == NodeKind::Domain)
-            .map(|node| node.name.as_str())
+            .map(|node| &*node.name)
     }
 
     /// The lifecycle of the data product the resource is or is in ("" above products).
@@ -139,7 +140,17 @@ impl AccessIndex {
 
     // ---- catalog projection ----
 
-    pub fn put_node(&mut self, node: Node) {
+    pub fn put_node(&mut self, mut node: Node) {
+        // One allocation per name, shared by the map, the ordered set and the children's parent
+        // links (names are most of what is kept per asset of a large catalog).
+        if let Some((name, _)) = self.nodes.get_key_value(&*node.name) {
+            node.name = name.clone();
+        }
+        if let Some(parent) = &node.parent
+            && let Some((shared, _)) = self.nodes.get_key_value(&**parent)
+        {
+            node.parent = Some(shared.clone());
+        }
         // A domain's parent decides which domain-scoped policies apply below it.
         if node.kind == NodeKind::Domain {
             self.guardrails.forget_cached_sets();
@@ -183,10 +194,10 @@ impl AccessIndex {
         prefix: &'a str,
         after: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Node> + 'a {
-        let start = after.unwrap_or(prefix).to_string();
+        let start = after.unwrap_or(prefix);
         self.node_names
-            .range(start..)
-            .skip_while(move |name| after == Some(name.as_str()))
+            .range::<str, _>((Bound::Included(start), Bound::Unbounded))
+            .skip_while(move |name| after == Some(&**name))
             .take_while(move |name| name.starts_with(prefix))
             .filter_map(|name| self.nodes.get(name))
     }

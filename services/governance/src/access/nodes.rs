@@ -2,6 +2,8 @@
 //! owners, tags (their own, and for assets each column's) and lifecycle, projected from the
 //! catalog's event stream (see `projection`). Decisions read only this.
 
+use std::sync::Arc;
+
 use prost::Message;
 use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
@@ -30,9 +32,11 @@ impl NodeKind {
 /// One projected catalog resource.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    pub name: String,
+    /// Shared with the index's map and ordered set of names, and with the children's `parent`
+    /// (see `AccessIndex::put_node`): one allocation per name.
+    pub name: Arc<str>,
     pub kind: NodeKind,
-    pub parent: Option<String>,
+    pub parent: Option<Arc<str>>,
     pub owners: Vec<String>,
     /// Own tags as "key=value" (or "key" for a flag).
     pub tags: Vec<String>,
@@ -69,10 +73,12 @@ impl Node {
             "weft.catalog.v1.Domain" => {
                 let domain = Domain::decode(bytes)?;
                 Node {
-                    parent: Some(domain.parent_domain).filter(|p| !p.is_empty()),
+                    parent: Some(domain.parent_domain)
+                        .filter(|p| !p.is_empty())
+                        .map(Arc::from),
                     owners: domain.owners,
                     tags: tag_texts(&domain.tags),
-                    name: domain.name,
+                    name: domain.name.into(),
                     kind: NodeKind::Domain,
                     lifecycle: String::new(),
                     column_index: ColumnIndex::default(),
@@ -86,7 +92,7 @@ impl Node {
                     parent: product
                         .name
                         .split_once("/dataProducts/")
-                        .map(|(domain, _)| domain.to_string()),
+                        .map(|(domain, _)| Arc::from(domain)),
                     owners: product.owners.clone(),
                     tags: tag_texts(&product.tags),
                     lifecycle: product
@@ -102,7 +108,7 @@ impl Node {
                         .subscription_policy
                         .map(|policy| policy.approvers)
                         .unwrap_or_default(),
-                    name: product.name,
+                    name: product.name.into(),
                     kind: NodeKind::DataProduct,
                     column_index: ColumnIndex::default(),
                 }
@@ -113,10 +119,10 @@ impl Node {
                     parent: asset
                         .name
                         .split_once("/assets/")
-                        .map(|(product, _)| product.to_string()),
+                        .map(|(product, _)| Arc::from(product)),
                     owners: asset.owners,
                     tags: tag_texts(&asset.tags),
-                    name: asset.name,
+                    name: asset.name.into(),
                     kind: NodeKind::Asset,
                     lifecycle: String::new(),
                     column_index: asset

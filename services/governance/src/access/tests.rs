@@ -13,9 +13,9 @@ const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
 
 fn node(name: &str, kind: NodeKind, parent: Option<&str>, owners: &[&str], tags: &[&str]) -> Node {
     Node {
-        name: name.to_string(),
+        name: name.into(),
         kind,
-        parent: parent.map(str::to_string),
+        parent: parent.map(Into::into),
         owners: owners.iter().map(|o| o.to_string()).collect(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
         lifecycle: if kind == NodeKind::DataProduct {
@@ -683,4 +683,38 @@ fn narrowing_the_statements_never_changes_what_cedar_decides() {
     }
     // The questions reach every kind of outcome, not only "nothing applies".
     assert!(decided_by_cedar > 10, "{decided_by_cedar}");
+}
+
+#[test]
+fn a_name_is_kept_once_for_the_map_the_ordered_set_and_the_children() {
+    let mut index = catalog();
+    // Projected again (an update): still one allocation per name.
+    index.put_node(node(
+        "domains/sales/dataProducts/orders",
+        NodeKind::DataProduct,
+        Some("domains/sales"),
+        &[],
+        &["tier=silver"],
+    ));
+    let product = index.node("domains/sales/dataProducts/orders").unwrap();
+    let asset = index.node(ASSET).unwrap();
+    let domain = index.node("domains/sales").unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        asset.parent.as_ref().unwrap(),
+        &product.name
+    ));
+    assert!(std::sync::Arc::ptr_eq(
+        product.parent.as_ref().unwrap(),
+        &domain.name
+    ));
+    let listed: Vec<&str> = index
+        .nodes_under("domains/sales/", None)
+        .map(|node| &*node.name)
+        .collect();
+    assert_eq!(listed, ["domains/sales/dataProducts/orders", ASSET]);
+    let after: Vec<&str> = index
+        .nodes_under("domains/sales/", Some("domains/sales/dataProducts/orders"))
+        .map(|node| &*node.name)
+        .collect();
+    assert_eq!(after, [ASSET]);
 }

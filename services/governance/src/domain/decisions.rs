@@ -338,7 +338,7 @@ impl Governance {
             }
             // A prefix match is not containment: "domains/sales" vs "domains/salesforce".
             if !request.resource.is_empty()
-                && node.name != request.resource
+                && *node.name != *request.resource
                 && !node.name.starts_with(&format!("{}/", request.resource))
             {
                 continue;
@@ -361,7 +361,7 @@ impl Governance {
                 grantable = held.clone();
             }
             permissions.push(EffectivePermission {
-                resource: node.name.clone(),
+                resource: node.name.to_string(),
                 permissions: held,
                 grantable,
             });

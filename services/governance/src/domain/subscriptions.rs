@@ -182,7 +182,7 @@ impl Governance {
             let available: Vec<String> = index
                 .nodes_under(&format!("{}/assets/", input.data_product), None)
                 .filter(|n| n.kind == NodeKind::Asset)
-                .map(|n| n.name.clone())
+                .map(|n| n.name.to_string())
                 .collect();
             let assets = if input.assets.is_empty() {
                 available.clone()
