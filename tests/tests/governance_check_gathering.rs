@@ -101,16 +101,15 @@ fn outcome_of(result: Result<CheckResponse, tonic::Status>) -> Expected {
         Ok(response) if response.decision.as_ref().unwrap().allowed => Expected::Allowed,
         Ok(_) => Expected::Denied,
         Err(status) => {
+            const ANOTHER: &str = "only administrators may ask about another principal";
             let fields = bad_field_messages(&status);
-            let named = [
-                "only administrators may ask about another principal",
-                "query.resource",
-            ]
-            .into_iter()
-            .find(|part| {
-                status.message().contains(part) || fields.iter().any(|(field, _)| field == part)
-            })
-            .unwrap_or("something else");
+            let named = match status.message().contains(ANOTHER) {
+                true => ANOTHER,
+                false => ["query.resource", "principal"]
+                    .into_iter()
+                    .find(|known| fields.iter().any(|(field, _)| field == known))
+                    .unwrap_or("something else"),
+            };
             Expected::Refused(status.code(), named)
         }
     }
@@ -237,6 +236,7 @@ async fn check_calls_of_many_callers_at_once_each_get_their_own_answer_and_recor
             call("users/bob", &[], query("users/alice", ASSET)),
             call("users/alice", &[], query("", "")),
             call("users/root", &["weft-admins"], query("users/bob", ASSET)),
+            call("", &[], query("", ASSET)),
         ];
         let response = as_gateway
             .check_for_callers(CheckForCallersRequest {
@@ -271,6 +271,7 @@ async fn check_calls_of_many_callers_at_once_each_get_their_own_answer_and_recor
                 ),
                 Expected::Refused(Code::InvalidArgument, "query.resource"),
                 Expected::Denied,
+                Expected::Refused(Code::InvalidArgument, "principal"),
             ]
         );
 

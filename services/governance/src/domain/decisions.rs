@@ -130,7 +130,15 @@ impl Governance {
         let index = self.engine().index();
         let outcomes = calls
             .into_iter()
-            .map(|(caller, request)| self.check_on(&index, &caller, request))
+            .map(|(caller, request)| {
+                if caller.principal.is_empty() {
+                    return Err(ApiError::invalid(
+                        "principal",
+                        "is required (the caller the gateway authenticated)",
+                    ));
+                }
+                self.check_on(&index, &caller, request)
+            })
             .collect();
         Ok((outcomes, index_sequence))
     }
