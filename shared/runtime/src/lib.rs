@@ -9,6 +9,7 @@ pub mod error;
 pub mod fieldmask;
 pub mod filter;
 pub mod interceptors;
+pub mod packed_strs;
 pub mod paging;
 pub mod probe;
 pub mod server;

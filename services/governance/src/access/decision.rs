@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
 use weft_proto::weft::governance::v1::{Grant, grant};
+use weft_runtime::packed_strs::PackedStrs;
 
 use super::memberships::Acting;
 use super::nodes::{NodeKind, is_within};
-use super::packed_strs::PackedStrs;
 use super::{AccessIndex, Subject, Target, grant_target, tags};
 
 /// Which part of an asset a source allows.

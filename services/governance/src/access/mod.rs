@@ -14,7 +14,6 @@ pub mod decision;
 pub mod guardrails;
 pub mod memberships;
 pub mod nodes;
-pub mod packed_strs;
 mod requirements;
 mod tag_grants;
 pub mod tags;

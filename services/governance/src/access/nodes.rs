@@ -8,8 +8,7 @@ use prost::Message;
 use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
 use weft_proto::weft::common::v1::Tag;
-
-use super::packed_strs::PackedStrs;
+use weft_runtime::packed_strs::PackedStrs;
 
 /// Kind of a projected catalog resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use prost::Message;
 use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, InheritedTag, TagKey};
 use weft_proto::weft::common::v1::Tag;
+use weft_runtime::packed_strs::PackedStrs;
 
 /// Payload types lineage keeps from the catalog's stream.
 const KEPT: [&str; 3] = [
@@ -31,44 +32,81 @@ pub struct LinkedAsset {
     pub location_name: String,
     pub owners: Vec<String>,
     pub tags: Vec<Tag>,
-    /// Every column, nested fields included, in schema order.
-    pub columns: Vec<LinkedColumn>,
+    /// Every column path ("address.city" for nested fields), in schema order: packed, as it is
+    /// kept for every asset of the catalog.
+    column_paths: PackedStrs,
+    /// The tags of the columns that have some, by position in `column_paths` (most have none).
+    tagged_columns: Box<[TaggedColumn]>,
 }
 
-/// What lineage keeps of a catalog column (for every asset of the catalog, so not the whole
-/// `Column` message): its path and tags, own and inherited (propagation and the graph's nodes).
 #[derive(Debug, Clone)]
-pub struct LinkedColumn {
+struct TaggedColumn {
+    position: u32,
+    tags: Box<[Tag]>,
+    inherited_tags: Box<[InheritedTag]>,
+}
+
+/// A column of a linked asset: its path and tags, own and inherited (propagation and the graph's
+/// nodes read them). The catalog's whole `Column` message is not kept.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkedColumn<'a> {
     /// Dotted path ("address.city").
-    pub path: String,
-    pub tags: Vec<Tag>,
-    pub inherited_tags: Vec<InheritedTag>,
+    pub path: &'a str,
+    pub tags: &'a [Tag],
+    pub inherited_tags: &'a [InheritedTag],
 }
 
 impl LinkedAsset {
     /// The column at a dotted path ("address.city").
-    pub fn column(&self, path: &str) -> Option<&LinkedColumn> {
-        self.columns.iter().find(|column| column.path == path)
+    pub fn column(&self, path: &str) -> Option<LinkedColumn<'_>> {
+        let position = self.column_paths.position(path)?;
+        let path = self.column_paths.get(position)?;
+        Some(self.column_at(position, path))
     }
 
     /// Every column with its dotted path, nested fields included.
-    pub fn column_paths(&self) -> impl Iterator<Item = (&str, &LinkedColumn)> {
-        self.columns
+    pub fn column_paths(&self) -> impl Iterator<Item = (&str, LinkedColumn<'_>)> {
+        self.column_paths
             .iter()
-            .map(|column| (column.path.as_str(), column))
+            .enumerate()
+            .map(|(position, path)| (path, self.column_at(position, path)))
+    }
+
+    fn column_at<'a>(&'a self, position: usize, path: &'a str) -> LinkedColumn<'a> {
+        let tagged = self
+            .tagged_columns
+            .binary_search_by_key(&position, |tagged| tagged.position as usize)
+            .ok()
+            .map(|found| &self.tagged_columns[found]);
+        LinkedColumn {
+            path,
+            tags: tagged.map(|tagged| &*tagged.tags).unwrap_or_default(),
+            inherited_tags: tagged
+                .map(|tagged| &*tagged.inherited_tags)
+                .unwrap_or_default(),
+        }
     }
 }
 
-fn linked_columns(columns: Option<Vec<Column>>) -> Vec<LinkedColumn> {
+/// The packed paths of `columns` and the tags of the tagged ones.
+fn linked_columns(columns: Option<Vec<Column>>) -> (PackedStrs, Box<[TaggedColumn]>) {
     let columns = columns.unwrap_or_default();
-    columns::flatten(&columns)
-        .into_iter()
-        .map(|(path, column)| LinkedColumn {
-            path,
-            tags: column.tags.clone(),
-            inherited_tags: column.inherited_tags.clone(),
+    let flattened = columns::flatten(&columns);
+    let tagged = flattened
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, column))| !column.tags.is_empty() || !column.inherited_tags.is_empty())
+        // Positions past u32 would need 4 billion columns (the catalog bounds a message).
+        .filter_map(|(position, (_, column))| {
+            Some(TaggedColumn {
+                position: u32::try_from(position).ok()?,
+                tags: column.tags.clone().into_boxed_slice(),
+                inherited_tags: column.inherited_tags.clone().into_boxed_slice(),
+            })
         })
-        .collect()
+        .collect();
+    let paths = flattened.iter().map(|(path, _)| path.as_str()).collect();
+    (paths, tagged)
 }
 
 #[derive(Debug, Default)]
@@ -138,6 +176,8 @@ impl CatalogView {
             (location.namespace.clone(), location.name.clone()),
             asset.name.clone(),
         );
+        let (column_paths, tagged_columns) =
+            linked_columns(asset.schema.map(|schema| schema.columns));
         self.assets.insert(
             asset.name.clone(),
             LinkedAsset {
@@ -147,7 +187,8 @@ impl CatalogView {
                 location_name: location.name,
                 owners: asset.owners,
                 tags: asset.tags,
-                columns: linked_columns(asset.schema.map(|schema| schema.columns)),
+                column_paths,
+                tagged_columns,
             },
         );
     }
@@ -182,8 +223,8 @@ impl CatalogView {
 }
 
 /// A column's tags as a lineage node shows them: its own, then the inherited ones.
-pub fn column_tags(column: &LinkedColumn) -> Vec<Tag> {
-    let mut tags = column.tags.clone();
+pub fn column_tags(column: LinkedColumn<'_>) -> Vec<Tag> {
+    let mut tags = column.tags.to_vec();
     tags.extend(
         column
             .inherited_tags
@@ -270,5 +311,63 @@ mod tests {
         assert!(linked.column("address.zip").is_none());
         let paths: Vec<&str> = linked.column_paths().map(|(p, _)| p).collect();
         assert_eq!(paths, ["address", "address.city"]);
+        // Only the tagged column has tags; each column finds its own.
+        let tags: Vec<(&str, usize)> = linked
+            .column_paths()
+            .map(|(path, column)| (path, column.tags.len()))
+            .collect();
+        assert_eq!(tags, [("address", 0), ("address.city", 1)]);
+    }
+
+    #[test]
+    fn own_and_inherited_tags_stay_with_their_column() {
+        let mut view = CatalogView::default();
+        let name = "domains/d/dataProducts/p/assets/a";
+        let tag = |key: &str, value: &str| Tag {
+            key: key.into(),
+            value: value.into(),
+        };
+        let columns = vec![
+            Column {
+                name: "id".into(),
+                ..Default::default()
+            },
+            Column {
+                name: "email".into(),
+                tags: vec![tag("pii", "email")],
+                ..Default::default()
+            },
+            Column {
+                name: "note".into(),
+                ..Default::default()
+            },
+            Column {
+                name: "phone".into(),
+                inherited_tags: vec![InheritedTag {
+                    tag: Some(tag("pii", "phone")),
+                    source: "domains/d/dataProducts/p/assets/b#phone".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ];
+        view.apply(name, ASSET, &asset(name, "s.t", columns), false);
+        let linked = view.asset(name).unwrap();
+        let shown: Vec<(&str, Vec<Tag>)> = linked
+            .column_paths()
+            .map(|(path, column)| (path, column_tags(column)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("id", vec![]),
+                ("email", vec![tag("pii", "email")]),
+                ("note", vec![]),
+                ("phone", vec![tag("pii", "phone")]),
+            ]
+        );
+        let phone = linked.column("phone").unwrap();
+        assert!(phone.tags.is_empty());
+        assert_eq!(phone.inherited_tags.len(), 1);
     }
 }

@@ -90,7 +90,7 @@ impl Lineage {
                         format!("{start_asset}#")
                     };
                     for (_, column) in asset.column_paths() {
-                        for inherited in &column.inherited_tags {
+                        for inherited in column.inherited_tags {
                             let from_start = if columns {
                                 inherited.source == source_prefix
                             } else {

@@ -127,7 +127,7 @@ pub fn differences(
             let wanted = desired
                 .remove(&(asset.name.clone(), path.to_string()))
                 .unwrap_or_default();
-            let mut held = column.inherited_tags.clone();
+            let mut held = column.inherited_tags.to_vec();
             sort(&mut held);
             if held != wanted {
                 updates.push(ColumnInheritedTags {

@@ -1,7 +1,7 @@
-//! A list of short strings packed into one allocation. Governance keeps a few such lists for
-//! every asset of the catalog (its column paths, types, descriptions); as `Vec<String>` each
+//! A list of short strings packed into one allocation. Governance and lineage keep such lists
+//! for every asset of the catalog (its column paths, types, descriptions); as `Vec<String>` each
 //! string cost 24 bytes plus an allocation of its own, which at the 1M-asset scale was most of
-//! governance's memory.
+//! those services' memory.
 
 /// Strings in order, their text end to end with the end offset of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
