@@ -179,6 +179,23 @@ pub async fn create_table_asset(
         .expect("asset created");
 }
 
+/// Creates governance group `id` with `members` (the client's token must be an administrator's).
+pub async fn create_group(client: &mut Governance, id: &str, display_name: &str, members: &[&str]) {
+    use weft_proto::weft::governance::v1::{CreateGroupRequest, Group};
+    client
+        .create_group(CreateGroupRequest {
+            group_id: id.into(),
+            group: Some(Group {
+                display_name: display_name.into(),
+                members: members.iter().map(|m| m.to_string()).collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("group created");
+}
+
 /// The caller's own access decision on `resource` (Check through the gateway).
 pub async fn decide(
     client: &mut Governance,

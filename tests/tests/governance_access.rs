@@ -14,8 +14,8 @@ use weft_proto::weft::catalog::v1::{
 use weft_proto::weft::common::v1::{AuditOutcome, DataFilter, Permission, Tag};
 use weft_proto::weft::governance::v1::*;
 use weft_tests::{
-    Catalog, Governance, bad_field_messages, catalog, decide, domain_request, governance,
-    on_every_backend, product_request,
+    Catalog, Governance, bad_field_messages, catalog, create_group, decide, domain_request,
+    governance, on_every_backend, product_request,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -126,18 +126,7 @@ async fn grants_filters_and_guardrails_decide_access_through_the_gateway() {
         register_catalog(&mut admin_catalog).await;
 
         // Principals: alice is an analyst; the analysts consume for the churn project.
-        admin
-            .create_group(CreateGroupRequest {
-                group_id: "analysts".into(),
-                group: Some(Group {
-                    display_name: "Analysts".into(),
-                    members: vec!["users/alice".into()],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap();
+        create_group(&mut admin, "analysts", "Analysts", &["users/alice"]).await;
         let project = bob
             .create_project(CreateProjectRequest {
                 project_id: "churn".into(),

@@ -12,8 +12,8 @@ use weft_proto::weft::governance::v1::*;
 use weft_runtime::ServiceKind;
 use weft_testkit::TestSuite;
 use weft_tests::{
-    bad_field_messages, catalog, create_table_asset, domain_request, governance, may_select,
-    product_request, string_column,
+    bad_field_messages, catalog, create_group, create_table_asset, domain_request, governance,
+    may_select, product_request, string_column,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -39,18 +39,7 @@ async fn register(suite: &TestSuite) {
     )
     .await;
     let mut admin = governance(suite, &suite.admin_token());
-    admin
-        .create_group(CreateGroupRequest {
-            group_id: "analysts".into(),
-            group: Some(Group {
-                display_name: "Analysts".into(),
-                members: vec!["users/alice".into()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    create_group(&mut admin, "analysts", "Analysts", &["users/alice"]).await;
     let mut olivia = governance(suite, &suite.token("users/olivia", &[]));
     let mut granted = false;
     for _ in 0..100 {
