@@ -3,6 +3,7 @@
 //! over mTLS with certificates from a generated dev CA; the gateway listens on 127.0.0.1:7400.
 //! A service that exits is reported and restarted (with backoff); Ctrl-C stops them all.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use weft_runtime::ServiceKind;
 use weft_runtime::probe::wait_serving;
-use weft_runtime::tls::{DevPki, write_private};
+use weft_runtime::tls::{DevPki, create_private_dir, write_private};
 
 #[derive(Args)]
 pub struct UpArgs {
@@ -46,8 +47,8 @@ struct Supervised {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let data_dir = args.data_dir.clone();
-    std::fs::create_dir_all(data_dir.join("logs"))
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    create_private_dir(&data_dir)?;
+    create_private_dir(&data_dir.join("logs"))?;
     let secret_file = ensure_secret(&data_dir)?;
     let pki = DevPki::ensure(&data_dir.join("tls"))?;
     let secret = std::fs::read_to_string(&secret_file)?;
@@ -142,6 +143,7 @@ fn start(
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let mut command = Command::new(std::env::current_exe()?);

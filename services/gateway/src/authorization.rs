@@ -13,7 +13,7 @@ use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
 use weft_runtime::auth::INDEX_SEQUENCE_HEADER;
-use weft_runtime::{ApiError, Caller, access_checks};
+use weft_runtime::{ApiError, Caller, access_checks, validate};
 
 use crate::access_rules::{AccessRule, AccessRules};
 use crate::decision_cache::{Decision, DecisionCache, Question};
@@ -103,6 +103,12 @@ impl Authorizer {
             .await?
         };
         let permission = permission_name(rule.permission);
+        // Before governance looks it up: a name of any length reached its index's walks.
+        if !resource.is_empty()
+            && let Err(fault) = validate::catalog_resource_name(&resource)
+        {
+            return Err(ApiError::invalid(rule.resource_field.clone(), fault));
+        }
         if resource.is_empty() {
             return Err(ApiError::PermissionDenied(format!(
                 "{} needs {permission} on the catalog root, which only administrators hold",

@@ -33,19 +33,30 @@ pub const KNOWN_TYPES: &str = "string, smallint, int, bigint, float, double, dec
      timestamp, timestamptz, bytes, json, uuid, array<T>, map<K,V>, struct";
 
 const MAX_DECIMAL_PRECISION: u32 = 76;
+/// Longest type text: real types (a map of arrays of decimals) are far shorter.
+pub const MAX_TYPE_TEXT: usize = 1_000;
+/// Deepest nesting of array<…> and map<…>: the parser recurses once per level, so the stack it
+/// needs is bounded by this, not by the input.
+pub const MAX_TYPE_DEPTH: usize = 16;
 
 impl DataType {
     /// Parses a type, case-insensitively, with common aliases (integer, varchar, text, bool…).
     pub fn parse(text: &str) -> Result<DataType, String> {
+        if text.len() > MAX_TYPE_TEXT {
+            return Err(format!("a type must be at most {MAX_TYPE_TEXT} characters"));
+        }
         let normalized: String = text
             .trim()
             .to_ascii_lowercase()
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let (value, rest) = parse_type(&normalized)?;
+        let (value, rest) = parse_type(&normalized, 1)?;
         if !rest.trim().is_empty() {
-            return Err(format!("unexpected '{}' after the type", rest.trim()));
+            return Err(format!(
+                "unexpected '{}' after the type",
+                quote(rest.trim())
+            ));
         }
         Ok(value)
     }
@@ -83,7 +94,18 @@ impl DataType {
     }
 }
 
-fn parse_type(input: &str) -> Result<(DataType, &str), String> {
+/// At most 40 characters of `text`, to quote it in an error.
+fn quote(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::error::clip(text, 40)
+}
+
+/// Parses one type at nesting `depth` (1 for the outermost).
+fn parse_type(input: &str, depth: usize) -> Result<(DataType, &str), String> {
+    if depth > MAX_TYPE_DEPTH {
+        return Err(format!(
+            "types nest at most {MAX_TYPE_DEPTH} levels of array<…> and map<…>"
+        ));
+    }
     let input = input.trim_start();
     let end = input
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ' '))
@@ -151,7 +173,7 @@ fn parse_type(input: &str) -> Result<(DataType, &str), String> {
             let after = rest
                 .strip_prefix('<')
                 .ok_or("array needs an element type: array<T>")?;
-            let (element, after) = parse_type(after)?;
+            let (element, after) = parse_type(after, depth + 1)?;
             let after = after
                 .trim_start()
                 .strip_prefix('>')
@@ -162,12 +184,12 @@ fn parse_type(input: &str) -> Result<(DataType, &str), String> {
             let after = rest
                 .strip_prefix('<')
                 .ok_or("map needs key and value types: map<K,V>")?;
-            let (key, after) = parse_type(after)?;
+            let (key, after) = parse_type(after, depth + 1)?;
             let after = after
                 .trim_start()
                 .strip_prefix(',')
                 .ok_or("map<K,V> is missing ','")?;
-            let (value, after) = parse_type(after)?;
+            let (value, after) = parse_type(after, depth + 1)?;
             let after = after
                 .trim_start()
                 .strip_prefix('>')
@@ -176,7 +198,8 @@ fn parse_type(input: &str) -> Result<(DataType, &str), String> {
         }
         "" => Err("a type is required".to_string()),
         other => Err(format!(
-            "unknown type '{other}'; known types: {KNOWN_TYPES}"
+            "unknown type '{}'; known types: {KNOWN_TYPES}",
+            quote(other)
         )),
     }
 }
@@ -243,6 +266,38 @@ mod tests {
         ] {
             assert!(DataType::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn refuses_deep_and_long_types_without_recursing_into_them() {
+        let deepest_allowed = format!(
+            "{}int{}",
+            "array<".repeat(MAX_TYPE_DEPTH - 1),
+            ">".repeat(MAX_TYPE_DEPTH - 1)
+        );
+        assert!(DataType::parse(&deepest_allowed).is_ok());
+        let too_deep = format!(
+            "{}int{}",
+            "array<".repeat(MAX_TYPE_DEPTH),
+            ">".repeat(MAX_TYPE_DEPTH)
+        );
+        assert!(
+            DataType::parse(&too_deep)
+                .unwrap_err()
+                .contains("nest at most")
+        );
+        let map_too_deep = format!("{}int,int{}", "map<int,".repeat(20), ">".repeat(21));
+        assert!(
+            DataType::parse(&map_too_deep)
+                .unwrap_err()
+                .contains("nest at most")
+        );
+        // 100,000 levels: refused by size before any parsing (it aborted the catalog).
+        let huge = "array<".repeat(100_000);
+        assert!(DataType::parse(&huge).unwrap_err().contains("at most 1000"));
+        // What an error quotes is bounded.
+        let unknown = DataType::parse(&"x".repeat(900)).unwrap_err();
+        assert!(unknown.len() < 400, "{unknown}");
     }
 
     #[test]

@@ -7,6 +7,36 @@ use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt
 /// Domain of the `google.rpc.ErrorInfo` attached to every error.
 const ERROR_DOMAIN: &str = "weft.dev";
 
+/// Bounds of what a status carries. Its message and details travel as HTTP/2 headers, which
+/// peers refuse above 16 KiB (the gateway then answered UNAVAILABLE instead of the error), and
+/// much of a message can be the caller's own input quoted back.
+const MAX_MESSAGE_CHARS: usize = 1_024;
+/// Longest field path (or precondition kind and subject) of one violation.
+const MAX_FIELD_CHARS: usize = 128;
+/// Longest description of one violation.
+const MAX_DETAIL_CHARS: usize = 200;
+/// Most violations listed; past them one more says how many were left out.
+const MAX_VIOLATIONS: usize = 16;
+
+/// `text` cut to at most `max_chars` characters, marked with '…' where it was cut. Use it for
+/// anything user-supplied that a message quotes.
+pub fn clip(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// At most `MAX_VIOLATIONS` items, the last of them saying how many more there were.
+fn bounded<T>(mut items: Vec<T>, more: impl FnOnce(usize) -> T) -> Vec<T> {
+    if items.len() > MAX_VIOLATIONS {
+        let left_out = items.len() - (MAX_VIOLATIONS - 1);
+        items.truncate(MAX_VIOLATIONS - 1);
+        items.push(more(left_out));
+    }
+    items
+}
+
 /// One precondition that did not hold (a breaking schema change, a rule violation…).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -122,12 +152,18 @@ impl ApiError {
         let (code, message) = match self {
             Self::InvalidArgument(fields) => {
                 let message = format!("invalid argument: {}", describe_fields(&fields));
-                details.set_bad_request(
-                    fields
-                        .into_iter()
-                        .map(|(field, description)| FieldViolation::new(field, description))
-                        .collect::<Vec<_>>(),
-                );
+                let violations = fields
+                    .into_iter()
+                    .map(|(field, description)| {
+                        FieldViolation::new(
+                            clip(&field, MAX_FIELD_CHARS),
+                            clip(&description, MAX_DETAIL_CHARS),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                details.set_bad_request(bounded(violations, |left_out| {
+                    FieldViolation::new("", format!("and {left_out} more faults"))
+                }));
                 (Code::InvalidArgument, message)
             }
             Self::NotFound(resource) => (Code::NotFound, format!("{resource} not found")),
@@ -140,12 +176,23 @@ impl ApiError {
                 violations,
             } => {
                 if !violations.is_empty() {
-                    details.set_precondition_failure(
-                        violations
-                            .into_iter()
-                            .map(|v| PreconditionViolation::new(v.kind, v.subject, v.description))
-                            .collect::<Vec<_>>(),
-                    );
+                    let violations = violations
+                        .into_iter()
+                        .map(|v| {
+                            PreconditionViolation::new(
+                                clip(&v.kind, MAX_FIELD_CHARS),
+                                clip(&v.subject, MAX_FIELD_CHARS),
+                                clip(&v.description, MAX_DETAIL_CHARS),
+                            )
+                        })
+                        .collect::<Vec<_>>();
+                    details.set_precondition_failure(bounded(violations, |left_out| {
+                        PreconditionViolation::new(
+                            "MORE",
+                            "",
+                            format!("and {left_out} more violations"),
+                        )
+                    }));
                 }
                 (Code::FailedPrecondition, message)
             }
@@ -157,7 +204,7 @@ impl ApiError {
                 (Code::Internal, "internal error".to_string())
             }
         };
-        tonic::Status::with_error_details(code, message, details)
+        tonic::Status::with_error_details(code, clip(&message, MAX_MESSAGE_CHARS), details)
     }
 }
 
@@ -245,6 +292,45 @@ mod tests {
         );
         let other = ApiError::not_found("domains/a").within("requests[7]");
         assert!(matches!(other, ApiError::NotFound(name) if name == "domains/a"));
+    }
+
+    #[test]
+    fn a_status_quotes_a_bounded_part_of_long_input() {
+        let huge = "x".repeat(100_000);
+        let mut errors = FieldErrors::new();
+        for index in 0..1_000 {
+            errors.add(format!("{huge}[{index}]"), format!("'{huge}' is not valid"));
+        }
+        let status = errors.into_result().unwrap_err().into_status();
+        assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS + 1);
+        let violations = status.get_error_details().bad_request().unwrap().clone();
+        assert_eq!(violations.field_violations.len(), MAX_VIOLATIONS);
+        assert!(
+            violations.field_violations[..MAX_VIOLATIONS - 1]
+                .iter()
+                .all(|v| v.field.chars().count() <= MAX_FIELD_CHARS + 1
+                    && v.description.chars().count() <= MAX_DETAIL_CHARS + 1)
+        );
+        assert_eq!(
+            violations.field_violations[MAX_VIOLATIONS - 1].description,
+            "and 985 more faults"
+        );
+        // Everything a peer receives as headers stays far below HTTP/2's usual 16 KiB.
+        let headers = status
+            .into_http::<tonic::body::Body>()
+            .into_parts()
+            .0
+            .headers;
+        let size: usize = headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(size < 10 * 1024, "{size} bytes of headers");
+
+        let not_found = ApiError::not_found(huge.as_str()).into_status();
+        assert!(not_found.message().chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert_eq!(clip("héllo", 2), "hé…");
+        assert_eq!(clip("hé", 2), "hé");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl DevPki {
         if complete {
             return Ok(pki);
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        create_private_dir(dir)?;
 
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
@@ -127,6 +127,19 @@ impl DevPki {
         }
         Ok(pki)
     }
+}
+
+/// Creates `dir` (and its missing parents) for its owner only, and makes an existing one so:
+/// data directories hold databases, keys and tokens.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", dir.display()))
 }
 
 /// Writes a file readable by its owner only (keys and tokens).

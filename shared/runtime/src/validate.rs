@@ -58,6 +58,80 @@ pub fn parse_name<'a>(name: &'a str, collections: &[&str]) -> Option<Vec<&'a str
     Some(ids)
 }
 
+/// Longest catalog resource name a request may carry, column path included: ids are at most 63
+/// characters and column paths at most 8 names of 128.
+pub const MAX_RESOURCE_NAME: usize = 2_048;
+/// Most names in a column path (`asset#address.city`).
+const MAX_COLUMN_PATH_NAMES: usize = 8;
+
+/// The collections a catalog resource name may hold, each with those that may follow it: the
+/// resource patterns of the API (`domains/{domain}/dataProducts/{product}/assets/{asset}`…).
+const CATALOG_COLLECTIONS: &[(&str, &[&str])] = &[
+    ("domains", &["dataProducts"]),
+    ("dataProducts", &["assets", "revisions", "dataSources"]),
+    ("assets", &["schemaVersions"]),
+    ("dataSources", &["runs"]),
+    ("revisions", &[]),
+    ("schemaVersions", &[]),
+    ("runs", &[]),
+];
+
+static NAME_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(-|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$").expect("valid regex"));
+
+/// Whether `name` has the shape of a catalog resource the API names in an access rule (a
+/// domain, product, asset or one of their sub-resources, optionally `#column.path`), checked
+/// in time linear in its length before anything looks it up. The error says what is wrong.
+pub fn catalog_resource_name(name: &str) -> Result<(), String> {
+    if name.len() > MAX_RESOURCE_NAME {
+        return Err(format!(
+            "must be a resource name of at most {MAX_RESOURCE_NAME} characters"
+        ));
+    }
+    let (path, column) = match name.split_once('#') {
+        Some((path, column)) => (path, Some(column)),
+        None => (name, None),
+    };
+    let mut expected: &[&str] = &["domains"];
+    let mut segments = path.split('/');
+    let mut pairs = 0;
+    while let Some(collection) = segments.next() {
+        let Some(&(_, next)) = CATALOG_COLLECTIONS
+            .iter()
+            .find(|(known, _)| *known == collection)
+            .filter(|(known, _)| expected.contains(known))
+        else {
+            return Err(format!(
+                "must be a catalog resource name (domains/{{domain}}[/dataProducts/{{product}}[/assets/{{asset}}]]…); found '{}' where {} was expected",
+                crate::error::clip(collection, 40),
+                expected.join(" or ")
+            ));
+        };
+        match segments.next() {
+            Some(id) if NAME_ID.is_match(id) => {}
+            _ => {
+                return Err(format!(
+                    "must be a catalog resource name: {collection}/ needs an id of letters, digits, '-' or '_'"
+                ));
+            }
+        }
+        pairs += 1;
+        expected = next;
+    }
+    if pairs == 0 {
+        return Err("must be a catalog resource name".to_string());
+    }
+    if let Some(column) = column {
+        let names: Vec<&str> = column.split('.').collect();
+        if names.len() > MAX_COLUMN_PATH_NAMES || names.iter().any(|n| n.is_empty()) {
+            return Err(format!(
+                "a column path (after '#') must be 1-{MAX_COLUMN_PATH_NAMES} column names joined by '.'"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A required resource name of the given shape.
 pub fn name<'a>(
     errors: &mut FieldErrors,
@@ -187,5 +261,43 @@ mod tests {
         );
         assert_eq!(parse_name("domain/sales", &["domains"]), None);
         assert_eq!(parse_name("domains/Sales", &["domains"]), None);
+    }
+
+    #[test]
+    fn catalog_resource_names_follow_the_api_patterns() {
+        for ok in [
+            "domains/sales",
+            "domains/-",
+            "domains/sales/dataProducts/orders/assets/lines",
+            "domains/sales/dataProducts/orders/assets/lines/schemaVersions/3",
+            "domains/sales/dataProducts/orders/revisions/2",
+            "domains/sales/dataProducts/orders/assets/lines#address.city",
+        ] {
+            assert_eq!(catalog_resource_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "sales",
+            "domains",
+            "domains/",
+            "domains/sales/",
+            "projects/churn",
+            "domains/sales/assets/lines",
+            "domains/sales/dataProducts/orders/assets/lines/schemaVersions/3/x/y",
+            "domains/sa les",
+            "domains/sales#",
+            "domains/sales#a..b",
+            "domains/sales#a.b.c.d.e.f.g.h.i",
+        ] {
+            assert!(catalog_resource_name(bad).is_err(), "{bad}");
+        }
+        // A few MB of "a/" segments is refused by its length, before anything walks it.
+        let huge = "domains/a/".repeat(300_000);
+        assert!(
+            catalog_resource_name(&huge)
+                .unwrap_err()
+                .contains("at most 2048")
+        );
+        let long_but_bounded = format!("domains/{}", "a/dataProducts/".repeat(100));
+        assert!(catalog_resource_name(&long_but_bounded).is_err());
     }
 }

@@ -14,11 +14,11 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         let path = path.split('?').next().unwrap_or_default();
         if let Some(parent) = std::path::Path::new(path).parent()
             && !parent.as_os_str().is_empty()
+            && !parent.exists()
         {
-            std::fs::create_dir_all(parent).with_context(|| {
-                format!("cannot create database directory {}", parent.display())
-            })?;
+            weft_runtime::tls::create_private_dir(parent)?;
         }
+        create_private_file(std::path::Path::new(path))?;
     }
     let mut options = ConnectOptions::new(url.to_string());
     options
@@ -42,6 +42,27 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Database::connect(options)
         .await
         .with_context(|| format!("cannot open the database ({})", redact_url(url)))
+}
+
+/// Creates the SQLite file readable by its owner only, before SQLite creates it with the
+/// process's umask (0644 usually). SQLite gives its WAL and shared-memory files the mode of the
+/// database file. An existing file is left as it is.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") || path.exists() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .or_else(|error| match error.kind() {
+            std::io::ErrorKind::AlreadyExists => Ok(()),
+            _ => Err(error),
+        })
+        .with_context(|| format!("cannot create database file {}", path.display()))
 }
 
 /// The URL without its password, for messages.

@@ -67,7 +67,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let domain = self
             .catalog
-            .update_domain(caller.subject(), request.into_inner())
+            .update_domain(&caller, request.into_inner())
             .await?;
         Ok(Response::new(domain))
     }
@@ -129,7 +129,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let product = self
             .catalog
-            .update_data_product(caller.subject(), request.into_inner())
+            .update_data_product(&caller, request.into_inner())
             .await?;
         Ok(Response::new(product))
     }
@@ -359,7 +359,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .update_asset(caller.subject(), request.into_inner())
+                .update_asset(&caller, request.into_inner())
                 .await?,
         ))
     }

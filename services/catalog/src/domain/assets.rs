@@ -12,9 +12,10 @@ use weft_proto::weft::catalog::v1::{
     UpdateAssetRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, filter, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::control::ControlFields;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::inherited_tags::carry_inherited_tags;
@@ -435,7 +436,7 @@ impl Catalog {
     /// violation when it breaks the (new) compatibility mode.
     pub async fn update_asset(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateAssetRequest,
     ) -> Result<Asset, ApiError> {
         let Some(input) = request.asset else {
@@ -445,14 +446,24 @@ impl Catalog {
         validate::name(&mut errors, "asset.name", &input.name, ASSETS);
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
-        let (name, etag, apply_fields, actor_name) = (
+        let etag = self
+            .authorize_control_changes::<Asset>(
+                caller,
+                &input.name,
+                &input.etag,
+                ControlFields {
+                    owners: fields.contains(&"owners").then_some(&input.owners[..]),
+                    parent: None,
+                },
+            )
+            .await?;
+        let (name, apply_fields, actor_name) = (
             input.name.clone(),
-            input.etag.clone(),
             fields.clone(),
-            actor.to_string(),
+            caller.subject().to_string(),
         );
         self.update_resource(
-            actor,
+            caller.subject(),
             "UpdateAsset",
             &name,
             &etag,

@@ -6,9 +6,10 @@ use weft_proto::weft::catalog::v1::{
     ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::control::ControlFields;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
@@ -211,7 +212,7 @@ impl Catalog {
 
     pub async fn update_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateDataProductRequest,
     ) -> Result<DataProduct, ApiError> {
         let Some(input) = request.data_product else {
@@ -221,9 +222,20 @@ impl Catalog {
         validate::name(&mut errors, "data_product.name", &input.name, DATA_PRODUCTS);
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
-        let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
+        let etag = self
+            .authorize_control_changes::<DataProduct>(
+                caller,
+                &input.name,
+                &input.etag,
+                ControlFields {
+                    owners: fields.contains(&"owners").then_some(&input.owners[..]),
+                    parent: None,
+                },
+            )
+            .await?;
+        let (name, apply_fields) = (input.name.clone(), fields.clone());
         self.update_resource(
-            actor,
+            caller.subject(),
             "UpdateDataProduct",
             &name,
             &etag,

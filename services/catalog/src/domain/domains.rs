@@ -6,9 +6,10 @@ use weft_proto::weft::catalog::v1::{
     ListDomainsResponse, UpdateDomainRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, filter, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
+use super::control::ControlFields;
 use super::references::check_tags;
 use crate::storage::resources;
 
@@ -140,7 +141,7 @@ impl Catalog {
 
     pub async fn update_domain(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateDomainRequest,
     ) -> Result<Domain, ApiError> {
         let Some(input) = request.domain else {
@@ -150,9 +151,22 @@ impl Catalog {
         validate::name(&mut errors, "domain.name", &input.name, DOMAINS);
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
-        let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
+        let etag = self
+            .authorize_control_changes::<Domain>(
+                caller,
+                &input.name,
+                &input.etag,
+                ControlFields {
+                    owners: fields.contains(&"owners").then_some(&input.owners[..]),
+                    parent: fields
+                        .contains(&"parent_domain")
+                        .then_some((&input.parent_domain[..], |d: &Domain| &d.parent_domain)),
+                },
+            )
+            .await?;
+        let (name, apply_fields) = (input.name.clone(), fields.clone());
         self.update_resource(
-            actor,
+            caller.subject(),
             "UpdateDomain",
             &name,
             &etag,

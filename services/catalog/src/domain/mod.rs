@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod contracts;
+mod control;
 pub mod custom_properties;
 pub mod data_products;
 pub mod domains;

@@ -43,7 +43,7 @@ fn revision_of(etag: &str) -> i64 {
 }
 
 /// Checks the etag a client sent (empty: no check).
-fn check_etag(resource: &str, sent: &str, current: &str) -> Result<(), ApiError> {
+pub(crate) fn check_etag(resource: &str, sent: &str, current: &str) -> Result<(), ApiError> {
     if !sent.is_empty() && sent != current {
         return Err(ApiError::stale_etag(resource));
     }

@@ -54,6 +54,28 @@ impl Visibility {
         Ok(())
     }
 
+    /// Whether governance allows `caller` `permission` on `resource` (administrators: always).
+    pub async fn allowed(
+        &self,
+        caller: &Caller,
+        permission: Permission,
+        resource: &str,
+    ) -> Result<bool, ApiError> {
+        if caller.is_admin {
+            return Ok(true);
+        }
+        let request = BatchCheckRequest {
+            queries: vec![AccessQuery {
+                principal: caller.principal.subject.clone(),
+                permission: permission as i32,
+                resource: resource.to_string(),
+            }],
+            groups: caller.principal.groups.clone(),
+        };
+        let response = access_checks::batch_check(&self.client, request, "access").await?;
+        Ok(response.decisions[0].allowed)
+    }
+
     async fn describable(&self, caller: &Caller, names: &[&String]) -> Result<Vec<bool>, ApiError> {
         let request = BatchCheckRequest {
             queries: names

@@ -15,6 +15,7 @@ use tokio::sync::{Mutex, mpsc};
 use weft_proto::weft::catalog::v1::{Asset, DataProduct, Domain, GlossaryTerm};
 use weft_proto::weft::common::v1::Event;
 use weft_runtime::ApiError;
+use weft_runtime::tls::create_private_dir;
 use weft_storage::Store;
 
 use super::documents::{Context, asset_entries, domain_entry, product_entry, term_entry};
@@ -68,13 +69,14 @@ impl SearchIndex {
     /// Opens (or creates) the index in `dir`; an index with another schema is recreated.
     pub fn open(dir: &Path, store: Store) -> anyhow::Result<Arc<Self>> {
         let fields = Fields::new();
-        std::fs::create_dir_all(dir)?;
+        // The index holds what callers may not all see: its directory is the service's only.
+        create_private_dir(dir)?;
         let index = match Index::open_or_create(MmapDirectory::open(dir)?, fields.schema.clone()) {
             Ok(index) => index,
             Err(error) => {
                 tracing::warn!(%error, dir = %dir.display(), "search index unusable: recreating it");
                 std::fs::remove_dir_all(dir)?;
-                std::fs::create_dir_all(dir)?;
+                create_private_dir(dir)?;
                 Index::create_in_dir(dir, fields.schema.clone())?
             }
         };

@@ -177,14 +177,23 @@ impl AccessIndex {
     }
 
     /// The owner among `acting` of the target or one of its ancestors, if any.
-    fn owner_of<'a>(&'a self, acting: &[Acting], target: &Target<'a>) -> Option<&'a str> {
+    /// The nearest resource of the chain owned by a principal the subject acts as, and whose
+    /// ownership lets the subject use `permission` (a project's VIEWER only describes).
+    fn owner_of<'a>(
+        &'a self,
+        acting: &[Acting],
+        permission: Permission,
+        target: &Target<'a>,
+    ) -> Option<&'a str> {
         target
             .chain
             .iter()
             .find(|node| {
-                node.owners
-                    .iter()
-                    .any(|owner| acting.iter().any(|a| &a.principal == owner))
+                node.owners.iter().any(|owner| {
+                    acting
+                        .iter()
+                        .any(|a| &a.principal == owner && a.may_use(permission))
+                })
             })
             .map(|node| &*node.name)
     }
@@ -245,7 +254,7 @@ impl AccessIndex {
             coverages.push(Coverage::All(None));
         }
         if (explain || coverages.is_empty())
-            && let Some(owned) = self.owner_of(&acting, &target)
+            && let Some(owned) = self.owner_of(&acting, permission, &target)
         {
             evaluation.factors.push(Factor {
                 source: format!("owner:{owned}"),
@@ -269,7 +278,7 @@ impl AccessIndex {
             coverages.push(Coverage::All(None));
         }
         'grants: for principal in &acting {
-            if principal.describe_only && permission != Permission::Describe {
+            if !principal.may_use(permission) {
                 continue;
             }
             for grant in self.candidate_grants(&principal.principal, &target, &grant_tags) {

@@ -3,14 +3,45 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::{Group, Project, ProjectRole};
 
 /// One principal a subject acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acting {
     pub principal: String,
-    /// A project's VIEWER sees what the project may DESCRIBE and nothing more.
-    pub describe_only: bool,
+    /// For a project: the subject's role in it, which bounds what of the project's rights the
+    /// subject may use. `None` for the subject itself and its groups (all their rights).
+    pub role: Option<ProjectRole>,
+}
+
+impl Acting {
+    /// Whether the subject may use `permission` when the principal holds it (by a grant or by
+    /// owning the resource). Each project role gets what its name promises (see `ProjectRole`
+    /// in principals.proto): an OWNER all of the project's rights; a CONTRIBUTOR works with
+    /// the data and metadata (not DROP, not MANAGE_GRANTS); a CONSUMER queries (DESCRIBE,
+    /// SELECT); a VIEWER only sees (DESCRIBE).
+    pub fn may_use(&self, permission: Permission) -> bool {
+        match self.role {
+            None | Some(ProjectRole::Owner) => true,
+            Some(ProjectRole::Contributor) => {
+                !matches!(permission, Permission::Drop | Permission::ManageGrants)
+            }
+            Some(ProjectRole::Consumer) => {
+                matches!(permission, Permission::Describe | Permission::Select)
+            }
+            Some(ProjectRole::Viewer | ProjectRole::Unspecified) => {
+                permission == Permission::Describe
+            }
+        }
+    }
+
+    /// Whether the subject may manage what the principal owns or holds: grant and revoke,
+    /// decide subscription requests, change owners. Only the principal itself, its groups and a
+    /// project's OWNERs.
+    pub fn may_manage(&self) -> bool {
+        self.may_use(Permission::ManageGrants)
+    }
 }
 
 #[derive(Default)]
@@ -96,7 +127,7 @@ impl Memberships {
     pub fn acting_as(&self, subject: &str, token_groups: &[String]) -> Vec<Acting> {
         let mut acting = vec![Acting {
             principal: subject.to_string(),
-            describe_only: false,
+            role: None,
         }];
         // Sorted and without duplicates; a few names, so a sorted vector rather than a tree.
         let mut groups: Vec<&str> = token_groups.iter().map(String::as_str).collect();
@@ -108,7 +139,7 @@ impl Memberships {
         for group in &groups {
             acting.push(Acting {
                 principal: (*group).to_string(),
-                describe_only: false,
+                role: None,
             });
         }
         let mut projects: Vec<(String, ProjectRole)> = Vec::new();
@@ -122,7 +153,7 @@ impl Memberships {
         for (project, role) in projects {
             acting.push(Acting {
                 principal: project,
-                describe_only: role == ProjectRole::Viewer,
+                role: Some(role),
             });
         }
         acting
@@ -170,16 +201,16 @@ mod tests {
         let acting = memberships.acting_as("users/alice", &["groups/token".into()]);
         let names: Vec<(&str, bool)> = acting
             .iter()
-            .map(|a| (a.principal.as_str(), a.describe_only))
+            .map(|a| (a.principal.as_str(), a.may_use(Permission::Select)))
             .collect();
         assert_eq!(
             names,
             vec![
-                ("users/alice", false),
-                ("groups/analysts", false),
-                ("groups/token", false),
-                ("projects/board", true),
-                ("projects/churn", false),
+                ("users/alice", true),
+                ("groups/analysts", true),
+                ("groups/token", true),
+                ("projects/board", false),
+                ("projects/churn", true),
             ]
         );
         // Leaving the group leaves its projects.

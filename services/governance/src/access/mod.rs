@@ -206,12 +206,22 @@ impl AccessIndex {
     /// ("…/assets/a/schemaVersions/3" → "…/assets/a"): the gateway authorizes RPCs on
     /// sub-resources (versions, revisions) and on resources created a moment ago and not
     /// projected yet by their parent. `None` when no ancestor is known either.
+    ///
+    /// Bounded whatever the caller sends: each step hashes the remaining name, so a name of a
+    /// few MB of "a/" segments pinned a worker for minutes; names past `MAX_NAME` are unknown
+    /// and at most `MAX_ANCESTOR_STEPS` ancestors are tried (the API's deepest sub-resource is
+    /// four collections below a domain).
     pub fn nearest_known<'a>(&self, resource: &'a str) -> Option<&'a str> {
+        const MAX_NAME: usize = weft_runtime::validate::MAX_RESOURCE_NAME;
+        const MAX_ANCESTOR_STEPS: usize = 4;
+        if resource.len() > MAX_NAME {
+            return None;
+        }
         if resource.contains('#') {
             return Some(resource);
         }
         let mut name = resource;
-        loop {
+        for _ in 0..=MAX_ANCESTOR_STEPS {
             if self.nodes.contains_key(name) {
                 return Some(name);
             }
@@ -219,6 +229,7 @@ impl AccessIndex {
             let (parent, _) = name.rsplit_once('/')?;
             (name, _) = parent.rsplit_once('/')?;
         }
+        None
     }
 
     /// Resolves a resource name ("<asset>#<column>" for a column) to its node and ancestors;

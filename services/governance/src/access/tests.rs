@@ -463,6 +463,16 @@ fn sub_resources_and_unprojected_children_resolve_to_their_nearest_known_ancesto
     );
     // Nothing known on the way up: no answer (the decision is a denial).
     assert_eq!(index.nearest_known("domains/other/dataProducts/p"), None);
+    // A few MB of "a/" segments: unknown at once (each ancestor step hashed the rest of the
+    // name, minutes under the index's read lock), and so is a name deeper than the API's.
+    assert_eq!(
+        index.nearest_known(&format!("domains/sales/{}", "a/".repeat(1_500_000))),
+        None
+    );
+    assert_eq!(
+        index.nearest_known(&format!("{ASSET}{}", "/a/b".repeat(10))),
+        None
+    );
     assert_eq!(index.nearest_known("domains"), None);
     assert_eq!(index.nearest_known(""), None);
 }
@@ -717,4 +727,89 @@ fn a_name_is_kept_once_for_the_map_the_ordered_set_and_the_children() {
         .map(|node| &*node.name)
         .collect();
     assert_eq!(after, [ASSET]);
+}
+
+#[test]
+fn each_project_role_uses_exactly_the_rights_its_name_promises() {
+    use weft_proto::weft::governance::v1::{Project, ProjectMember, ProjectRole};
+
+    let mut index = catalog();
+    // The project owns the product and is granted SELECT and INSERT on another domain's asset.
+    index.put_node(node(
+        "domains/sales/dataProducts/owned",
+        NodeKind::DataProduct,
+        Some("domains/sales"),
+        &["projects/team"],
+        &[],
+    ));
+    let owned = "domains/sales/dataProducts/owned";
+    let mut granted = grant_on("grants/team", "projects/team", ASSET, None);
+    granted.permissions = vec![Permission::Select as i32, Permission::Insert as i32];
+    index.put_grant(granted);
+    let roles = [
+        ("users/owner", ProjectRole::Owner),
+        ("users/contributor", ProjectRole::Contributor),
+        ("users/consumer", ProjectRole::Consumer),
+        ("users/viewer", ProjectRole::Viewer),
+    ];
+    index.memberships_mut().put_project(&Project {
+        name: "projects/team".into(),
+        members: roles
+            .iter()
+            .map(|(principal, role)| ProjectMember {
+                principal: principal.to_string(),
+                role: *role as i32,
+            })
+            .collect(),
+        ..Default::default()
+    });
+    use Permission::*;
+    let on_owned = [Describe, Select, Insert, Alter, Drop, ManageGrants];
+    let expected_on_owned: [(&str, &[Permission]); 4] = [
+        ("users/owner", &on_owned),
+        ("users/contributor", &[Describe, Select, Insert, Alter]),
+        ("users/consumer", &[Describe, Select]),
+        ("users/viewer", &[Describe]),
+    ];
+    for (who, rights) in expected_on_owned {
+        for permission in on_owned {
+            assert_eq!(
+                allowed(&index, who, permission, owned),
+                rights.contains(&permission),
+                "{who} {permission:?} on the product the project owns"
+            );
+            assert_eq!(
+                explained_allowed(&index, who, permission, owned),
+                rights.contains(&permission),
+                "{who} {permission:?} on the product the project owns, explained"
+            );
+        }
+    }
+    let expected_granted: [(&str, &[Permission]); 4] = [
+        ("users/owner", &[Describe, Select, Insert]),
+        ("users/contributor", &[Describe, Select, Insert]),
+        ("users/consumer", &[Describe, Select]),
+        ("users/viewer", &[Describe]),
+    ];
+    for (who, rights) in expected_granted {
+        for permission in [Describe, Select, Insert, Alter] {
+            assert_eq!(
+                allowed(&index, who, permission, ASSET),
+                rights.contains(&permission),
+                "{who} {permission:?} through the project's grant"
+            );
+        }
+    }
+    let acting = index.memberships().acting_as("users/viewer", &[]);
+    assert!(
+        !acting
+            .iter()
+            .any(|a| a.principal == "projects/team" && a.may_manage())
+    );
+    let acting = index.memberships().acting_as("users/owner", &[]);
+    assert!(
+        acting
+            .iter()
+            .any(|a| a.principal == "projects/team" && a.may_manage())
+    );
 }

@@ -19,8 +19,6 @@ const MAX_CLAUSES: usize = 20;
 const MAX_VALUES: usize = 100;
 /// Most columns a data filter lists.
 const MAX_FILTER_COLUMNS: usize = 1_000;
-/// Longest row filter text.
-const MAX_ROW_FILTER: usize = 10_000;
 
 fn permission_name(permission: i32) -> String {
     Permission::try_from(permission)
@@ -130,13 +128,6 @@ pub(crate) fn check_data_filter(
             }
         },
         (None, "") => None,
-        (None, text) if text.len() > MAX_ROW_FILTER => {
-            errors.add(
-                format!("{field}.row_filter_text"),
-                format!("must be at most {MAX_ROW_FILTER} characters"),
-            );
-            None
-        }
         (None, text) => match row_filter::check_text(text, &node.column_index) {
             Ok(checked) => Some(checked),
             Err(error) => {
@@ -168,9 +159,22 @@ impl Governance {
         if subject.is_admin {
             return Ok(());
         }
-        let acting = index
+        // Granting is managing: a project's rights are granted by its OWNERs only.
+        let acting: Vec<_> = index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups);
+            .acting_as(&subject.principal, &subject.groups)
+            .into_iter()
+            .filter(|acting| acting.may_manage())
+            .collect();
+        // What the grant is on; a resource the projection does not know (yet, or at all) is
+        // judged by its nearest known ancestor, so that only those with rights there learn
+        // (from NOT_FOUND afterwards) that it does not exist.
+        let target = match &grant.target {
+            Some(grant::Target::Resource(resource)) => index
+                .nearest_known(resource)
+                .and_then(|known| index.target(known)),
+            _ => None,
+        };
         let held = |permission: i32| -> bool {
             acting.iter().any(|principal| {
                 index.grants_of(&principal.principal).iter().any(|held| {
@@ -182,9 +186,9 @@ impl Governance {
                         && match (&held.target, &grant.target) {
                             (
                                 Some(grant::Target::Resource(on)),
-                                Some(grant::Target::Resource(wanted)),
-                            ) => index
-                                .target(wanted)
+                                Some(grant::Target::Resource(_)),
+                            ) => target
+                                .as_ref()
                                 .is_some_and(|target| target.names().any(|name| name == on)),
                             (
                                 Some(grant::Target::TagExpression(on)),
@@ -192,8 +196,8 @@ impl Governance {
                             ) => tags::implies(wanted, on),
                             (
                                 Some(grant::Target::TagExpression(on)),
-                                Some(grant::Target::Resource(wanted)),
-                            ) => index.target(wanted).is_some_and(|target| {
+                                Some(grant::Target::Resource(_)),
+                            ) => target.as_ref().is_some_and(|target| {
                                 tags::matches(on, target.tags().iter().map(String::as_str))
                             }),
                             _ => false,
@@ -201,8 +205,7 @@ impl Governance {
                 })
             })
         };
-        if let Some(grant::Target::Resource(resource)) = &grant.target
-            && let Some(target) = index.target(resource)
+        if let Some(target) = &target
             && target.chain.iter().any(|node| {
                 node.owners
                     .iter()
@@ -211,8 +214,14 @@ impl Governance {
         {
             return Ok(());
         }
-        let missing: Vec<String> = grant
-            .permissions
+        // A grant of nothing asks for no right: it is judged as managing grants, so that the
+        // caller's answer does not depend on whether the resource exists.
+        let wanted: &[i32] = if grant.permissions.is_empty() {
+            &[Permission::ManageGrants as i32]
+        } else {
+            &grant.permissions
+        };
+        let missing: Vec<String> = wanted
             .iter()
             .filter(|permission| !held(**permission))
             .map(|permission| permission_name(*permission))
@@ -260,8 +269,34 @@ impl Governance {
         }
         let grant = {
             let index = self.engine().index();
-            match &input.target {
+            let mut grant = Grant {
+                name: format!("grants/{}", uuid::Uuid::now_v7()),
+                principal: input.principal,
+                target: input.target,
+                permissions,
+                grant_option: input.grant_option,
+                data_filter: None,
+                state: GrantState::Active as i32,
+                granted_by: subject.principal.clone(),
+                subscription: String::new(),
+                create_time: None,
+                etag: String::new(),
+            };
+            // A tag expression's shape (its sizes bound the work of matching it) reveals
+            // nothing; it is checked first.
+            if let Some(grant::Target::TagExpression(expression)) = &grant.target {
+                validate_tag_expression(&mut errors, expression);
+                errors.into_result()?;
+                errors = FieldErrors::new();
+            }
+            // Authorized before the target and the filter are looked at: a caller without the
+            // right to grant learns nothing of the resource (whether it exists, its columns).
+            if grant.target.is_some() {
+                self.require_grant_rights(&index, subject, &grant)?;
+            }
+            match &grant.target {
                 None => errors.add("grant.target", "set resource or tag_expression"),
+                Some(grant::Target::TagExpression(_)) => {}
                 Some(grant::Target::Resource(resource)) => {
                     if resource.is_empty() {
                         errors.add("grant.resource", "is required");
@@ -274,13 +309,10 @@ impl Governance {
                         return Err(ApiError::not_found(resource.clone()));
                     }
                 }
-                Some(grant::Target::TagExpression(expression)) => {
-                    validate_tag_expression(&mut errors, expression)
-                }
             }
-            let data_filter = match &input.data_filter {
+            grant.data_filter = match &input.data_filter {
                 Some(filter) if errors.is_empty() => {
-                    let resource = match &input.target {
+                    let resource = match &grant.target {
                         Some(grant::Target::Resource(resource)) => Some(resource.as_str()),
                         _ => None,
                     };
@@ -289,20 +321,6 @@ impl Governance {
                 _ => None,
             };
             errors.into_result()?;
-            let grant = Grant {
-                name: format!("grants/{}", uuid::Uuid::now_v7()),
-                principal: input.principal,
-                target: input.target,
-                permissions,
-                grant_option: input.grant_option,
-                data_filter,
-                state: GrantState::Active as i32,
-                granted_by: subject.principal.clone(),
-                subscription: String::new(),
-                create_time: None,
-                etag: String::new(),
-            };
-            self.require_grant_rights(&index, subject, &grant)?;
             grant
         };
         let created = resources::create(

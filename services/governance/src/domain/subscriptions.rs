@@ -91,9 +91,14 @@ impl Governance {
         if subject.is_admin {
             return true;
         }
-        let acting = index
+        // Deciding requests is managing the product: a project that owns or approves it does
+        // so through its OWNERs only.
+        let acting: Vec<_> = index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups);
+            .acting_as(&subject.principal, &subject.groups)
+            .into_iter()
+            .filter(|acting| acting.may_manage())
+            .collect();
         let Some(target) = index.target(product) else {
             return false;
         };

@@ -56,6 +56,7 @@ pub fn parse(yaml: &str) -> Result<Value, ApiError> {
             format!("must be at most {MAX_CONTRACT_BYTES} bytes"),
         ));
     }
+    super::expansion::check(yaml).map_err(|message| ApiError::invalid(FIELD, message))?;
     // The parser's message says where (line and column).
     let document: Value = yaml_serde::from_str(yaml)
         .map_err(|error| ApiError::invalid(FIELD, format!("not valid YAML: {error}")))?;

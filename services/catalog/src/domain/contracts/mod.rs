@@ -4,6 +4,7 @@
 //! export gives it back and importing the export gives the same product.
 
 mod document;
+mod expansion;
 mod export;
 mod import;
 mod sla;

@@ -9,7 +9,7 @@ mod lexer;
 mod parser;
 mod render;
 
-pub use parser::parse;
+pub use parser::{MAX_NESTING, parse};
 pub use render::render;
 
 use weft_proto::weft::common::v1::Expr;
@@ -98,15 +98,32 @@ pub fn column_kind(columns: &ColumnIndex, path: &str) -> Option<ColumnKind> {
     })
 }
 
-/// Checks a filter given as a tree: returns the normalized tree and its text.
+/// Longest row filter, as text or rendered from a tree.
+pub const MAX_TEXT: usize = 10_000;
+
+fn check_length(text: &str) -> Result<(), FilterError> {
+    if text.len() > MAX_TEXT {
+        return Err(FilterError::at(
+            1,
+            format!("a row filter must be at most {MAX_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a filter given as a tree: returns the normalized tree and its text. (The tree's depth
+/// is bounded by protobuf decoding's recursion limit, its rendering by `MAX_NESTING` when
+/// parsed again.)
 pub fn check_tree(expr: &Expr, columns: &ColumnIndex) -> Result<(Expr, String), FilterError> {
     let text = render(expr);
+    check_length(&text)?;
     let parsed = parse(&text, &|path| column_kind(columns, path))?;
     Ok((parsed, text))
 }
 
 /// Parses a filter given as text: returns the tree and its normalized text.
 pub fn check_text(text: &str, columns: &ColumnIndex) -> Result<(Expr, String), FilterError> {
+    check_length(text)?;
     let parsed = parse(text, &|path| column_kind(columns, path))?;
     let normalized = render(&parsed);
     Ok((parsed, normalized))

@@ -18,6 +18,10 @@ use weft_proto::weft::common::v1::{
 use super::lexer::{Spanned, Token, tokenize};
 use super::{ColumnKind, FilterError};
 
+/// Deepest nesting of parentheses and NOTs. The parser recurses once per level, so this bounds
+/// the stack it needs whatever the input (3,000 parentheses overflowed it).
+pub const MAX_NESTING: usize = 64;
+
 /// Parses and type-checks `text`; `columns` resolves a column path to its kind.
 pub fn parse(
     text: &str,
@@ -29,6 +33,7 @@ pub fn parse(
         at: 0,
         end: text.chars().count() + 1,
         columns,
+        depth: 0,
     };
     let expr = parser.or()?;
     if let Some(extra) = parser.peek() {
@@ -46,6 +51,8 @@ struct Parser<'a> {
     /// Position just past the text, for "expected … at the end" errors.
     end: usize,
     columns: &'a dyn Fn(&str) -> Option<ColumnKind>,
+    /// Levels of parentheses and NOTs open at the current token.
+    depth: usize,
 }
 
 /// An operand with what is known of its type.
@@ -144,9 +151,26 @@ impl Parser<'_> {
         })
     }
 
+    /// Runs `parse` one nesting level deeper, refusing past `MAX_NESTING`.
+    fn nested(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<Expr, FilterError>,
+    ) -> Result<Expr, FilterError> {
+        if self.depth == MAX_NESTING {
+            return Err(FilterError::at(
+                self.position(),
+                format!("parentheses and NOT nest at most {MAX_NESTING} levels"),
+            ));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
+    }
+
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.eat_keyword("NOT") {
-            let inner = self.unary()?;
+            let inner = self.nested(Self::unary)?;
             return Ok(node(expr::Kind::Not(Box::new(inner))));
         }
         self.predicate()
@@ -155,7 +179,7 @@ impl Parser<'_> {
     fn predicate(&mut self) -> Result<Expr, FilterError> {
         if matches!(self.peek().map(|t| &t.token), Some(Token::LeftParen)) {
             self.at += 1;
-            let inner = self.or()?;
+            let inner = self.nested(Self::or)?;
             self.expect(Token::RightParen, "')'")?;
             return Ok(inner);
         }

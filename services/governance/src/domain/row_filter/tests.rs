@@ -169,3 +169,31 @@ fn refuses_each_fault_at_its_position() {
         assert_eq!(error.position, *position, "{text}: {error}");
     }
 }
+
+#[test]
+fn refuses_deep_nesting_and_long_filters_without_exhausting_the_stack() {
+    let nested =
+        |levels: usize| format!("{}region = 'EU'{}", "(".repeat(levels), ")".repeat(levels));
+    assert_eq!(ok(&nested(MAX_NESTING)), "region = 'EU'");
+    let error = fault(&nested(MAX_NESTING + 1));
+    assert!(error.message.contains("nest at most"), "{error}");
+    // 3,000 parentheses aborted governance with a stack overflow.
+    let error = fault(&nested(3_000));
+    assert!(error.message.contains("at most"), "{error}");
+    let error = fault(&format!("{}active", "NOT ".repeat(MAX_NESTING + 1)));
+    assert!(error.message.contains("nest at most"), "{error}");
+    let error = fault(&format!("{}active", "NOT (".repeat(40)));
+    assert!(error.message.contains("nest at most"), "{error}");
+    let long = vec!["active"; 2_000].join(" AND ");
+    assert!(fault(&long).message.contains("at most 10000 characters"));
+
+    // A tree given directly: its rendering is held to the same limits.
+    let mut tree = check_text("active", &schema()).unwrap().0;
+    for _ in 0..MAX_NESTING + 1 {
+        tree = Expr {
+            kind: Some(expr::Kind::Not(Box::new(tree))),
+        };
+    }
+    let error = check_tree(&tree, &schema()).unwrap_err();
+    assert!(error.message.contains("nest at most"), "{error}");
+}
