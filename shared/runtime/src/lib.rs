@@ -12,6 +12,7 @@ pub mod interceptors;
 pub mod packed_strs;
 pub mod paging;
 pub mod probe;
+pub mod recursion;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

@@ -25,6 +25,7 @@ use cedar_policy::{
     Authorizer, Decision, Effect, EntityUid, PolicyId, PolicySet, Schema, ValidationMode, Validator,
 };
 use weft_proto::weft::common::v1::Permission;
+use weft_runtime::recursion;
 
 use super::cedar_entities::ChainCache;
 pub use super::cedar_entities::{cedar_request, permission_name};
@@ -35,6 +36,8 @@ use super::{AccessIndex, Target};
 
 /// Most narrowed policy sets kept per domain; past it the domain's starts again empty.
 const MAX_CACHED_SUBSETS: usize = 4_096;
+/// Deepest nesting of a policy (brackets and prefix operators); real policies nest a few.
+const MAX_NESTING: usize = 32;
 
 /// Weft's Cedar schema.
 pub const SCHEMA: &str = include_str!("weft.cedarschema");
@@ -177,8 +180,20 @@ fn policy_of(id: &PolicyId) -> String {
 }
 
 impl Guardrails {
-    /// Parses and validates `text` against the schema; the error is Cedar's message.
+    /// Parses and validates `text` against the schema; the error is Cedar's message. A policy
+    /// nested past `MAX_NESTING` is refused before Cedar's parser (which recurses per level,
+    /// unguarded) sees it, and parsing runs on a large stack (see `recursion`); Cedar's
+    /// evaluator and validator guard their own recursion.
     pub fn compile(&self, name: &str, text: &str) -> Result<Vec<cedar_policy::Policy>, String> {
+        if recursion::nesting_depth(text) > MAX_NESTING {
+            return Err(format!(
+                "brackets and prefix operators nest at most {MAX_NESTING} levels"
+            ));
+        }
+        recursion::on_large_stack(|| self.compile_checked(name, text))
+    }
+
+    fn compile_checked(&self, name: &str, text: &str) -> Result<Vec<cedar_policy::Policy>, String> {
         let parsed = PolicySet::from_str(text).map_err(|error| format!("{error:?}"))?;
         let statements: Vec<cedar_policy::Policy> = parsed
             .policies()

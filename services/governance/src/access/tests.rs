@@ -813,3 +813,23 @@ fn each_project_role_uses_exactly_the_rights_its_name_promises() {
             .any(|a| a.principal == "projects/team" && a.may_manage())
     );
 }
+
+#[test]
+fn deep_policies_are_refused_before_cedar_parses_them() {
+    let guardrails = catalog();
+    let guardrails = guardrails.guardrails();
+    // 64 parentheses overflowed a 2 MiB stack in Cedar's parser (debug build).
+    let deep = format!(
+        "forbid (principal, action, resource) when {{ {}true{} }};",
+        "(".repeat(3_000),
+        ")".repeat(3_000)
+    );
+    let error = guardrails.compile("policies/deep", &deep).unwrap_err();
+    assert!(error.contains("nest at most"), "{error}");
+    // A long chain is parsed on the large stack and validated.
+    let chain = format!(
+        "forbid (principal, action, resource) when {{ {} }};",
+        vec!["1 == 1"; 8_000].join(" && ")
+    );
+    assert!(guardrails.compile("policies/chain", &chain).is_ok());
+}

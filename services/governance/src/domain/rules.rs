@@ -12,14 +12,18 @@
 
 use serde_json::{Value, json};
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
+use weft_runtime::{ApiError, FieldErrors, fieldmask, recursion, validate};
 use weft_storage::resources;
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
 
-/// Longest rule expression.
-const MAX_EXPRESSION: usize = 10_000;
+/// Longest rule expression: each operator of a chain is a level of CEL's evaluator (1,000 of
+/// them need tens of MiB of stack in a debug build); real rules are a few hundred characters.
+const MAX_EXPRESSION: usize = 2_000;
+/// Deepest nesting of a rule (brackets and prefix operators): CEL's parser recurses about ten
+/// frames per level; real rules nest a handful.
+const MAX_NESTING: usize = 32;
 /// Actor of the default rules.
 const SEEDER: &str = "services/governance";
 
@@ -51,7 +55,15 @@ const DEFAULT_RULES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Compiles a rule's expression, refusing one nested past `MAX_NESTING` before CEL parses it.
+/// Callers run it (and the program) through `recursion::on_large_stack`: a chain of thousands
+/// of operators is as deep for CEL as thousands of parentheses.
 fn compile(expression: &str) -> Result<cel::Program, String> {
+    if recursion::nesting_depth(expression) > MAX_NESTING {
+        return Err(format!(
+            "brackets and prefix operators nest at most {MAX_NESTING} levels"
+        ));
+    }
     cel::Program::compile(expression).map_err(|error| error.to_string())
 }
 
@@ -65,7 +77,7 @@ fn validate_rule(errors: &mut FieldErrors, rule: &Rule) {
             "rule.expression",
             format!("must be at most {MAX_EXPRESSION} characters"),
         );
-    } else if let Err(message) = compile(&rule.expression) {
+    } else if let Err(message) = recursion::on_large_stack(|| compile(&rule.expression).map(drop)) {
         errors.add("rule.expression", message);
     }
     if rule.action() == RuleAction::Unspecified {
@@ -81,6 +93,10 @@ fn validate_rule(errors: &mut FieldErrors, rule: &Rule) {
 
 /// Evaluates one rule; `None` when it holds, else the violation's message.
 fn violation_of(rule: &Rule, scope: &[(&str, &Value)]) -> Option<String> {
+    recursion::on_large_stack(|| evaluate(rule, scope))
+}
+
+fn evaluate(rule: &Rule, scope: &[(&str, &Value)]) -> Option<String> {
     let program = match compile(&rule.expression) {
         Ok(program) => program,
         Err(error) => return Some(format!("the rule does not compile: {error}")),
@@ -437,5 +453,34 @@ mod tests {
         let number = violation_of(&rule("size(product.owners)"), &scope).unwrap();
         assert!(number.contains("not a boolean"), "{number}");
         assert!(compile("size(product.owners) >").is_err());
+    }
+
+    #[test]
+    fn deep_rules_are_refused_and_long_chains_do_not_exhaust_the_stack() {
+        // 32 parentheses overflowed a 2 MiB stack in CEL's parser (debug build).
+        let deep = format!(
+            "{}true{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        let mut errors = FieldErrors::new();
+        validate_rule(&mut errors, &rule(&deep));
+        let Err(ApiError::InvalidArgument(faults)) = errors.into_result() else {
+            panic!("a deep rule is refused");
+        };
+        assert_eq!(faults[0].0, "rule.expression");
+        assert!(faults[0].1.contains("nest at most"), "{faults:?}");
+        for deep in [
+            format!("{}1{}", "[".repeat(5_000), "]".repeat(5_000)),
+            format!("{}true", "!".repeat(9_000)),
+        ] {
+            assert!(compile(&deep).unwrap_err().contains("nest at most"));
+        }
+        // The longest chain the size limit allows parses and runs (on the large stack).
+        let chain = vec!["1"; (MAX_EXPRESSION - 4) / 2].join("+") + ">0";
+        assert!(chain.len() <= MAX_EXPRESSION);
+        let none = Value::Null;
+        let verdict = violation_of(&rule(&chain), &[("product", &none)]);
+        assert_eq!(verdict, None);
     }
 }
