@@ -14,7 +14,9 @@ use weft_proto::weft::catalog::v1::{
 };
 use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::gateway::v1::portal_service_client::PortalServiceClient;
-use weft_proto::weft::gateway::v1::{GetCallerRequest, GetProductOverviewRequest};
+use weft_proto::weft::gateway::v1::{
+    GetCallerRequest, GetProductOverviewRequest, QueryAuditRequest as PortalQueryAuditRequest,
+};
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::governance::v1::{CreateProjectRequest, Project};
 use weft_proto::weft::lineage::v1::ListJobsRequest;
@@ -134,19 +136,45 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
     assert!(jobs.jobs.is_empty());
 
     // Not built yet: UNIMPLEMENTED from the service itself, after authentication.
-    let unimplemented = [
-        ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
-            .list_blueprints(ListBlueprintsRequest::default())
-            .await
-            .unwrap_err(),
-        portal
-            .get_product_overview(GetProductOverviewRequest {
-                name: "domains/a/dataProducts/b".into(),
-            })
-            .await
-            .unwrap_err(),
-    ];
+    let unimplemented =
+        [
+            ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
+                .list_blueprints(ListBlueprintsRequest::default())
+                .await
+                .unwrap_err(),
+        ];
     for status in unimplemented {
+        assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    }
+
+    // The gateway's own RPCs are held to their declared rules like the forwarded ones: DESCRIBE
+    // on the product for its overview, administrators only for the merged audit.
+    let overview = GetProductOverviewRequest {
+        name: "domains/a/dataProducts/b".into(),
+    };
+    let refused = portal
+        .get_product_overview(overview.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let refused = portal
+        .query_audit(PortalQueryAuditRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("administrators"), "{refused:?}");
+    let mut admin_portal =
+        PortalServiceClient::with_interceptor(channel.clone(), Bearer(suite.admin_token()));
+    for status in [
+        admin_portal
+            .get_product_overview(overview)
+            .await
+            .unwrap_err(),
+        admin_portal
+            .query_audit(PortalQueryAuditRequest::default())
+            .await
+            .unwrap_err(),
+    ] {
         assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
     }
     suite.stop().await.unwrap();

@@ -28,7 +28,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::authorization::Authorizer;
 use crate::check_gathering::CheckGathering;
-use crate::proxy::{Catalog, Governance, Lineage, Provisioning, Proxy};
+use crate::proxy::{Authorized, Catalog, Governance, Lineage, Provisioning, Proxy};
 
 /// Runs the gateway on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -98,13 +98,18 @@ pub async fn serve(
             authorizer.clone(),
         ))
         .add_service(lineage)
-        .add_service(InterceptedService::new(
-            PortalServiceServer::new(portal::PortalApi::new(
-                channel_of(ServiceKind::Lineage),
-                channel_of(ServiceKind::Governance),
-            ))
-            .max_decoding_message_size(config.max_message_bytes),
-            PublicAuth(authenticator),
+        // The gateway's own RPCs are held to their declared rules like the forwarded ones.
+        .add_service(Authorized::new(
+            InterceptedService::new(
+                PortalServiceServer::new(portal::PortalApi::new(
+                    channel_of(ServiceKind::Lineage),
+                    channel_of(ServiceKind::Governance),
+                ))
+                .max_decoding_message_size(config.max_message_bytes),
+                PublicAuth(authenticator.clone()),
+            ),
+            authenticator,
+            authorizer.clone(),
         ));
     // The gateway reports the backends' health itself, from polling them.
     server.health_managed_elsewhere(
