@@ -436,3 +436,146 @@ async fn a_project_requests_an_owner_approves_and_access_follows_the_subscriptio
         assert_eq!(status.code(), Code::NotFound);
     });
 }
+
+#[tokio::test]
+async fn only_the_parties_read_requests_subscriptions_and_grants() {
+    on_every_backend!(|suite| {
+        let mut admin_catalog = catalog(&suite, &suite.admin_token());
+        let mut admin = governance(&suite, &suite.admin_token());
+        let mut olivia = governance(&suite, &suite.token("users/olivia", &[]));
+        let mut bob = governance(&suite, &suite.token("users/bob", &[]));
+        let mut mallory = governance(&suite, &suite.token("users/mallory", &[]));
+        admin_catalog
+            .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
+            .await
+            .unwrap();
+        publish_product(&mut admin_catalog, "orders", &["orders"], true).await;
+        bob.create_project(CreateProjectRequest {
+            project_id: "churn".into(),
+            project: Some(Project {
+                display_name: "Churn".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+        let secret_filter = DataFilter {
+            row_filter_text: "region = 'confidential-region'".into(),
+            ..Default::default()
+        };
+        let approved = request(
+            &mut bob,
+            request_for(
+                "orders",
+                vec![asset_name("orders", "orders")],
+                Some(secret_filter),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(approved.state(), SubscriptionRequestState::Approved);
+        let subscription = approved.subscription.clone();
+        let grants = |client: &mut Governance| {
+            let mut client = client.clone();
+            async move {
+                client
+                    .list_grants(ListGrantsRequest {
+                        filter: "principal = \"projects/churn\"".into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .grants
+            }
+        };
+        let the_grant = grants(&mut bob).await;
+        assert_eq!(the_grant.len(), 1, "the project's member reads its grant");
+        let grant_name = the_grant[0].name.clone();
+
+        // Parties: the requester and project, the product's owner, an administrator.
+        for (who, client) in [
+            ("bob", &mut bob),
+            ("olivia", &mut olivia),
+            ("admin", &mut admin),
+        ] {
+            let listed = client
+                .list_subscription_requests(ListSubscriptionRequestsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(listed.subscription_requests.len(), 1, "{who}");
+            let listed = client
+                .list_subscriptions(ListSubscriptionsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(listed.subscriptions.len(), 1, "{who}");
+            assert_eq!(grants(client).await.len(), 1, "{who}");
+            client
+                .get_grant(GetGrantRequest {
+                    name: grant_name.clone(),
+                })
+                .await
+                .unwrap();
+            client
+                .get_subscription(GetSubscriptionRequest {
+                    name: subscription.clone(),
+                })
+                .await
+                .unwrap();
+        }
+        // Anyone else: as if none existed, the row filter's literal included.
+        let listed = mallory
+            .list_subscription_requests(ListSubscriptionRequestsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.subscription_requests.is_empty());
+        let listed = mallory
+            .list_subscriptions(ListSubscriptionsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.subscriptions.is_empty());
+        assert!(grants(&mut mallory).await.is_empty());
+        let all = mallory
+            .list_grants(ListGrantsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(all.grants.is_empty(), "{:?}", all.grants);
+        let hidden = mallory
+            .get_grant(GetGrantRequest {
+                name: grant_name.clone(),
+            })
+            .await
+            .unwrap_err();
+        let absent = mallory
+            .get_grant(GetGrantRequest {
+                name: "grants/0194a0b0-0000-7000-8000-000000000001".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound);
+        assert_eq!(absent.code(), Code::NotFound);
+        for status in [
+            mallory
+                .get_subscription(GetSubscriptionRequest {
+                    name: subscription.clone(),
+                })
+                .await
+                .unwrap_err(),
+            mallory
+                .get_subscription_request(GetSubscriptionRequestRequest {
+                    name: approved.name.clone(),
+                })
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(status.code(), Code::NotFound, "{status:?}");
+            assert!(!status.message().contains("confidential"));
+        }
+    });
+}

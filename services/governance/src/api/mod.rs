@@ -391,9 +391,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
             self.governance
-                .get_subscription_request(&request.into_inner().name)
+                .read_subscription_request(&subject, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -402,9 +403,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionRequestsRequest>,
     ) -> Result<Response<ListSubscriptionRequestsResponse>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
             self.governance
-                .list_subscription_requests(request.into_inner())
+                .list_subscription_requests(&subject, request.into_inner())
                 .await?,
         ))
     }
@@ -449,9 +451,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
             self.governance
-                .get_subscription(&request.into_inner().name)
+                .read_subscription(&subject, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -460,9 +463,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionsRequest>,
     ) -> Result<Response<ListSubscriptionsResponse>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
             self.governance
-                .list_subscriptions(request.into_inner())
+                .list_subscriptions(&subject, request.into_inner())
                 .await?,
         ))
     }
@@ -519,9 +523,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
             self.governance
-                .get_grant(&request.into_inner().name)
+                .read_grant(&subject, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -530,8 +535,11 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListGrantsRequest>,
     ) -> Result<Response<ListGrantsResponse>, Status> {
+        let subject = subject_of(&request)?;
         Ok(Response::new(
-            self.governance.list_grants(request.into_inner()).await?,
+            self.governance
+                .list_grants(&subject, request.into_inner())
+                .await?,
         ))
     }
 

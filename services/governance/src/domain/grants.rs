@@ -150,7 +150,7 @@ pub(crate) fn check_data_filter(
 
 impl Governance {
     /// PERMISSION_DENIED unless `subject` may grant (or revoke) `permissions` on `target`.
-    fn require_grant_rights(
+    pub(crate) fn require_grant_rights(
         &self,
         index: &AccessIndex,
         subject: &Subject,
@@ -335,7 +335,16 @@ impl Governance {
         self.applied(created).await
     }
 
-    pub async fn get_grant(&self, name: &str) -> Result<Grant, ApiError> {
+    /// The grant, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
+    pub async fn read_grant(&self, subject: &Subject, name: &str) -> Result<Grant, ApiError> {
+        let grant = self.get_grant(name).await?;
+        if self.may_read_grant(&self.engine().index(), subject, &grant) {
+            return Ok(grant);
+        }
+        Err(ApiError::not_found(name))
+    }
+
+    pub(crate) async fn get_grant(&self, name: &str) -> Result<Grant, ApiError> {
         let mut errors = FieldErrors::new();
         if name.strip_prefix("grants/").is_none_or(str::is_empty) {
             errors.add("name", "must be a resource name of the form grants/{id}");
@@ -344,11 +353,13 @@ impl Governance {
         resources::get(self.store().db(), name).await
     }
 
+    /// The grants `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_grants(
         &self,
+        subject: &Subject,
         request: ListGrantsRequest,
     ) -> Result<ListGrantsResponse, ApiError> {
-        let (grants, next_page_token) = list_filtered(
+        let (mut grants, next_page_token) = list_filtered(
             self,
             "grants",
             &request.filter,
@@ -368,6 +379,10 @@ impl Governance {
             &request.page_token,
         )
         .await?;
+        {
+            let index = self.engine().index();
+            grants.retain(|grant: &Grant| self.may_read_grant(&index, subject, grant));
+        }
         Ok(ListGrantsResponse {
             grants,
             next_page_token,

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod decisions;
 pub mod grants;
+mod parties;
 pub mod policies;
 pub mod principals;
 pub mod row_filter;

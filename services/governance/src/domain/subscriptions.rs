@@ -87,7 +87,12 @@ fn descriptor(index: &AccessIndex, product: &str) -> Value {
 impl Governance {
     /// Whether `subject` may decide requests for `product`: an administrator, an owner of the
     /// product (or above it), or one of its approvers.
-    fn may_approve(&self, index: &AccessIndex, subject: &Subject, product: &str) -> bool {
+    pub(crate) fn may_approve(
+        &self,
+        index: &AccessIndex,
+        subject: &Subject,
+        product: &str,
+    ) -> bool {
         if subject.is_admin {
             return true;
         }
@@ -308,7 +313,20 @@ impl Governance {
         Ok(created)
     }
 
-    pub async fn get_subscription_request(
+    /// The request, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
+    pub async fn read_subscription_request(
+        &self,
+        subject: &Subject,
+        name: &str,
+    ) -> Result<SubscriptionRequest, ApiError> {
+        let request = self.get_subscription_request(name).await?;
+        if self.may_read_request(&self.engine().index(), subject, &request) {
+            return Ok(request);
+        }
+        Err(ApiError::not_found(name))
+    }
+
+    pub(crate) async fn get_subscription_request(
         &self,
         name: &str,
     ) -> Result<SubscriptionRequest, ApiError> {
@@ -324,11 +342,13 @@ impl Governance {
         resources::get(self.store().db(), name).await
     }
 
+    /// The requests `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_subscription_requests(
         &self,
+        subject: &Subject,
         request: ListSubscriptionRequestsRequest,
     ) -> Result<ListSubscriptionRequestsResponse, ApiError> {
-        let (subscription_requests, next_page_token) = list_filtered(
+        let (mut subscription_requests, next_page_token) = list_filtered(
             self,
             "subscriptionRequests",
             &request.filter,
@@ -344,6 +364,12 @@ impl Governance {
             &request.page_token,
         )
         .await?;
+        {
+            let index = self.engine().index();
+            subscription_requests.retain(|request: &SubscriptionRequest| {
+                self.may_read_request(&index, subject, request)
+            });
+        }
         Ok(ListSubscriptionRequestsResponse {
             subscription_requests,
             next_page_token,
@@ -572,7 +598,20 @@ impl Governance {
             .await
     }
 
-    pub async fn get_subscription(&self, name: &str) -> Result<Subscription, ApiError> {
+    /// The subscription, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
+    pub async fn read_subscription(
+        &self,
+        subject: &Subject,
+        name: &str,
+    ) -> Result<Subscription, ApiError> {
+        let subscription = self.get_subscription(name).await?;
+        if self.may_read_subscription(&self.engine().index(), subject, &subscription) {
+            return Ok(subscription);
+        }
+        Err(ApiError::not_found(name))
+    }
+
+    pub(crate) async fn get_subscription(&self, name: &str) -> Result<Subscription, ApiError> {
         if name
             .strip_prefix("subscriptions/")
             .is_none_or(str::is_empty)
@@ -582,11 +621,13 @@ impl Governance {
         resources::get(self.store().db(), name).await
     }
 
+    /// The subscriptions `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_subscriptions(
         &self,
+        subject: &Subject,
         request: ListSubscriptionsRequest,
     ) -> Result<ListSubscriptionsResponse, ApiError> {
-        let (subscriptions, next_page_token) = list_filtered(
+        let (mut subscriptions, next_page_token) = list_filtered(
             self,
             "subscriptions",
             &request.filter,
@@ -600,6 +641,12 @@ impl Governance {
             &request.page_token,
         )
         .await?;
+        {
+            let index = self.engine().index();
+            subscriptions.retain(|subscription: &Subscription| {
+                self.may_read_subscription(&index, subject, subscription)
+            });
+        }
         Ok(ListSubscriptionsResponse {
             subscriptions,
             next_page_token,
