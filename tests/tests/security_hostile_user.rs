@@ -593,3 +593,106 @@ async fn the_data_directory_and_its_databases_are_private_to_their_owner() {
     );
     suite.stop().await.expect("suite stops cleanly");
 }
+
+#[tokio::test]
+async fn owners_and_grantees_exist_and_a_project_that_owns_is_not_deleted() {
+    on_every_backend!(|suite| {
+        let mut admin_catalog = catalog(&suite, &suite.admin_token());
+        let mut olivia = governance(&suite, &suite.token("users/olivia", &[]));
+        let mut olivia_catalog = catalog(&suite, &suite.token("users/olivia", &[]));
+        let mut bob = governance(&suite, &suite.token("users/bob", &[]));
+        register_catalog(&mut admin_catalog).await;
+        wait_until_allowed(&mut olivia, Permission::Select, ASSET).await;
+
+        // A project that does not exist (yet) can own nothing and be granted nothing: whoever
+        // created it later would hold those rights.
+        let mut ghost_owned = product_request("domains/sales", "ghost", "Ghost");
+        ghost_owned.data_product.as_mut().unwrap().owners =
+            vec!["users/olivia".into(), "projects/ghost".into()];
+        let refused = olivia_catalog
+            .create_data_product(ghost_owned)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+        assert_eq!(bad_fields(&refused), ["data_product.owners[1]"]);
+        let refused = olivia
+            .create_grant(grant_request(
+                "projects/ghost",
+                ASSET,
+                &[Permission::Select],
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+        assert_eq!(bad_fields(&refused), ["grant.principal"]);
+
+        // Once it exists, it may own; while it owns, it can not be deleted.
+        bob.create_project(CreateProjectRequest {
+            project_id: "ghost".into(),
+            project: Some(Project {
+                display_name: "Ghost".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+        let mut owned = product_request("domains/sales", "ghost", "Ghost");
+        owned.data_product.as_mut().unwrap().owners = vec!["projects/ghost".into()];
+        olivia_catalog.create_data_product(owned).await.unwrap();
+        let product = "domains/sales/dataProducts/ghost";
+        wait_until_allowed(&mut bob, Permission::Alter, product).await;
+        let refused = bob
+            .delete_project(DeleteProjectRequest {
+                name: "projects/ghost".into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        assert_eq!(
+            weft_tests::precondition_violations(&refused),
+            [("OWNS_RESOURCES".to_string(), product.to_string())]
+        );
+        // Given other owners, it goes.
+        let current = admin_catalog
+            .get_data_product(GetDataProductRequest {
+                name: product.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        olivia_catalog
+            .update_data_product(UpdateDataProductRequest {
+                data_product: Some(DataProduct {
+                    owners: vec!["users/olivia".into()],
+                    ..current
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["owners".into()],
+                }),
+            })
+            .await
+            .unwrap();
+        let mut deleted = false;
+        for _ in 0..100 {
+            match bob
+                .delete_project(DeleteProjectRequest {
+                    name: "projects/ghost".into(),
+                    etag: String::new(),
+                })
+                .await
+            {
+                Ok(_) => {
+                    deleted = true;
+                    break;
+                }
+                Err(status) if status.code() == Code::FailedPrecondition => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(status) => panic!("{status:?}"),
+            }
+        }
+        assert!(deleted, "the project is deleted once it owns nothing");
+    });
+}

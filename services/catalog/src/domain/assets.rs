@@ -297,6 +297,10 @@ impl Catalog {
             None => errors.add("asset", "is required"),
         }
         errors.into_result()?;
+        if let Some(asset) = &request.asset {
+            self.require_existing_principals(&[("asset.owners", &asset.owners)])
+                .await?;
+        }
         let asset = new_asset(&request.parent, &request.asset_id, request.asset.as_ref());
         let (parent, actor_name) = (request.parent.clone(), actor.to_string());
         self.create_resource(
@@ -357,6 +361,20 @@ impl Catalog {
             }
         }
         errors.into_result()?;
+        let owner_fields: Vec<(String, &[String])> = request
+            .requests
+            .iter()
+            .enumerate()
+            .filter_map(|(index, create)| {
+                let asset = create.asset.as_ref()?;
+                Some((format!("requests[{index}].asset.owners"), &asset.owners[..]))
+            })
+            .collect();
+        let owner_fields: Vec<(&str, &[String])> = owner_fields
+            .iter()
+            .map(|(field, owners)| (field.as_str(), *owners))
+            .collect();
+        self.require_existing_principals(&owner_fields).await?;
         let assets: Vec<Asset> = request
             .requests
             .iter()
@@ -457,6 +475,10 @@ impl Catalog {
                 },
             )
             .await?;
+        if fields.contains(&"owners") {
+            self.require_existing_principals(&[("asset.owners", &input.owners)])
+                .await?;
+        }
         let (name, apply_fields, actor_name) = (
             input.name.clone(),
             fields.clone(),

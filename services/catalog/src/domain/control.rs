@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use weft_proto::weft::common::v1::Permission;
-use weft_runtime::{ApiError, Caller};
+use weft_runtime::{ApiError, Caller, FieldErrors};
 
 use super::Catalog;
 use super::mutations::check_etag;
@@ -76,6 +76,38 @@ impl Catalog {
             .await?;
         }
         Ok(current.etag().to_string())
+    }
+
+    /// INVALID_ARGUMENT naming each principal of `fields` (field path, principals) that Weft
+    /// manages and that does not exist: a product owned by a project not created yet (or
+    /// deleted) would belong to whoever created a project of that id. Users, groups and service
+    /// accounts come from the identity provider and are taken as named.
+    pub(crate) async fn require_existing_principals(
+        &self,
+        fields: &[(&str, &[String])],
+    ) -> Result<(), ApiError> {
+        let managed: Vec<String> = fields
+            .iter()
+            .flat_map(|(_, principals)| principals.iter())
+            .filter(|principal| principal.starts_with("projects/"))
+            .cloned()
+            .collect();
+        if managed.is_empty() {
+            return Ok(());
+        }
+        let missing = self.visibility().missing_principals(&managed).await?;
+        let mut errors = FieldErrors::new();
+        for (field, principals) in fields {
+            for (position, principal) in principals.iter().enumerate() {
+                if missing.contains(principal) {
+                    errors.add(
+                        format!("{field}[{position}]"),
+                        format!("{principal} does not exist"),
+                    );
+                }
+            }
+        }
+        errors.into_result()
     }
 
     async fn require(

@@ -32,6 +32,26 @@ const MUTABLE_FIELDS: &[&str] = &[
 ];
 const FILTER_FIELDS: &[&str] = &["lifecycle_state", "owner", "tag", "glossary_term"];
 
+/// The principals of a product that must exist: its owners and its approvers.
+fn principal_fields<'a>(
+    product: &'a DataProduct,
+    fields: &[&str],
+) -> Vec<(&'static str, &'a [String])> {
+    let mut named = Vec::new();
+    if fields.contains(&"owners") {
+        named.push(("data_product.owners", &product.owners[..]));
+    }
+    if fields.contains(&"subscription_policy")
+        && let Some(policy) = &product.subscription_policy
+    {
+        named.push((
+            "data_product.subscription_policy.approvers",
+            &policy.approvers[..],
+        ));
+    }
+    named
+}
+
 pub(crate) fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
     validate::display_name(errors, "data_product.display_name", &product.display_name);
     validate::description(errors, "data_product.description", &product.description);
@@ -131,6 +151,13 @@ impl Catalog {
             None => errors.add("data_product", "is required"),
         }
         errors.into_result()?;
+        if let Some(product) = &request.data_product {
+            self.require_existing_principals(&principal_fields(
+                product,
+                &["owners", "subscription_policy"],
+            ))
+            .await?;
+        }
         let product = DataProduct {
             name: format!(
                 "{}/dataProducts/{}",
@@ -232,6 +259,8 @@ impl Catalog {
                     parent: None,
                 },
             )
+            .await?;
+        self.require_existing_principals(&principal_fields(&input, &fields))
             .await?;
         let (name, apply_fields) = (input.name.clone(), fields.clone());
         self.update_resource(

@@ -82,6 +82,10 @@ impl Catalog {
             None => errors.add("domain", "is required"),
         }
         errors.into_result()?;
+        if let Some(domain) = &request.domain {
+            self.require_existing_principals(&[("domain.owners", &domain.owners)])
+                .await?;
+        }
         let domain = Domain {
             name: format!("domains/{}", request.domain_id),
             uid: uuid::Uuid::new_v4().to_string(),
@@ -164,6 +168,10 @@ impl Catalog {
                 },
             )
             .await?;
+        if fields.contains(&"owners") {
+            self.require_existing_principals(&[("domain.owners", &input.owners)])
+                .await?;
+        }
         let (name, apply_fields) = (input.name.clone(), fields.clone());
         self.update_resource(
             caller.subject(),

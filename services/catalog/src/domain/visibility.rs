@@ -6,7 +6,9 @@
 use tonic::transport::Channel;
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
-use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
+use weft_proto::weft::governance::v1::{
+    AccessQuery, BatchCheckRequest, FindMissingPrincipalsRequest,
+};
 use weft_runtime::{ApiError, Caller, access_checks};
 
 /// Most questions governance takes in one BatchCheck.
@@ -74,6 +76,26 @@ impl Visibility {
         };
         let response = access_checks::batch_check(&self.client, request, "access").await?;
         Ok(response.decisions[0].allowed)
+    }
+
+    /// Those of `principals` that are Weft's to manage (projects) and do not exist.
+    pub async fn missing_principals(&self, principals: &[String]) -> Result<Vec<String>, ApiError> {
+        let mut request = tonic::Request::new(FindMissingPrincipalsRequest {
+            principals: principals.to_vec(),
+        });
+        request.set_timeout(access_checks::DECISION_TIMEOUT);
+        let response = self
+            .client
+            .clone()
+            .find_missing_principals(request)
+            .await
+            .map_err(|status| {
+                tracing::warn!(%status, "governance could not say which principals exist");
+                ApiError::Unavailable(
+                    "governance is unavailable: owners can not be checked".to_string(),
+                )
+            })?;
+        Ok(response.into_inner().missing)
     }
 
     async fn describable(&self, caller: &Caller, names: &[&String]) -> Result<Vec<bool>, ApiError> {

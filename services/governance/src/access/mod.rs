@@ -232,6 +232,22 @@ impl AccessIndex {
         None
     }
 
+    /// Up to `limit` catalog resources (in name order) that `principal` owns or approves
+    /// subscriptions for. A scan of the projection: for deletions, which are rare.
+    pub fn held_by(&self, principal: &str, limit: usize) -> Vec<String> {
+        self.node_names
+            .iter()
+            .filter(|name| {
+                self.nodes.get(&***name).is_some_and(|node| {
+                    node.owners.iter().any(|owner| owner == principal)
+                        || node.approvers.iter().any(|approver| approver == principal)
+                })
+            })
+            .take(limit)
+            .map(|name| name.to_string())
+            .collect()
+    }
+
     /// Resolves a resource name ("<asset>#<column>" for a column) to its node and ancestors;
     /// `None` when the catalog has no such resource (or column).
     pub fn target<'a>(&'a self, resource: &'a str) -> Option<Target<'a>> {

@@ -664,6 +664,17 @@ impl GovernanceInternalService for GovernanceInternalApi {
         )?))
     }
 
+    /// The catalog checks that the owners and approvers it is given exist.
+    async fn find_missing_principals(
+        &self,
+        request: Request<FindMissingPrincipalsRequest>,
+    ) -> Result<Response<FindMissingPrincipalsResponse>, Status> {
+        Ok(Response::new(
+            self.governance
+                .find_missing_principals(request.into_inner())?,
+        ))
+    }
+
     /// The gateway's gathered public Check calls: each caller is who the gateway authenticated
     /// (trusted as the principal header of a forwarded call is), and gets what Check would have
     /// answered it, an error included.

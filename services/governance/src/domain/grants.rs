@@ -294,6 +294,14 @@ impl Governance {
             if grant.target.is_some() {
                 self.require_grant_rights(&index, subject, &grant)?;
             }
+            if grant.principal.starts_with("projects/")
+                && !index.memberships().has_project(&grant.principal)
+            {
+                errors.add(
+                    "grant.principal",
+                    format!("{} does not exist", grant.principal),
+                );
+            }
             match &grant.target {
                 None => errors.add("grant.target", "set resource or tag_expression"),
                 Some(grant::Target::TagExpression(_)) => {}

@@ -7,7 +7,7 @@ use prost::Message;
 use serde_json::json;
 use weft_proto::resource::Resource;
 use weft_proto::weft::governance::v1::*;
-use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
+use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
 use weft_storage::resources;
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
@@ -15,6 +15,8 @@ use crate::access::Subject;
 
 /// Most members of a group or project.
 const MAX_MEMBERS: usize = 1_000;
+/// Resources listed at most when a deletion is refused because the principal holds them.
+const MAX_LISTED_HOLDINGS: usize = 20;
 
 fn validate_email(errors: &mut FieldErrors, field: &str, email: &str) {
     let valid = email.is_empty()
@@ -493,6 +495,26 @@ impl Governance {
     ) -> Result<(), ApiError> {
         get_kind::<Project>(self, &request.name, "projects").await?;
         self.require_project_owner(subject, &request.name)?;
+        // Whoever created a project of the same id later would own what this one owns.
+        let held = self
+            .engine()
+            .index()
+            .held_by(&request.name, MAX_LISTED_HOLDINGS);
+        if !held.is_empty() {
+            return Err(ApiError::precondition(
+                format!(
+                    "{} still owns or approves catalog resources; give them other owners first",
+                    request.name
+                ),
+                held.into_iter()
+                    .map(|resource| Violation {
+                        kind: "OWNS_RESOURCES".to_string(),
+                        subject: resource,
+                        description: format!("{} is an owner or approver of it", request.name),
+                    })
+                    .collect(),
+            ));
+        }
         let name = request.name.clone();
         resources::delete::<Project, _>(
             self.store(),
@@ -524,6 +546,29 @@ impl Governance {
         )
         .await?;
         self.applied(()).await
+    }
+
+    /// The principals of `request` that are Weft's to manage (projects) and do not exist.
+    pub fn find_missing_principals(
+        &self,
+        request: FindMissingPrincipalsRequest,
+    ) -> Result<FindMissingPrincipalsResponse, ApiError> {
+        const MAX_PRINCIPALS: usize = 1_000;
+        if request.principals.len() > MAX_PRINCIPALS {
+            return Err(ApiError::invalid(
+                "principals",
+                format!("at most {MAX_PRINCIPALS}"),
+            ));
+        }
+        let index = self.engine().index();
+        let missing = request
+            .principals
+            .into_iter()
+            .filter(|principal| {
+                principal.starts_with("projects/") && !index.memberships().has_project(principal)
+            })
+            .collect();
+        Ok(FindMissingPrincipalsResponse { missing })
     }
 
     // ---- service accounts ----
