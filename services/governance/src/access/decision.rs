@@ -51,6 +51,18 @@ pub struct Evaluation {
     pub columns: Vec<String>,
     /// For an asset: the rows allowed (`None`: every row).
     pub row_filter: Option<Expr>,
+    /// For an asset, explained: the columns left out of `columns` because Check on them is
+    /// denied, with what denies it (a guardrail's statement, usually).
+    pub column_denials: Vec<ColumnDenial>,
+}
+
+/// A column of an allowed asset that the subject may still not use.
+#[derive(Debug, Clone)]
+pub struct ColumnDenial {
+    pub column: String,
+    /// The forbidding factor's source ("policies/…"), or "" when nothing covers the column.
+    pub source: String,
+    pub reason: String,
 }
 
 /// Whether `permission` is a data permission (column and row filters restrict it).
@@ -334,7 +346,33 @@ impl AccessIndex {
             let node = target.node();
             if node.kind == NodeKind::Asset {
                 let (columns, row_filter) = union(&coverages, node.column_paths());
-                evaluation.columns = columns;
+                // A column is effective when the decision on that column allows it, so that
+                // ExplainAccess and Check agree by construction (a guardrail on Column
+                // entities forbids some columns of an allowed asset).
+                for column in columns {
+                    let on_column = self.evaluate_as(
+                        subject,
+                        permission,
+                        &format!("{}#{column}", node.name),
+                        false,
+                        visible_to_all,
+                    );
+                    if on_column.allowed {
+                        evaluation.columns.push(column);
+                        continue;
+                    }
+                    let source = on_column
+                        .factors
+                        .iter()
+                        .find(|factor| !factor.permits)
+                        .map(|factor| factor.source.clone())
+                        .unwrap_or_default();
+                    evaluation.column_denials.push(ColumnDenial {
+                        column,
+                        source,
+                        reason: on_column.reason,
+                    });
+                }
                 evaluation.row_filter = row_filter;
             }
         }

@@ -341,6 +341,25 @@ fn guardrails_permit_and_forbid_and_a_forbid_wins() {
         Permission::Select,
         &format!("{ASSET}#region")
     ));
+    // The explanation of the asset agrees with Check on each column, and names the policy.
+    let explained = index.evaluate(&user("users/alice"), Permission::Select, ASSET, true);
+    assert!(explained.allowed);
+    assert_eq!(explained.columns, vec!["region", "amount"]);
+    assert_eq!(explained.column_denials.len(), 1);
+    assert_eq!(explained.column_denials[0].column, "email");
+    assert_eq!(explained.column_denials[0].source, "policies/no-pii");
+    for column in ["region", "amount", "email"] {
+        assert_eq!(
+            explained.columns.iter().any(|c| c == column),
+            allowed(
+                &index,
+                "users/alice",
+                Permission::Select,
+                &format!("{ASSET}#{column}")
+            ),
+            "{column}"
+        );
+    }
     let officer = Subject {
         principal: "users/alice".into(),
         groups: vec!["groups/privacy".into()],

@@ -312,7 +312,19 @@ impl Governance {
                     source: factor.source,
                     permits: factor.permits,
                     detail: factor.detail,
+                    column: String::new(),
                 })
+                .chain(
+                    evaluation
+                        .column_denials
+                        .into_iter()
+                        .map(|denial| DecisionFactor {
+                            source: denial.source,
+                            permits: false,
+                            detail: format!("{} is denied: {}", denial.column, denial.reason),
+                            column: denial.column,
+                        }),
+                )
                 .collect(),
             effective_columns: evaluation.columns,
             effective_row_filter: evaluation
