@@ -21,7 +21,7 @@ use weft_proto::weft::gateway::v1::portal_service_client::PortalServiceClient;
 use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::lineage::v1::{
     AnalyzeImpactRequest, Direction, GetDatasetRequest, GetLineageGraphRequest,
-    IngestEventsRequest, NodeKind,
+    GetLineageGraphResponse, IngestEventsRequest, ListDatasetsRequest, NodeKind,
 };
 use weft_runtime::ServiceKind;
 use weft_testkit::{Bearer, TestSuite};
@@ -562,5 +562,109 @@ async fn bad_impact_questions_and_foreign_tag_writers_are_refused() {
             .unwrap()
             .into_inner();
         assert_eq!(skipped.updated, 0);
+    });
+}
+
+#[tokio::test]
+async fn catalog_links_are_shown_only_to_callers_who_may_describe_the_asset() {
+    on_every_backend!(|suite| {
+        set_up(&suite).await;
+        let orders = asset_name(SALES, "orders");
+        let contacts = asset_name(MARKETING, "contacts");
+        let contact = column_id(WAREHOUSE, "mart.contacts", "contact");
+        let source_column = column_id(SHOP, "shop.public.orders", "email");
+        let mut olivia = lineage(&suite, &suite.token("users/olivia", &[]));
+        let mut mallory = lineage(&suite, &suite.token("users/mallory", &[]));
+        let graph_of = |client: &mut weft_tests::Lineage| {
+            let mut client = client.clone();
+            let node = contact.clone();
+            async move {
+                client
+                    .get_lineage_graph(GetLineageGraphRequest {
+                        node,
+                        direction: Direction::Upstream as i32,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+            }
+        };
+        // The owner sees the links once lineage has projected the catalog, everyone the
+        // published product's once governance has too.
+        for _ in 0..100 {
+            let owners = graph_of(&mut olivia).await;
+            let others = graph_of(&mut mallory).await;
+            if owners
+                .nodes
+                .iter()
+                .any(|n| n.id == source_column && n.asset == orders)
+                && others.nodes.iter().any(|n| n.asset == contacts)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Another caller sees the same lineage; the draft product's links are hidden, the
+        // published one's shown.
+        let owners_view = graph_of(&mut olivia).await;
+        let others_view = graph_of(&mut mallory).await;
+        let ids = |graph: &GetLineageGraphResponse| {
+            graph.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&owners_view), ids(&others_view));
+        let source = others_view
+            .nodes
+            .iter()
+            .find(|n| n.id == source_column)
+            .unwrap();
+        assert_eq!(
+            (source.asset.as_str(), source.data_product.as_str()),
+            ("", "")
+        );
+        let published = others_view.nodes.iter().find(|n| n.id == contact).unwrap();
+        assert_eq!(published.asset, contacts);
+        let dataset = mallory
+            .get_dataset(GetDatasetRequest {
+                id: dataset_id(SHOP, "shop.public.orders"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(dataset.asset, "");
+        let listed = mallory
+            .list_datasets(ListDatasetsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            listed
+                .datasets
+                .iter()
+                .all(|d| d.asset.is_empty() || d.asset == contacts),
+            "{:?}",
+            listed.datasets
+        );
+
+        // Impact: the draft product, its owner and its assets are left out.
+        let report = mallory
+            .analyze_impact(AnalyzeImpactRequest {
+                node: dataset_id(SHOP, "shop.public.orders"),
+                depth: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(report.data_products, vec![MARKETING.to_string()]);
+        assert!(
+            !report.owners.contains(&"users/olivia".to_string()),
+            "{report:?}"
+        );
+        for dataset in &report.datasets {
+            assert!(
+                dataset.asset.is_empty() || dataset.asset == contacts,
+                "{dataset:?}"
+            );
+        }
     });
 }

@@ -20,6 +20,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{LineageApi, LineageInternalApi};
 use crate::domain::Lineage;
+use crate::domain::catalog_visibility::CatalogVisibility;
 use crate::storage::migrations::Migrator;
 
 /// Runs the lineage service on `listener` until `shutdown` resolves.
@@ -33,6 +34,8 @@ pub async fn serve(
     let authenticator = Authenticator::from_config(&config.auth)?;
     // Connects lazily: the catalog may start later; the projection catches up once it answers.
     let catalog = weft_runtime::tls::channel(&config, ServiceKind::Catalog)?;
+    // Which catalog links a caller may see is governance's to decide.
+    let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
     // The outbox position the graph is loaded at: the follower starts there, so no change
     // committed meanwhile is missed (applying one twice is harmless).
     let loaded_at = weft_storage::outbox::last_sequence(&store).await?;
@@ -46,8 +49,11 @@ pub async fn serve(
         move || store.end_streams()
     });
     server.add_service(InterceptedService::new(
-        LineageServiceServer::new(LineageApi::new(lineage.clone()))
-            .max_decoding_message_size(max_message_bytes),
+        LineageServiceServer::new(LineageApi::new(
+            lineage.clone(),
+            CatalogVisibility::new(governance),
+        ))
+        .max_decoding_message_size(max_message_bytes),
         BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(

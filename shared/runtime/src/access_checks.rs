@@ -5,10 +5,14 @@
 use std::time::Duration;
 
 use tonic::transport::Channel;
+use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
-use weft_proto::weft::governance::v1::{BatchCheckRequest, BatchCheckResponse};
+use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest, BatchCheckResponse};
 
-use crate::ApiError;
+use crate::{ApiError, Caller};
+
+/// Most questions governance takes in one BatchCheck.
+const MAX_BATCH: usize = 1_000;
 
 /// Longest wait for governance's decisions.
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,4 +44,34 @@ pub async fn batch_check(
         ));
     }
     Ok(response)
+}
+
+/// Which of `names` `caller` may DESCRIBE, in order (administrators: all), asked of governance
+/// in batches; UNAVAILABLE (fail closed) when it does not answer.
+pub async fn describable(
+    client: &GovernanceInternalServiceClient<Channel>,
+    caller: &Caller,
+    names: &[&str],
+    what: &str,
+) -> Result<Vec<bool>, ApiError> {
+    if caller.is_admin {
+        return Ok(vec![true; names.len()]);
+    }
+    let mut allowed = Vec::with_capacity(names.len());
+    for chunk in names.chunks(MAX_BATCH) {
+        let request = BatchCheckRequest {
+            queries: chunk
+                .iter()
+                .map(|name| AccessQuery {
+                    principal: caller.principal.subject.clone(),
+                    permission: Permission::Describe as i32,
+                    resource: name.to_string(),
+                })
+                .collect(),
+            groups: caller.principal.groups.clone(),
+        };
+        let response = batch_check(client, request, what).await?;
+        allowed.extend(response.decisions.iter().map(|decision| decision.allowed));
+    }
+    Ok(allowed)
 }

@@ -11,9 +11,6 @@ use weft_proto::weft::governance::v1::{
 };
 use weft_runtime::{ApiError, Caller, access_checks};
 
-/// Most questions governance takes in one BatchCheck.
-const MAX_BATCH: usize = 1_000;
-
 #[derive(Clone)]
 pub struct Visibility {
     client: GovernanceInternalServiceClient<Channel>,
@@ -41,11 +38,9 @@ impl Visibility {
             .iter()
             .map(|item| name_of(item).map(str::to_string))
             .collect();
-        let asked: Vec<&String> = names.iter().flatten().collect();
-        let mut allowed = Vec::with_capacity(asked.len());
-        for chunk in asked.chunks(MAX_BATCH) {
-            allowed.extend(self.describable(caller, chunk).await?);
-        }
+        let asked: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+        let allowed =
+            access_checks::describable(&self.client, caller, &asked, "what you may see").await?;
         let mut answers = allowed.into_iter();
         let keep: Vec<bool> = names
             .iter()
@@ -96,22 +91,5 @@ impl Visibility {
                 )
             })?;
         Ok(response.into_inner().missing)
-    }
-
-    async fn describable(&self, caller: &Caller, names: &[&String]) -> Result<Vec<bool>, ApiError> {
-        let request = BatchCheckRequest {
-            queries: names
-                .iter()
-                .map(|name| AccessQuery {
-                    principal: caller.principal.subject.clone(),
-                    permission: Permission::Describe as i32,
-                    resource: name.to_string(),
-                })
-                .collect(),
-            groups: caller.principal.groups.clone(),
-        };
-        let response =
-            access_checks::batch_check(&self.client, request, "what you may see").await?;
-        Ok(response.decisions.iter().map(|d| d.allowed).collect())
     }
 }

@@ -6,6 +6,8 @@ use weft_proto::weft::lineage::v1::lineage_internal_service_server::LineageInter
 use weft_proto::weft::lineage::v1::lineage_service_server::LineageService;
 use weft_proto::weft::lineage::v1::*;
 use weft_runtime::interceptors::caller;
+
+use crate::domain::catalog_visibility::CatalogVisibility;
 use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Lineage;
@@ -13,11 +15,15 @@ use crate::domain::Lineage;
 /// `weft.lineage.v1.LineageService`.
 pub struct LineageApi {
     lineage: Lineage,
+    catalog_visibility: CatalogVisibility,
 }
 
 impl LineageApi {
-    pub fn new(lineage: Lineage) -> Self {
-        Self { lineage }
+    pub fn new(lineage: Lineage, catalog_visibility: CatalogVisibility) -> Self {
+        Self {
+            lineage,
+            catalog_visibility,
+        }
     }
 }
 
@@ -54,10 +60,14 @@ impl LineageService for LineageApi {
         &self,
         request: Request<GetLineageGraphRequest>,
     ) -> Result<Response<GetLineageGraphResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let response = self
+        let mut response = self
             .lineage
             .query_graph(move |lineage| lineage.get_lineage_graph(&request))
+            .await?;
+        self.catalog_visibility
+            .hide_in_graph(&caller, &mut response)
             .await?;
         Ok(Response::new(response))
     }
@@ -66,10 +76,14 @@ impl LineageService for LineageApi {
         &self,
         request: Request<GetColumnLineageRequest>,
     ) -> Result<Response<GetLineageGraphResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let response = self
+        let mut response = self
             .lineage
             .query_graph(move |lineage| lineage.get_column_lineage(&request))
+            .await?;
+        self.catalog_visibility
+            .hide_in_graph(&caller, &mut response)
             .await?;
         Ok(Response::new(response))
     }
@@ -87,28 +101,38 @@ impl LineageService for LineageApi {
         &self,
         request: Request<ListDatasetsRequest>,
     ) -> Result<Response<ListDatasetsResponse>, Status> {
-        Ok(Response::new(
-            self.lineage.list_datasets(request.get_ref()).await?,
-        ))
+        let caller = caller(&request)?;
+        let mut response = self.lineage.list_datasets(request.get_ref()).await?;
+        self.catalog_visibility
+            .hide_in_datasets(&caller, &mut response.datasets)
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn get_dataset(
         &self,
         request: Request<GetDatasetRequest>,
     ) -> Result<Response<Dataset>, Status> {
-        Ok(Response::new(
-            self.lineage.get_dataset(request.get_ref()).await?,
-        ))
+        let caller = caller(&request)?;
+        let mut dataset = self.lineage.get_dataset(request.get_ref()).await?;
+        self.catalog_visibility
+            .hide_in_datasets(&caller, std::slice::from_mut(&mut dataset))
+            .await?;
+        Ok(Response::new(dataset))
     }
 
     async fn analyze_impact(
         &self,
         request: Request<AnalyzeImpactRequest>,
     ) -> Result<Response<AnalyzeImpactResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let response = self
+        let mut response = self
             .lineage
             .query_graph(move |lineage| lineage.analyze_impact(&request))
+            .await?;
+        self.catalog_visibility
+            .hide_in_impact(&caller, &mut response)
             .await?;
         Ok(Response::new(response))
     }

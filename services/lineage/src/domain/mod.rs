@@ -3,6 +3,7 @@
 //! (`catalog_link`), impact analysis (`impact`) and tag propagation (`propagation`).
 
 pub mod catalog_link;
+pub mod catalog_visibility;
 mod group_commit;
 pub mod ids;
 pub mod impact;

@@ -1,0 +1,118 @@
+//! What a caller may see of the catalog through lineage: a dataset's link to its catalog asset
+//! (the asset, its product, their owners) is shown only when the caller may DESCRIBE the asset,
+//! as governance decides (its internal BatchCheck, one call per answer), as every catalog
+//! listing does; the lineage itself (datasets, jobs, edges) is every reader's. Administrators
+//! see every link; an unreachable governance refuses the query (fail closed).
+
+use std::collections::{BTreeSet, HashMap};
+
+use tonic::transport::Channel;
+use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
+use weft_proto::weft::lineage::v1::{AnalyzeImpactResponse, Dataset, GetLineageGraphResponse};
+use weft_runtime::{ApiError, Caller, access_checks};
+
+#[derive(Clone)]
+pub struct CatalogVisibility {
+    client: GovernanceInternalServiceClient<Channel>,
+}
+
+impl CatalogVisibility {
+    pub fn new(governance: Channel) -> Self {
+        Self {
+            client: GovernanceInternalServiceClient::new(governance),
+        }
+    }
+
+    /// Of `assets`, those `caller` may DESCRIBE.
+    async fn describable<'a>(
+        &self,
+        caller: &Caller,
+        assets: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, bool>, ApiError> {
+        let names: BTreeSet<&str> = assets.filter(|name| !name.is_empty()).collect();
+        if names.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let names: Vec<&str> = names.into_iter().collect();
+        let allowed =
+            access_checks::describable(&self.client, caller, &names, "catalog links").await?;
+        Ok(names.into_iter().map(str::to_string).zip(allowed).collect())
+    }
+
+    pub async fn hide_in_graph(
+        &self,
+        caller: &Caller,
+        graph: &mut GetLineageGraphResponse,
+    ) -> Result<(), ApiError> {
+        if caller.is_admin {
+            return Ok(());
+        }
+        let visible = self
+            .describable(caller, graph.nodes.iter().map(|node| node.asset.as_str()))
+            .await?;
+        for node in &mut graph.nodes {
+            if !node.asset.is_empty() && visible.get(&node.asset) != Some(&true) {
+                node.asset.clear();
+                node.data_product.clear();
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn hide_in_datasets(
+        &self,
+        caller: &Caller,
+        datasets: &mut [Dataset],
+    ) -> Result<(), ApiError> {
+        if caller.is_admin {
+            return Ok(());
+        }
+        let visible = self
+            .describable(
+                caller,
+                datasets.iter().map(|dataset| dataset.asset.as_str()),
+            )
+            .await?;
+        for dataset in datasets {
+            if !dataset.asset.is_empty() && visible.get(&dataset.asset) != Some(&true) {
+                dataset.asset.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Hides the links of impacted datasets, and the products and owners only they named.
+    pub async fn hide_in_impact(
+        &self,
+        caller: &Caller,
+        report: &mut AnalyzeImpactResponse,
+    ) -> Result<(), ApiError> {
+        if caller.is_admin {
+            return Ok(());
+        }
+        let visible = self
+            .describable(caller, report.datasets.iter().map(|d| d.asset.as_str()))
+            .await?;
+        let mut products = BTreeSet::new();
+        let mut owners = BTreeSet::new();
+        for dataset in &mut report.datasets {
+            if dataset.asset.is_empty() {
+                continue;
+            }
+            if visible.get(&dataset.asset) == Some(&true) {
+                products.insert(dataset.data_product.clone());
+                owners.extend(dataset.owners.iter().cloned());
+            } else {
+                dataset.asset.clear();
+                dataset.data_product.clear();
+                dataset.owners.clear();
+                dataset.subscribers.clear();
+            }
+        }
+        report
+            .data_products
+            .retain(|product| products.contains(product));
+        report.owners.retain(|owner| owners.contains(owner));
+        Ok(())
+    }
+}
