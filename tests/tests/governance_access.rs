@@ -387,6 +387,7 @@ async fn grants_filters_and_guardrails_decide_access_through_the_gateway() {
                     },
                 ],
                 groups: vec![],
+                min_catalog_sequence: 0,
             })
             .await
             .unwrap()

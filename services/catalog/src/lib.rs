@@ -12,7 +12,9 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInternalServiceServer;
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogServiceServer;
+use weft_runtime::auth::CATALOG_SEQUENCE_HEADER;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
+use weft_runtime::sequence_header::WithSequenceHeader;
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
 use crate::api::{CatalogApi, CatalogInternalApi};
@@ -46,10 +48,15 @@ pub async fn serve(
         let store = store.clone();
         move || store.end_streams()
     });
-    server.add_service(InterceptedService::new(
-        CatalogServiceServer::new(CatalogApi::new(catalog.clone()))
-            .max_decoding_message_size(max_message_bytes),
-        BehindGateway(authenticator.clone()),
+    let outbox_position = store.clone();
+    server.add_service(WithSequenceHeader::new(
+        InterceptedService::new(
+            CatalogServiceServer::new(CatalogApi::new(catalog.clone()))
+                .max_decoding_message_size(max_message_bytes),
+            BehindGateway(authenticator.clone()),
+        ),
+        CATALOG_SEQUENCE_HEADER,
+        move || outbox_position.outbox_position(),
     ));
     server.add_service(InterceptedService::new(
         CatalogInternalServiceServer::new(CatalogInternalApi::new(catalog))

@@ -4,7 +4,9 @@
 //! emptied by governance's event stream. Deny by default: an RPC without a rule, an unreachable
 //! governance or a resource governance does not know is refused.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tonic::body::Body;
@@ -12,7 +14,9 @@ use tonic::transport::Channel;
 use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
-use weft_runtime::auth::INDEX_SEQUENCE_HEADER;
+use weft_runtime::auth::{
+    CATALOG_SEQUENCE_HEADER, INDEX_SEQUENCE_HEADER, MIN_CATALOG_SEQUENCE_HEADER,
+};
 use weft_runtime::{ApiError, Caller, access_checks, validate};
 
 use crate::access_rules::{AccessRule, AccessRules};
@@ -22,8 +26,18 @@ use crate::request_resource;
 /// Wait before following governance's event stream again after it failed.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
+/// Most callers whose catalog position is tracked (see `catalog_positions`).
+const MAX_TRACKED_CALLERS: usize = 100_000;
+
 pub struct Authorizer {
     rules: AccessRules,
+    /// The newest catalog event sequence each caller has caused or seen through this gateway
+    /// (from the catalog's `x-weft-catalog-sequence`): its later calls are decided on a
+    /// projection at least that new (read-your-writes across services). An entry governance
+    /// has caught up with is no longer needed; when full, those are dropped first.
+    catalog_positions: Mutex<HashMap<String, i64>>,
+    /// The newest catalog sequence governance's decisions reflected.
+    governance_catalog_position: AtomicI64,
     /// Members may call AUDIENCE_LINEAGE_PRODUCER RPCs.
     lineage_producer_group: String,
     governance: GovernanceInternalServiceClient<Channel>,
@@ -40,6 +54,8 @@ impl Authorizer {
     ) -> Arc<Self> {
         Arc::new(Self {
             rules,
+            catalog_positions: Mutex::new(HashMap::new()),
+            governance_catalog_position: AtomicI64::new(0),
             lineage_producer_group,
             governance: GovernanceInternalServiceClient::new(governance),
             cache: DecisionCache::new(),
@@ -121,7 +137,7 @@ impl Authorizer {
             permission: rule.permission,
             resource,
         };
-        let decision = self.decide(&question).await?;
+        let decision = self.decide(&question, caller.catalog_position).await?;
         if decision.allowed {
             return Ok(request);
         }
@@ -138,8 +154,18 @@ impl Authorizer {
         )))
     }
 
-    async fn decide(&self, question: &Question) -> Result<Decision, ApiError> {
-        if let Some(decision) = self.cache.get(question) {
+    /// Governance's decision on `question`, made on a catalog projection at least at
+    /// `catalog_position`.
+    async fn decide(
+        &self,
+        question: &Question,
+        catalog_position: i64,
+    ) -> Result<Decision, ApiError> {
+        if let Some(decision) = self
+            .cache
+            .get(question)
+            .filter(|decision| decision.catalog_sequence >= catalog_position)
+        {
             return Ok(decision);
         }
         let request = BatchCheckRequest {
@@ -149,12 +175,16 @@ impl Authorizer {
                 resource: question.resource.clone(),
             }],
             groups: question.groups.clone(),
+            min_catalog_sequence: catalog_position,
         };
         let response = access_checks::batch_check(&self.governance, request, "access").await?;
+        self.governance_catalog_position
+            .fetch_max(response.catalog_sequence, Ordering::AcqRel);
         let answer = &response.decisions[0];
         let decision = Decision {
             allowed: answer.allowed,
             reason: answer.reason.clone(),
+            catalog_sequence: response.catalog_sequence,
         };
         self.cache
             .put(question.clone(), decision.clone(), response.index_sequence);
@@ -171,6 +201,55 @@ impl Authorizer {
         {
             self.observe_index_sequence(sequence);
         }
+    }
+
+    /// A catalog response to `subject` said the catalog stood at the sequence in its
+    /// `x-weft-catalog-sequence` header: `subject`'s later calls are decided at least there.
+    pub fn observe_catalog_response(&self, subject: &str, headers: &http::HeaderMap) {
+        let Some(sequence) = headers
+            .get(CATALOG_SEQUENCE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i64>().ok())
+        else {
+            return;
+        };
+        if sequence <= self.governance_catalog_position.load(Ordering::Acquire) {
+            // Governance's projection already reflects it: nothing to wait for.
+            return;
+        }
+        let mut positions = self
+            .catalog_positions
+            .lock()
+            .expect("catalog positions lock");
+        if positions.len() >= MAX_TRACKED_CALLERS && !positions.contains_key(subject) {
+            let reached = self.governance_catalog_position.load(Ordering::Acquire);
+            positions.retain(|_, position| *position > reached);
+            if positions.len() >= MAX_TRACKED_CALLERS {
+                positions.clear();
+            }
+        }
+        let position = positions.entry(subject.to_string()).or_default();
+        *position = (*position).max(sequence);
+    }
+
+    /// The catalog position `subject`'s call must be decided at: what it caused or saw through
+    /// this gateway, or what it says it saw (`x-weft-min-catalog-sequence`, e.g. through
+    /// another replica), whichever is newer.
+    pub fn catalog_position_of(&self, subject: &str, headers: &http::HeaderMap) -> i64 {
+        let stated = headers
+            .get(MIN_CATALOG_SEQUENCE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i64>().ok())
+            .unwrap_or_default()
+            .max(0);
+        let tracked = self
+            .catalog_positions
+            .lock()
+            .expect("catalog positions lock")
+            .get(subject)
+            .copied()
+            .unwrap_or_default();
+        stated.max(tracked)
     }
 
     /// Governance answered from its index at `sequence` (see `observe_governance_response`).

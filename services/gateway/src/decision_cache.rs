@@ -31,6 +31,9 @@ pub struct Question {
 pub struct Decision {
     pub allowed: bool,
     pub reason: String,
+    /// The catalog event sequence governance's projection reflected (a question about a
+    /// catalog change newer than that is asked again, not answered from the cache).
+    pub catalog_sequence: i64,
 }
 
 #[derive(Default)]
@@ -136,6 +139,7 @@ mod tests {
 
     fn allowed() -> Decision {
         Decision {
+            catalog_sequence: 0,
             allowed: true,
             reason: "grant grants/1".into(),
         }

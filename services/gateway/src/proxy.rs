@@ -15,7 +15,9 @@ use tonic::metadata::MetadataMap;
 use tonic::server::NamedService;
 use tonic::transport::Channel;
 use tower::ServiceExt;
-use weft_runtime::auth::{PRINCIPAL_METADATA_KEY, bearer_token, encode_principal};
+use weft_runtime::auth::{
+    MIN_CATALOG_SEQUENCE_HEADER, PRINCIPAL_METADATA_KEY, bearer_token, encode_principal,
+};
 use weft_runtime::{ApiError, Authenticator, telemetry};
 
 use crate::authorization::Authorizer;
@@ -109,7 +111,9 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
                 Ok(principal) => principal,
                 Err(error) => return Ok(error.into_status().into_http()),
             };
-            let caller = authenticator.verifier().caller(principal);
+            let mut caller = authenticator.verifier().caller(principal);
+            caller.catalog_position =
+                authorizer.catalog_position_of(&caller.principal.subject, request.headers());
             let path = request.uri().path().to_string();
             let mut request = match authorizer.authorize(&caller, &path, request).await {
                 Ok(request) => request,
@@ -124,6 +128,12 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
             let headers = request.headers_mut();
             // The backend trusts this header from the gateway, so a client's copy is replaced.
             headers.remove(http::header::AUTHORIZATION);
+            // What the caller caused or saw of the catalog: the backend's own decisions about it
+            // (visibility, catalog links) are made at least there.
+            headers.insert(
+                MIN_CATALOG_SEQUENCE_HEADER,
+                http::HeaderValue::from(caller.catalog_position),
+            );
             let encoded = base64::engine::general_purpose::STANDARD_NO_PAD
                 .encode(encode_principal(&principal));
             match http::HeaderValue::from_str(&encoded) {
@@ -139,9 +149,10 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
             telemetry::inject_current_context(headers);
             match channel.oneshot(request).await {
                 Ok(response) => {
-                    // Before the caller sees governance's answer, so its next request is
-                    // decided on the index that answer came from.
+                    // Before the caller sees the answer, so that its next request is decided
+                    // on state that reflects it: governance's index, the catalog's changes.
                     authorizer.observe_governance_response(response.headers());
+                    authorizer.observe_catalog_response(&principal.subject, response.headers());
                     Ok(response)
                 }
                 Err(error) => {
@@ -207,7 +218,9 @@ where
                 Ok(principal) => principal,
                 Err(error) => return Ok(error.into_status().into_http()),
             };
-            let caller = authenticator.verifier().caller(principal);
+            let mut caller = authenticator.verifier().caller(principal);
+            caller.catalog_position =
+                authorizer.catalog_position_of(&caller.principal.subject, request.headers());
             let path = request.uri().path().to_string();
             match authorizer.authorize(&caller, &path, request).await {
                 Ok(request) => Ok(inner.oneshot(request).await?.map(Body::new)),

@@ -10,9 +10,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use prost::Message;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tonic::transport::Channel;
 use weft_proto::weft::catalog::v1::TagKey;
 use weft_proto::weft::common::v1::Event;
@@ -37,13 +38,17 @@ pub struct Engine {
     applied: Mutex<i64>,
     /// The same, readable without waiting: the index reflects at least this sequence.
     index_sequence: AtomicI64,
+    /// The catalog event sequence the index reflects at least; decisions asked "at least at
+    /// catalog position P" wait on it (read-your-writes across services).
+    catalog_position: watch::Sender<i64>,
 }
 
 impl Engine {
     /// Rebuilds the index from the database.
     pub async fn rebuild(store: Store) -> Result<Arc<Self>, ApiError> {
-        // Read the cursor first: events committed while loading are applied again (harmless).
+        // Read the cursors first: events committed while loading are applied again (harmless).
         let applied = outbox::last_sequence(&store).await?;
+        let catalog_position = projection::cursor(store.db(), projection::CATALOG).await?;
         let mut index = AccessIndex::new();
         let conn = store.db();
         for group in resources::all::<Group, _>(conn).await? {
@@ -80,7 +85,28 @@ impl Engine {
             index: RwLock::new(index),
             applied: Mutex::new(applied),
             index_sequence: AtomicI64::new(applied),
+            catalog_position: watch::channel(catalog_position).0,
         }))
+    }
+
+    /// The catalog event sequence the index reflects at least.
+    pub fn catalog_position(&self) -> i64 {
+        *self.catalog_position.borrow()
+    }
+
+    /// Waits until the index reflects catalog sequence `min`, at most `within`; returns the
+    /// position reached (which may be short of `min` when the catalog's stream lags further).
+    pub async fn reach_catalog_position(&self, min: i64, within: Duration) -> i64 {
+        let mut position = self.catalog_position.subscribe();
+        let reached = tokio::time::timeout(within, position.wait_for(|at| *at >= min)).await;
+        if reached.is_err() {
+            tracing::warn!(
+                min,
+                reached = self.catalog_position(),
+                "catalog projection behind the position asked for; deciding on what it has"
+            );
+        }
+        self.catalog_position()
     }
 
     pub fn index(&self) -> std::sync::RwLockReadGuard<'_, AccessIndex> {
@@ -159,6 +185,11 @@ impl Projector for Engine {
                 }
             }
         }
+        self.catalog_position.send_if_modified(|position| {
+            let advanced = last.sequence > *position;
+            *position = (*position).max(last.sequence);
+            advanced
+        });
         vec![Change {
             action: String::new(),
             event_type: PROJECTION_ADVANCED.to_string(),

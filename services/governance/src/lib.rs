@@ -18,10 +18,11 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalServiceServer;
 use weft_proto::weft::governance::v1::governance_service_server::GovernanceServiceServer;
+use weft_runtime::auth::INDEX_SEQUENCE_HEADER;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
+use weft_runtime::sequence_header::WithSequenceHeader;
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 
-use crate::api::index_sequence::WithIndexSequence;
 use crate::api::{GovernanceApi, GovernanceInternalApi};
 use crate::decision_log::DecisionLog;
 use crate::domain::Governance;
@@ -52,13 +53,15 @@ pub async fn serve(
         let store = store.clone();
         move || store.end_streams()
     });
-    server.add_service(WithIndexSequence::new(
+    let index_position = engine.clone();
+    server.add_service(WithSequenceHeader::new(
         InterceptedService::new(
             GovernanceServiceServer::new(GovernanceApi::new(governance.clone()))
                 .max_decoding_message_size(max_message_bytes),
             BehindGateway(authenticator.clone()),
         ),
-        engine.clone(),
+        INDEX_SEQUENCE_HEADER,
+        move || index_position.index_sequence(),
     ));
     server.add_service(InterceptedService::new(
         GovernanceInternalServiceServer::new(GovernanceInternalApi::new(governance, admin_group))

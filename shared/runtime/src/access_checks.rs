@@ -47,11 +47,13 @@ pub async fn batch_check(
 }
 
 /// Which of `names` `caller` may DESCRIBE, in order (administrators: all), asked of governance
-/// in batches; UNAVAILABLE (fail closed) when it does not answer.
+/// in batches, decided on a catalog projection at least at `min_catalog_sequence`;
+/// UNAVAILABLE (fail closed) when governance does not answer.
 pub async fn describable(
     client: &GovernanceInternalServiceClient<Channel>,
     caller: &Caller,
     names: &[&str],
+    min_catalog_sequence: i64,
     what: &str,
 ) -> Result<Vec<bool>, ApiError> {
     if caller.is_admin {
@@ -69,6 +71,7 @@ pub async fn describable(
                 })
                 .collect(),
             groups: caller.principal.groups.clone(),
+            min_catalog_sequence,
         };
         let response = batch_check(client, request, what).await?;
         allowed.extend(response.decisions.iter().map(|decision| decision.allowed));

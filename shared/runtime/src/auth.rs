@@ -21,6 +21,15 @@ use crate::error::ApiError;
 /// when it answered (the gateway drops decisions cached before it).
 pub const INDEX_SEQUENCE_HEADER: &str = "x-weft-index-sequence";
 
+/// Response header of the catalog's public RPCs: its outbox position after the call (see
+/// `sequence_header`).
+pub const CATALOG_SEQUENCE_HEADER: &str = "x-weft-catalog-sequence";
+
+/// Request header a client may send to the gateway: decide this call on a catalog projection
+/// at least at this position (a `x-weft-catalog-sequence` it received, e.g. through another
+/// gateway replica).
+pub const MIN_CATALOG_SEQUENCE_HEADER: &str = "x-weft-min-catalog-sequence";
+
 /// Metadata key carrying the caller's principal from the gateway to a service (protobuf
 /// `weft.common.v1.Principal`). Trusted only from a peer with a Weft service certificate.
 pub const PRINCIPAL_METADATA_KEY: &str = "x-weft-principal-bin";
@@ -40,6 +49,10 @@ pub struct Caller {
     pub principal: Principal,
     /// Member of the configured admin group.
     pub is_admin: bool,
+    /// The newest catalog event sequence the caller has caused or seen (the gateway tracks
+    /// it, see `MIN_CATALOG_SEQUENCE_HEADER`); decisions about the caller are made on a
+    /// projection at least that new. 0 when unknown.
+    pub catalog_position: i64,
 }
 
 impl Caller {
@@ -167,6 +180,7 @@ impl TokenVerifier {
         Caller {
             principal,
             is_admin,
+            catalog_position: 0,
         }
     }
 }

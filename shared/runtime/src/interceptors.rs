@@ -4,7 +4,7 @@
 
 use tonic::{Request, Status};
 
-use crate::auth::{Authenticator, Caller};
+use crate::auth::{Authenticator, Caller, MIN_CATALOG_SEQUENCE_HEADER};
 use crate::config::ServiceKind;
 
 /// Authenticates public RPCs and puts the `Caller` into the request's extensions.
@@ -31,9 +31,17 @@ pub struct BehindGateway(pub Authenticator);
 impl tonic::service::Interceptor for BehindGateway {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let certs = request.peer_certs();
-        let caller = self
+        let mut caller = self
             .0
             .authenticate_behind_gateway(request.metadata(), certs.as_deref().map(Vec::as_slice))?;
+        // Set by the gateway (what the caller caused or saw); a bad value is ignored.
+        caller.catalog_position = request
+            .metadata()
+            .get(MIN_CATALOG_SEQUENCE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i64>().ok())
+            .unwrap_or_default()
+            .max(0);
         request.extensions_mut().insert(caller);
         Ok(request)
     }

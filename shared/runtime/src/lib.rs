@@ -13,6 +13,7 @@ pub mod packed_strs;
 pub mod paging;
 pub mod probe;
 pub mod recursion;
+pub mod sequence_header;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

@@ -1,6 +1,7 @@
 //! Connecting to a service's database and the `Store` handle its domain code writes through.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -89,6 +90,9 @@ pub struct Store {
     /// Woken after every commit that appended events, so WatchEvents streams of this process
     /// follow without waiting for the poll interval.
     committed: Arc<Notify>,
+    /// The highest outbox sequence this process committed (or found at start): a response
+    /// carries it so that later decisions elsewhere can wait until they reflect it.
+    last_committed: Arc<AtomicI64>,
     /// Set when the service shuts down: WatchEvents streams end, so that draining does not
     /// wait for them and their clients reconnect elsewhere.
     closing: Arc<watch::Sender<bool>>,
@@ -101,6 +105,7 @@ impl Store {
             db,
             sqlite_writer: Arc::new(Mutex::new(())),
             committed: Arc::new(Notify::new()),
+            last_committed: Arc::new(AtomicI64::new(0)),
             closing: Arc::new(watch::channel(false).0),
             service,
         }
@@ -135,6 +140,17 @@ impl Store {
 
     pub fn committed(&self) -> &Arc<Notify> {
         &self.committed
+    }
+
+    /// The highest outbox sequence this process committed or found at start; a change this
+    /// process acknowledged has at most this sequence.
+    pub fn outbox_position(&self) -> i64 {
+        self.last_committed.load(Ordering::Acquire)
+    }
+
+    /// Outbox sequences up to `sequence` are committed.
+    pub fn note_committed(&self, sequence: i64) {
+        self.last_committed.fetch_max(sequence, Ordering::AcqRel);
     }
 }
 

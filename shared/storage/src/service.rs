@@ -20,7 +20,9 @@ pub async fn open_store<M: MigratorTrait>(
         .await
         .map_err(|error| anyhow::anyhow!("migrating {} failed: {error}", redact_url(&url)))?;
     tracing::info!(service = %kind, database = %redact_url(&url), "database ready");
-    Ok(Store::new(db, kind.as_str()))
+    let store = Store::new(db, kind.as_str());
+    store.note_committed(crate::outbox::last_sequence(&store).await?);
+    Ok(store)
 }
 
 /// The stream type of every service's WatchEvents RPC.

@@ -235,7 +235,8 @@ impl WriteTxn {
         }
         let store = self.store.clone();
         self.txn.commit().await.map_err(db_error)?;
-        if !sequences.is_empty() {
+        if let Some(last) = sequences.last() {
+            store.note_committed(*last);
             store.committed().notify_waiters();
         }
         Ok(sequences)

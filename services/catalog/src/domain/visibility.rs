@@ -39,8 +39,14 @@ impl Visibility {
             .map(|item| name_of(item).map(str::to_string))
             .collect();
         let asked: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
-        let allowed =
-            access_checks::describable(&self.client, caller, &asked, "what you may see").await?;
+        let allowed = access_checks::describable(
+            &self.client,
+            caller,
+            &asked,
+            caller.catalog_position,
+            "what you may see",
+        )
+        .await?;
         let mut answers = allowed.into_iter();
         let keep: Vec<bool> = names
             .iter()
@@ -68,6 +74,7 @@ impl Visibility {
                 resource: resource.to_string(),
             }],
             groups: caller.principal.groups.clone(),
+            min_catalog_sequence: caller.catalog_position,
         };
         let response = access_checks::batch_check(&self.client, request, "access").await?;
         Ok(response.decisions[0].allowed)

@@ -1,8 +1,6 @@
 //! Governance's tonic adapter: authenticates (through the interceptor), unwraps the request,
 //! calls the domain, and maps `ApiError` to `Status`. No rules live here.
 
-pub mod index_sequence;
-
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
 use weft_proto::weft::governance::v1::governance_internal_service_server::GovernanceInternalService;
@@ -34,6 +32,20 @@ impl GovernanceApi {
     pub fn new(governance: Governance) -> Self {
         Self { governance }
     }
+
+    /// The subject of an authenticated public request, once the catalog projection reflects
+    /// what the caller has caused or seen of the catalog (the gateway says how far): a grant on
+    /// a domain created a moment ago finds the domain (read-your-writes across services).
+    async fn subject_of<T>(&self, request: &Request<T>) -> Result<Subject, Status> {
+        let position = caller(request)?.catalog_position;
+        let engine = self.governance.engine();
+        if position > engine.catalog_position() {
+            engine
+                .reach_catalog_position(position, CATALOG_POSITION_WAIT)
+                .await;
+        }
+        subject_of(request)
+    }
 }
 
 #[tonic::async_trait]
@@ -42,7 +54,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<User>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_user(&subject, request.into_inner())
@@ -69,7 +81,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<User>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_user(&subject, request.into_inner())
@@ -81,7 +93,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteUserRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_user(&subject, request.into_inner())
@@ -93,7 +105,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateGroupRequest>,
     ) -> Result<Response<Group>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_group(&subject, request.into_inner())
@@ -125,7 +137,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateGroupRequest>,
     ) -> Result<Response<Group>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_group(&subject, request.into_inner())
@@ -137,7 +149,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteGroupRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_group(&subject, request.into_inner())
@@ -149,7 +161,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateProjectRequest>,
     ) -> Result<Response<Project>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_project(&subject, request.into_inner())
@@ -181,7 +193,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateProjectRequest>,
     ) -> Result<Response<Project>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_project(&subject, request.into_inner())
@@ -193,7 +205,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteProjectRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_project(&subject, request.into_inner())
@@ -205,7 +217,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<Response<ServiceAccount>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_service_account(&subject, request.into_inner())
@@ -239,7 +251,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateServiceAccountRequest>,
     ) -> Result<Response<ServiceAccount>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_service_account(&subject, request.into_inner())
@@ -251,7 +263,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteServiceAccountRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_service_account(&subject, request.into_inner())
@@ -263,7 +275,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreatePolicyRequest>,
     ) -> Result<Response<Policy>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_policy(&subject, request.into_inner())
@@ -295,7 +307,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdatePolicyRequest>,
     ) -> Result<Response<Policy>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_policy(&subject, request.into_inner())
@@ -307,7 +319,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeletePolicyRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_policy(&subject, request.into_inner())
@@ -319,7 +331,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateRuleRequest>,
     ) -> Result<Response<Rule>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_rule(&subject, request.into_inner())
@@ -346,7 +358,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateRuleRequest>,
     ) -> Result<Response<Rule>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .update_rule(&subject, request.into_inner())
@@ -358,7 +370,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteRuleRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .delete_rule(&subject, request.into_inner())
@@ -379,7 +391,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_subscription_request(&subject, request.into_inner())
@@ -391,7 +403,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .read_subscription_request(&subject, &request.into_inner().name)
@@ -403,7 +415,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionRequestsRequest>,
     ) -> Result<Response<ListSubscriptionRequestsResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .list_subscription_requests(&subject, request.into_inner())
@@ -415,7 +427,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ApproveSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .approve_subscription_request(&subject, request.into_inner())
@@ -427,7 +439,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RejectSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .reject_subscription_request(&subject, request.into_inner())
@@ -439,7 +451,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CancelSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .cancel_subscription_request(&subject, request.into_inner())
@@ -451,7 +463,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .read_subscription(&subject, &request.into_inner().name)
@@ -463,7 +475,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionsRequest>,
     ) -> Result<Response<ListSubscriptionsResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .list_subscriptions(&subject, request.into_inner())
@@ -475,7 +487,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RevokeSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .revoke_subscription(&subject, request.into_inner())
@@ -487,7 +499,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CancelSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .cancel_subscription(&subject, request.into_inner())
@@ -499,7 +511,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<QueryAuditRequest>,
     ) -> Result<Response<QueryAuditResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .query_audit(&subject, request.into_inner())
@@ -511,7 +523,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .create_grant(&subject, request.into_inner())
@@ -523,7 +535,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .read_grant(&subject, &request.into_inner().name)
@@ -535,7 +547,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListGrantsRequest>,
     ) -> Result<Response<ListGrantsResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .list_grants(&subject, request.into_inner())
@@ -547,7 +559,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RevokeGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         let response = self
             .governance
             .revoke_grant(&subject, request.into_inner())
@@ -559,7 +571,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance.check(&subject, request.into_inner())?,
         ))
@@ -569,7 +581,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .batch_check(&subject, request.into_inner())?,
@@ -580,7 +592,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ExplainAccessRequest>,
     ) -> Result<Response<ExplainAccessResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(
             self.governance
                 .explain_access(&subject, request.into_inner())?,
@@ -591,7 +603,7 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListEffectivePermissionsRequest>,
     ) -> Result<Response<ListEffectivePermissionsResponse>, Status> {
-        let subject = subject_of(&request)?;
+        let subject = self.subject_of(&request).await?;
         Ok(Response::new(self.governance.list_effective_permissions(
             &subject,
             request.into_inner(),
@@ -607,6 +619,10 @@ impl GovernanceService for GovernanceApi {
         ))
     }
 }
+
+/// Longest wait for the catalog projection to reach the position a BatchCheck asks for: the
+/// projection usually follows within milliseconds; past this the decision is made on what it has.
+const CATALOG_POSITION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `weft.governance.v1.GovernanceInternalService`: the outbox stream and the gateway's
 /// BatchCheck and rule evaluation. Fulfilment reports come with provisioning.
@@ -657,8 +673,15 @@ impl GovernanceInternalService for GovernanceInternalApi {
             Some(CallingService(service)) => format!("services/{}", service.as_str()),
             None => return Err(Status::unauthenticated("no calling service")),
         };
+        let request = request.into_inner();
+        if request.min_catalog_sequence > 0 {
+            self.governance
+                .engine()
+                .reach_catalog_position(request.min_catalog_sequence, CATALOG_POSITION_WAIT)
+                .await;
+        }
         Ok(Response::new(self.governance.batch_check_for_service(
-            request.into_inner(),
+            request,
             &self.admin_group,
             &asker,
         )?))

@@ -189,6 +189,7 @@ impl Governance {
         }
         errors.into_result()?;
         let index_sequence = self.engine().index_sequence();
+        let catalog_sequence = self.engine().catalog_position();
         let index = self.engine().index();
         let mut decisions = Vec::with_capacity(questions.len());
         for (position, (permission, query)) in questions.into_iter().enumerate() {
@@ -209,6 +210,7 @@ impl Governance {
         Ok(BatchCheckResponse {
             decisions,
             index_sequence,
+            catalog_sequence,
         })
     }
 
@@ -239,6 +241,7 @@ impl Governance {
         }
         errors.into_result()?;
         let index_sequence = self.engine().index_sequence();
+        let catalog_sequence = self.engine().catalog_position();
         let index = self.engine().index();
         let is_admin = request.groups.iter().any(|group| group == admin_group);
         let decisions = questions
@@ -270,6 +273,7 @@ impl Governance {
         Ok(BatchCheckResponse {
             decisions,
             index_sequence,
+            catalog_sequence,
         })
     }
 

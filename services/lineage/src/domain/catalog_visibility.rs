@@ -34,8 +34,14 @@ impl CatalogVisibility {
             return Ok(HashMap::new());
         }
         let names: Vec<&str> = names.into_iter().collect();
-        let allowed =
-            access_checks::describable(&self.client, caller, &names, "catalog links").await?;
+        let allowed = access_checks::describable(
+            &self.client,
+            caller,
+            &names,
+            caller.catalog_position,
+            "catalog links",
+        )
+        .await?;
         Ok(names.into_iter().map(str::to_string).zip(allowed).collect())
     }
 
