@@ -1,6 +1,7 @@
 //! Governance's journal of access decisions (`DecisionLog`), on SQLite and PostgreSQL: records
-//! wait up to 50 ms to share a transaction, and what is queued when the log closes (the service
-//! stops) is written before `close` returns.
+//! wait up to 50 ms to share a transaction, what is queued when the log closes (the service
+//! stops) is written before `close` returns, a full queue makes decisions wait (or, configured
+//! so, drops and counts), and the gateway's refusals are journaled whatever their permission.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use sea_orm_migration::MigratorTrait;
 use weft_governance::decision_log::DecisionLog;
 use weft_governance::storage::migrations::Migrator;
 use weft_proto::weft::common::v1::Permission;
+use weft_runtime::config::AuditOverflow;
 use weft_storage::Store;
 use weft_storage::entities::journal;
 use weft_storage::journal::{AuditQuery, query};
@@ -41,7 +43,7 @@ async fn records_still_queued_are_written_when_the_log_closes() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
         let store = store(&backend, &dir).await;
-        let log = DecisionLog::start(store.clone(), 1.0);
+        let log = DecisionLog::start(store.clone(), 1.0, AuditOverflow::Wait);
         for user in 0..3 {
             let principal = format!("users/u{user}");
             log.record(
@@ -94,7 +96,7 @@ async fn records_are_written_within_the_linger_without_closing() {
         eprintln!("-- on {backend}");
         let dir = tempfile::tempdir().unwrap();
         let store = store(&backend, &dir).await;
-        let log = DecisionLog::start(store.clone(), 1.0);
+        let log = DecisionLog::start(store.clone(), 1.0, AuditOverflow::Wait);
         log.record(
             "users/admin",
             "users/u0",
@@ -112,5 +114,82 @@ async fn records_are_written_within_the_linger_without_closing() {
             tokio::time::sleep(LINGER).await;
         }
         assert_eq!(written, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_decisions_wait_or_is_counted_when_configured_to_drop() {
+    for backend in weft_testkit::backends() {
+        eprintln!("-- on {backend}");
+        const RECORDS: usize = 40;
+        for (when_full, expect_all) in [(AuditOverflow::Wait, true), (AuditOverflow::Drop, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store(&backend, &dir).await;
+            // A queue of 2: most records find it full.
+            let log = DecisionLog::with_queue(store.clone(), 1.0, when_full, 2);
+            for user in 0..RECORDS {
+                log.record(
+                    "users/admin",
+                    &format!("users/u{user}"),
+                    Permission::Select,
+                    "a/b",
+                    true,
+                    "why",
+                );
+            }
+            log.settle().await;
+            log.close().await;
+            let written = checks(&store).await.len();
+            if expect_all {
+                assert_eq!(written, RECORDS, "{when_full:?}: every record kept");
+                assert_eq!(log.dropped(), 0);
+            } else {
+                assert!(log.dropped() > 0, "{when_full:?}: drops are counted");
+                assert_eq!(written + log.dropped() as usize, RECORDS);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_gateways_refusals_are_journaled_whatever_their_permission() {
+    for backend in weft_testkit::backends() {
+        eprintln!("-- on {backend}");
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&backend, &dir).await;
+        let log = DecisionLog::start(store.clone(), 0.0, AuditOverflow::Wait);
+        let gateway = weft_governance::decision_log::GATEWAY_ASKER;
+        // Refused by the gateway's authorization: journaled even with sampling off.
+        log.record(
+            gateway,
+            "users/mallory",
+            Permission::Alter,
+            "a/b",
+            false,
+            "no",
+        );
+        // Allowed, or a listing's filtering (the catalog asks): not journaled.
+        log.record(
+            gateway,
+            "users/olivia",
+            Permission::Alter,
+            "a/b",
+            true,
+            "owner",
+        );
+        log.record(
+            "services/catalog",
+            "users/mallory",
+            Permission::Describe,
+            "a/c",
+            false,
+            "no",
+        );
+        log.close().await;
+        let records = checks(&store).await;
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].outcome, "DENIED");
+        assert!(records[0].detail_json.contains("users/mallory"));
+        assert!(records[0].detail_json.contains("PERMISSION_ALTER"));
     }
 }

@@ -2,9 +2,16 @@
 //! DELETE), or the configured share of them (`decision_audit_sample_rate`), is appended to
 //! governance's hash-chained journal as a `Check` record (outcome SUCCEEDED when allowed, DENIED
 //! when not, with the reason). A decision answers from memory in microseconds, so the records are
-//! handed to a writer task through a bounded queue and written in batches, one transaction each;
-//! when the writer falls behind and the queue is full, records are dropped and counted in the log
-//! rather than slowing decisions down.
+//! handed to a writer task through a bounded queue and written in batches, one transaction each.
+//! When the writer falls behind and the queue is full (`decision_audit_when_full`):
+//! - `wait` (default): the record is set aside and the deciding call, before it answers, waits
+//!   until its records are queued (`settle`): the audit loses nothing and slows decisions down
+//!   instead, as Vault's audit fails closed;
+//! - `drop`: the record is dropped and counted (`dropped`, logged at powers of two).
+//!
+//! Refusals are journaled too: a decision the gateway's authorization asked for and governance
+//! denied is recorded whatever its permission (a caller refused an RPC), while the DESCRIBE
+//! questions of listings (what a caller may see) are not, as they are filtering, not refusals.
 //!
 //! The writer gathers records for up to `LINGER` before it writes: without it, a lightly loaded
 //! service wrote one transaction per decision, and that transaction (the journal's append lock,
@@ -20,6 +27,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use weft_proto::weft::common::v1::Permission;
+use weft_runtime::config::AuditOverflow;
 use weft_storage::{JournalEntry, Store};
 
 use crate::access::decision::is_data_permission;
@@ -33,9 +41,15 @@ const LINGER: Duration = Duration::from_millis(50);
 /// Longest `close` waits for the last records to be written.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Who asks governance when the gateway authorizes a call (see `record`).
+pub const GATEWAY_ASKER: &str = "services/gateway";
+
 pub struct DecisionLog {
     sender: mpsc::Sender<JournalEntry>,
     sample_rate: f64,
+    when_full: AuditOverflow,
+    /// Records that found the queue full in `wait` mode, until a `settle` queues them.
+    set_aside: std::sync::Mutex<Vec<JournalEntry>>,
     dropped: AtomicU64,
     stopping: watch::Sender<bool>,
     writer: std::sync::Mutex<Option<JoinHandle<()>>>,
@@ -43,13 +57,25 @@ pub struct DecisionLog {
 
 impl DecisionLog {
     /// Starts the writer task on `store`; it ends when the log is closed or dropped.
-    pub fn start(store: Store, sample_rate: f64) -> Arc<Self> {
-        let (sender, receiver) = mpsc::channel(QUEUE);
+    pub fn start(store: Store, sample_rate: f64, when_full: AuditOverflow) -> Arc<Self> {
+        Self::with_queue(store, sample_rate, when_full, QUEUE)
+    }
+
+    /// `start` with a queue of `queue` records (tests fill a small one).
+    pub fn with_queue(
+        store: Store,
+        sample_rate: f64,
+        when_full: AuditOverflow,
+        queue: usize,
+    ) -> Arc<Self> {
+        let (sender, receiver) = mpsc::channel(queue);
         let (stopping, stop) = watch::channel(false);
         let writer = tokio::spawn(write_batches(store, receiver, stop));
         Arc::new(Self {
             sender,
             sample_rate,
+            when_full,
+            set_aside: std::sync::Mutex::new(Vec::new()),
             dropped: AtomicU64::new(0),
             stopping,
             writer: std::sync::Mutex::new(Some(writer)),
@@ -67,8 +93,37 @@ impl DecisionLog {
         }
     }
 
-    /// Records one decision of `principal` (asked by `asker`) if it is on a data permission and
-    /// sampled.
+    /// Records dropped so far (`drop` mode, or after `close`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the records set aside (the queue was full, `wait` mode) are queued. Every
+    /// call that decides calls it before it answers, outside any lock.
+    pub async fn settle(&self) {
+        loop {
+            let waiting = std::mem::take(&mut *self.set_aside.lock().expect("set-aside lock"));
+            if waiting.is_empty() {
+                return;
+            }
+            for entry in waiting {
+                if self.sender.send(entry).await.is_err() {
+                    // Closed: the service stops.
+                    self.count_dropped();
+                }
+            }
+        }
+    }
+
+    fn count_dropped(&self) {
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped.is_power_of_two() {
+            tracing::warn!(dropped, "decision audit records dropped");
+        }
+    }
+
+    /// Records one decision of `principal` (asked by `asker`) if it is on a data permission (and
+    /// sampled), or is the gateway's authorization refusing a call.
     pub fn record(
         &self,
         asker: &str,
@@ -78,9 +133,11 @@ impl DecisionLog {
         allowed: bool,
         reason: &str,
     ) {
-        if !is_data_permission(permission)
-            || self.sample_rate <= 0.0
-            || (self.sample_rate < 1.0 && rand::random::<f64>() >= self.sample_rate)
+        let refusal = !allowed && asker == GATEWAY_ASKER;
+        if !refusal
+            && (!is_data_permission(permission)
+                || self.sample_rate <= 0.0
+                || (self.sample_rate < 1.0 && rand::random::<f64>() >= self.sample_rate))
         {
             return;
         }
@@ -95,11 +152,14 @@ impl DecisionLog {
                 "reason": reason,
             }),
         };
-        if self.sender.try_send(entry).is_err() {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(dropped, "decision audit queue full: records dropped");
+        match self.sender.try_send(entry) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(entry))
+                if self.when_full == AuditOverflow::Wait =>
+            {
+                self.set_aside.lock().expect("set-aside lock").push(entry);
             }
+            Err(_) => self.count_dropped(),
         }
     }
 }

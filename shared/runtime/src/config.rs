@@ -214,10 +214,23 @@ pub struct ServiceConfig {
     /// Share of governance's decisions on data permissions (SELECT, INSERT, UPDATE, DELETE)
     /// recorded in its audit journal, from 0 (none) to 1 (all).
     pub decision_audit_sample_rate: f64,
+    /// What governance does when its decision records come faster than its journal takes them:
+    /// `wait` (the default) holds the deciding call until its records are queued, so that no
+    /// record is lost (Vault's audit fails closed the same way); `drop` answers at once and
+    /// counts the records it could not keep.
+    pub decision_audit_when_full: AuditOverflow,
     /// How long lineage keeps the raw OpenLineage events it ingested (the graph, runs and
     /// datasets they produced are kept for good).
     #[serde(with = "humantime_serde")]
     pub lineage_event_retention: Duration,
+}
+
+/// See `ServiceConfig::decision_audit_when_full`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOverflow {
+    Wait,
+    Drop,
 }
 
 impl ServiceConfig {
@@ -249,6 +262,7 @@ impl ServiceConfig {
                 lineage: backend(ServiceKind::Lineage),
             },
             decision_audit_sample_rate: 1.0,
+            decision_audit_when_full: AuditOverflow::Wait,
             lineage_event_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }

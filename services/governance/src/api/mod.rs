@@ -572,9 +572,10 @@ impl GovernanceService for GovernanceApi {
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let subject = self.subject_of(&request).await?;
-        Ok(Response::new(
-            self.governance.check(&subject, request.into_inner())?,
-        ))
+        let answer = self.governance.check(&subject, request.into_inner());
+        // Before answering: the decision's audit record is queued (see `DecisionLog`).
+        self.governance.decision_log().settle().await;
+        Ok(Response::new(answer?))
     }
 
     async fn batch_check(
@@ -582,10 +583,10 @@ impl GovernanceService for GovernanceApi {
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
         let subject = self.subject_of(&request).await?;
-        Ok(Response::new(
-            self.governance
-                .batch_check(&subject, request.into_inner())?,
-        ))
+        let answer = self.governance.batch_check(&subject, request.into_inner());
+        // Before answering: the decision's audit record is queued (see `DecisionLog`).
+        self.governance.decision_log().settle().await;
+        Ok(Response::new(answer?))
     }
 
     async fn explain_access(
@@ -593,10 +594,12 @@ impl GovernanceService for GovernanceApi {
         request: Request<ExplainAccessRequest>,
     ) -> Result<Response<ExplainAccessResponse>, Status> {
         let subject = self.subject_of(&request).await?;
-        Ok(Response::new(
-            self.governance
-                .explain_access(&subject, request.into_inner())?,
-        ))
+        let answer = self
+            .governance
+            .explain_access(&subject, request.into_inner());
+        // Before answering: the decision's audit record is queued (see `DecisionLog`).
+        self.governance.decision_log().settle().await;
+        Ok(Response::new(answer?))
     }
 
     async fn list_effective_permissions(
@@ -680,11 +683,12 @@ impl GovernanceInternalService for GovernanceInternalApi {
                 .reach_catalog_position(request.min_catalog_sequence, CATALOG_POSITION_WAIT)
                 .await;
         }
-        Ok(Response::new(self.governance.batch_check_for_service(
-            request,
-            &self.admin_group,
-            &asker,
-        )?))
+        let answer = self
+            .governance
+            .batch_check_for_service(request, &self.admin_group, &asker);
+        // Before answering: the decisions' audit records are queued (see `DecisionLog`).
+        self.governance.decision_log().settle().await;
+        Ok(Response::new(answer?))
     }
 
     /// The catalog checks that the owners and approvers it is given exist.
@@ -727,7 +731,10 @@ impl GovernanceInternalService for GovernanceInternalApi {
                 (caller, check.request.unwrap_or_default())
             })
             .collect();
-        let (outcomes, index_sequence) = self.governance.check_for_callers(calls)?;
+        let answers = self.governance.check_for_callers(calls);
+        // Before answering: the decisions' audit records are queued (see `DecisionLog`).
+        self.governance.decision_log().settle().await;
+        let (outcomes, index_sequence) = answers?;
         let outcomes = outcomes
             .into_iter()
             .map(|outcome| CheckOutcome {

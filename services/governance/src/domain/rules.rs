@@ -67,6 +67,22 @@ fn compile(expression: &str) -> Result<cel::Program, String> {
     cel::Program::compile(expression).map_err(|error| error.to_string())
 }
 
+/// Whether `expression` is a rule expression governance accepts (its size, nesting and CEL's
+/// compiler); the error is what a CreateRule would say. The fuzz target drives it.
+pub fn check_expression(expression: &str) -> Result<(), String> {
+    let mut errors = FieldErrors::new();
+    validate_rule(
+        &mut errors,
+        &Rule {
+            expression: expression.to_string(),
+            action: RuleAction::Publish as i32,
+            severity: RuleSeverity::Block as i32,
+            ..Default::default()
+        },
+    );
+    errors.into_result().map_err(|error| error.to_string())
+}
+
 fn validate_rule(errors: &mut FieldErrors, rule: &Rule) {
     validate::description(errors, "rule.description", &rule.description);
     validate::description(errors, "rule.message", &rule.message);

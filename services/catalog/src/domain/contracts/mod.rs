@@ -11,6 +11,8 @@ mod sla;
 mod types;
 mod values;
 
+use std::collections::HashMap;
+
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use weft_proto::weft::catalog::v1::{
@@ -91,6 +93,24 @@ fn same<R: StandardFields + Clone + PartialEq>(a: &R, b: &R) -> bool {
         r
     };
     clear(a) == clear(b)
+}
+
+/// What an import makes of a contract, without a database: parsed, validated against the ODCS
+/// schema and planned into a product and assets (`tag_keys`: the declared tag keys and their
+/// allowed values). The fuzz target drives the import's input handling through it.
+pub fn plan_contract(
+    yaml: &str,
+    product_id: &str,
+    tag_keys: &HashMap<String, Vec<String>>,
+) -> Result<usize, ApiError> {
+    let contract = document::parse(yaml)?;
+    let planned = plan(
+        &contract,
+        &format!("domains/fuzz/dataProducts/{product_id}"),
+        product_id,
+        tag_keys,
+    )?;
+    Ok(planned.assets.len())
 }
 
 impl Catalog {
