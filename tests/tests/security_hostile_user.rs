@@ -79,6 +79,26 @@ async fn wait_until_allowed(client: &mut Governance, permission: Permission, res
     panic!("{resource} never became {permission:?}-able");
 }
 
+/// Sets a product's owners (and nothing else).
+async fn set_owners(
+    client: &mut Catalog,
+    product: &str,
+    owners: &[&str],
+) -> Result<tonic::Response<DataProduct>, tonic::Status> {
+    client
+        .update_data_product(UpdateDataProductRequest {
+            data_product: Some(DataProduct {
+                name: product.into(),
+                owners: owners.iter().map(|o| o.to_string()).collect(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["owners".into()],
+            }),
+        })
+        .await
+}
+
 fn grant_request(
     principal: &str,
     resource: &str,
@@ -399,17 +419,7 @@ async fn alter_does_not_hand_over_ownership_or_move_a_domain_out_of_its_place() 
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
         assert!(refused.message().contains("MANAGE_GRANTS"), "{refused:?}");
         assert_eq!(current("domains/sales").await.owners, ["users/olivia"]);
-        let refused = alice_catalog
-            .update_data_product(UpdateDataProductRequest {
-                data_product: Some(DataProduct {
-                    name: PRODUCT.into(),
-                    owners: vec!["users/alice".into()],
-                    ..Default::default()
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["owners".into()],
-                }),
-            })
+        let refused = set_owners(&mut alice_catalog, PRODUCT, &["users/alice"])
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
@@ -499,23 +509,7 @@ async fn each_project_role_gets_exactly_what_its_name_promises() {
             .await
             .unwrap();
         // The project owns the product (set by an administrator).
-        let product = admin_catalog
-            .get_data_product(GetDataProductRequest {
-                name: PRODUCT.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        admin_catalog
-            .update_data_product(UpdateDataProductRequest {
-                data_product: Some(DataProduct {
-                    owners: vec!["projects/team".into()],
-                    ..product
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["owners".into()],
-                }),
-            })
+        set_owners(&mut admin_catalog, PRODUCT, &["projects/team"])
             .await
             .unwrap();
         let mut owner = governance(&suite, &suite.token("users/owner", &[]));
@@ -655,23 +649,7 @@ async fn owners_and_grantees_exist_and_a_project_that_owns_is_not_deleted() {
             [("OWNS_RESOURCES".to_string(), product.to_string())]
         );
         // Given other owners, it goes.
-        let current = admin_catalog
-            .get_data_product(GetDataProductRequest {
-                name: product.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        olivia_catalog
-            .update_data_product(UpdateDataProductRequest {
-                data_product: Some(DataProduct {
-                    owners: vec!["users/olivia".into()],
-                    ..current
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["owners".into()],
-                }),
-            })
+        set_owners(&mut olivia_catalog, product, &["users/olivia"])
             .await
             .unwrap();
         let mut deleted = false;

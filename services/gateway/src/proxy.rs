@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use weft_runtime::auth::{
     MIN_CATALOG_SEQUENCE_HEADER, PRINCIPAL_METADATA_KEY, bearer_token, encode_principal,
 };
-use weft_runtime::{ApiError, Authenticator, telemetry};
+use weft_runtime::{ApiError, Authenticator, Caller, telemetry};
 
 use crate::authorization::Authorizer;
 use crate::check_gathering::{CHECK_PATH, CheckGathering};
@@ -107,18 +107,12 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
         let authorizer = self.authorizer.clone();
         let check_gathering = self.check_gathering.clone();
         Box::pin(async move {
-            let principal = match authenticate(&authenticator, request.headers()) {
-                Ok(principal) => principal,
-                Err(error) => return Ok(error.into_status().into_http()),
-            };
-            let mut caller = authenticator.verifier().caller(principal);
-            caller.catalog_position =
-                authorizer.catalog_position_of(&caller.principal.subject, request.headers());
             let path = request.uri().path().to_string();
-            let mut request = match authorizer.authorize(&caller, &path, request).await {
-                Ok(request) => request,
-                Err(error) => return Ok(error.into_status().into_http()),
-            };
+            let (caller, mut request) =
+                match admit(&authenticator, &authorizer, &path, request).await {
+                    Ok(admitted) => admitted,
+                    Err(error) => return Ok(error.into_status().into_http()),
+                };
             if let Some(gathering) = &check_gathering
                 && path == CHECK_PATH
             {
@@ -214,20 +208,29 @@ where
         let authenticator = self.authenticator.clone();
         let authorizer = self.authorizer.clone();
         Box::pin(async move {
-            let principal = match authenticate(&authenticator, request.headers()) {
-                Ok(principal) => principal,
-                Err(error) => return Ok(error.into_status().into_http()),
-            };
-            let mut caller = authenticator.verifier().caller(principal);
-            caller.catalog_position =
-                authorizer.catalog_position_of(&caller.principal.subject, request.headers());
             let path = request.uri().path().to_string();
-            match authorizer.authorize(&caller, &path, request).await {
-                Ok(request) => Ok(inner.oneshot(request).await?.map(Body::new)),
+            match admit(&authenticator, &authorizer, &path, request).await {
+                Ok((_, request)) => Ok(inner.oneshot(request).await?.map(Body::new)),
                 Err(error) => Ok(error.into_status().into_http()),
             }
         })
     }
+}
+
+/// Authenticates and authorizes a public call: its caller (with the catalog position its call
+/// is decided at) and the request to serve.
+async fn admit(
+    authenticator: &Authenticator,
+    authorizer: &Authorizer,
+    path: &str,
+    request: http::Request<Body>,
+) -> Result<(Caller, http::Request<Body>), ApiError> {
+    let principal = authenticate(authenticator, request.headers())?;
+    let mut caller = authenticator.verifier().caller(principal);
+    caller.catalog_position =
+        authorizer.catalog_position_of(&caller.principal.subject, request.headers());
+    let request = authorizer.authorize(&caller, path, request).await?;
+    Ok((caller, request))
 }
 
 fn authenticate(

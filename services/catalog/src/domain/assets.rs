@@ -15,7 +15,6 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, FieldErrors, fieldmask, filter, validate};
 
 use super::Catalog;
-use super::control::ControlFields;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::inherited_tags::carry_inherited_tags;
@@ -465,14 +464,12 @@ impl Catalog {
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
         let etag = self
-            .authorize_control_changes::<Asset>(
+            .authorize_owner_change::<Asset>(
                 caller,
                 &input.name,
                 &input.etag,
-                ControlFields {
-                    owners: fields.contains(&"owners").then_some(&input.owners[..]),
-                    parent: None,
-                },
+                &fields,
+                &input.owners,
             )
             .await?;
         if fields.contains(&"owners") {

@@ -110,6 +110,28 @@ impl Catalog {
         errors.into_result()
     }
 
+    /// `authorize_control_changes` for a resource whose only control field is `owners`
+    /// (products, assets): `fields` is the update's resolved mask.
+    pub(crate) async fn authorize_owner_change<R: Stored>(
+        &self,
+        caller: &Caller,
+        name: &str,
+        sent_etag: &str,
+        fields: &[&str],
+        owners: &[String],
+    ) -> Result<String, ApiError> {
+        self.authorize_control_changes::<R>(
+            caller,
+            name,
+            sent_etag,
+            ControlFields {
+                owners: fields.contains(&"owners").then_some(owners),
+                parent: None,
+            },
+        )
+        .await
+    }
+
     async fn require(
         &self,
         caller: &Caller,

@@ -9,7 +9,6 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, validate};
 
 use super::Catalog;
-use super::control::ControlFields;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
@@ -250,14 +249,12 @@ impl Catalog {
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), MUTABLE_FIELDS)?;
         let etag = self
-            .authorize_control_changes::<DataProduct>(
+            .authorize_owner_change::<DataProduct>(
                 caller,
                 &input.name,
                 &input.etag,
-                ControlFields {
-                    owners: fields.contains(&"owners").then_some(&input.owners[..]),
-                    parent: None,
-                },
+                &fields,
+                &input.owners,
             )
             .await?;
         self.require_existing_principals(&principal_fields(&input, &fields))
