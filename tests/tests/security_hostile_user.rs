@@ -674,3 +674,87 @@ async fn owners_and_grantees_exist_and_a_project_that_owns_is_not_deleted() {
         assert!(deleted, "the project is deleted once it owns nothing");
     });
 }
+
+#[tokio::test]
+async fn a_flood_is_shed_with_resource_exhausted_while_health_still_answers() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    use weft_proto::weft::catalog::v1::SearchRequest;
+    use weft_runtime::ServiceKind;
+
+    // The gateway takes 4 calls at once; 32 callers send 20 searches each, as fast as they can.
+    const LIMIT: usize = 4;
+    const CALLERS: usize = 32;
+    const CALLS: usize = 20;
+    let suite = TestSuite::start_with(Backend::Sqlite, |kind, config| {
+        if kind == ServiceKind::Gateway {
+            config.max_concurrent_requests = LIMIT;
+        }
+    })
+    .await
+    .expect("suite starts");
+    let mut admin_catalog = catalog(&suite, &suite.admin_token());
+    register_catalog(&mut admin_catalog).await;
+
+    let flood = (0..CALLERS).map(|caller| {
+        let mut client = catalog(&suite, &suite.token(&format!("users/u{caller}"), &[]));
+        tokio::spawn(async move {
+            let mut codes = Vec::with_capacity(CALLS);
+            for _ in 0..CALLS {
+                let answer = client
+                    .search(SearchRequest {
+                        query: "lines".into(),
+                        ..Default::default()
+                    })
+                    .await;
+                codes.push(
+                    answer
+                        .map(|_| Code::Ok)
+                        .unwrap_or_else(|status| status.code()),
+                );
+            }
+            codes
+        })
+    });
+    let flood: Vec<_> = flood.collect();
+    // Health answers SERVING all along.
+    let mut health = HealthClient::new(suite.gateway_channel());
+    let mut health_answers = 0;
+    while !flood.iter().all(|task| task.is_finished()) {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("health answers under load")
+            .into_inner()
+            .status;
+        assert_eq!(status, 1, "SERVING");
+        health_answers += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut served = 0;
+    let mut shed = 0;
+    for task in flood {
+        for code in task.await.unwrap() {
+            match code {
+                Code::Ok => served += 1,
+                Code::ResourceExhausted => shed += 1,
+                other => panic!("a flooded call got {other:?}"),
+            }
+        }
+    }
+    eprintln!("served {served}, shed {shed}, health answered {health_answers} times");
+    assert!(shed > 0, "beyond the limit calls are refused at once");
+    assert!(served > 0, "within it they are served");
+    assert!(health_answers > 0);
+    // And afterwards everything answers again.
+    admin_catalog
+        .search(SearchRequest {
+            query: "lines".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    suite.stop().await.expect("suite stops cleanly");
+}

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fieldmask;
 pub mod filter;
 pub mod interceptors;
+pub mod overload;
 pub mod packed_strs;
 pub mod paging;
 pub mod probe;

@@ -15,8 +15,6 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
@@ -24,6 +22,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use crate::auth::Authenticator;
 use crate::config::{ServiceConfig, ServiceKind};
 use crate::interceptors::PublicAuth;
+use crate::overload::ShedExceptHealthLayer;
 use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
 
@@ -242,12 +241,10 @@ impl GrpcServer {
             // A bug that panics in a handler answers INTERNAL (and is logged) instead of resetting
             // the stream.
             .layer(CatchPanicLayer::custom(panic_response))
-            // Refuses at once (RESOURCE_EXHAUSTED) what the concurrency limit cannot take, rather
-            // than queueing without bound while clients time out.
-            .layer(LoadShedLayer::new())
-            // Bounds requests in flight across all connections, protecting the database pool and
-            // memory under overload.
-            .layer(GlobalConcurrencyLimitLayer::new(
+            // Bounds requests in flight across all connections and refuses at once
+            // (RESOURCE_EXHAUSTED) what the bound can not take, except health checks, which an
+            // overloaded service still answers (see `overload`).
+            .layer(ShedExceptHealthLayer::new(
                 self.config.max_concurrent_requests,
             ))
             .into_inner();
