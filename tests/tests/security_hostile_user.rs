@@ -424,6 +424,30 @@ async fn alter_does_not_hand_over_ownership_or_move_a_domain_out_of_its_place() 
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
 
+        // Nor by importing a contract whose team names it owner of the existing product.
+        let contract = "apiVersion: v3.1.0\nkind: DataContract\nid: orders\nversion: 1.0.0\n\
+                        status: active\nteam:\n  - username: alice\n    role: owner\n";
+        let refused = alice_catalog
+            .import_data_contract(ImportDataContractRequest {
+                parent: "domains/sales".into(),
+                contract_yaml: contract.into(),
+                data_product_id: "orders".into(),
+                validate_only: false,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(refused.message().contains("MANAGE_GRANTS"), "{refused:?}");
+        let product = reader
+            .clone()
+            .get_data_product(GetDataProductRequest {
+                name: PRODUCT.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!product.owners.contains(&"users/alice".to_string()));
+
         // Moving: not under a domain where it may not create, not to the admins' root.
         let eu = current("domains/eu").await;
         for (parent, expected) in [

@@ -460,7 +460,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let imported = self
             .catalog
-            .import_data_contract(caller.subject(), request.into_inner())
+            .import_data_contract(&caller, request.into_inner())
             .await?;
         Ok(Response::new(imported))
     }

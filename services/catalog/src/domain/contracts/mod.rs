@@ -20,7 +20,7 @@ use weft_proto::weft::catalog::v1::{
     ExportDataContractResponse, ImportDataContractRequest, ImportDataContractResponse,
     LifecycleState, TagKey,
 };
-use weft_runtime::{ApiError, FieldErrors, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, validate};
 use weft_storage::Change;
 use weft_storage::write::now;
 
@@ -116,9 +116,10 @@ pub fn plan_contract(
 impl Catalog {
     pub async fn import_data_contract(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: ImportDataContractRequest,
     ) -> Result<ImportDataContractResponse, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, DOMAINS);
         if !request.data_product_id.is_empty() {
@@ -138,6 +139,36 @@ impl Catalog {
             request.data_product_id.clone()
         };
         let product_name = format!("{}/dataProducts/{product_id}", request.parent);
+
+        // The owners a contract names are checked as an update's would be (see `control`): a
+        // project among them must exist, and replacing an existing product's owners needs
+        // MANAGE_GRANTS on it (ALTER on the domain, which an import needs, is not enough).
+        // The import then applies only to the product as it was checked.
+        let checked_etag = {
+            let planned = plan(
+                &contract,
+                &product_name,
+                &product_id,
+                &tag_keys(self.store().db()).await?,
+            )?;
+            let owners = &planned.product.owners;
+            self.require_existing_principals(&[("contract_yaml", owners)])
+                .await?;
+            match resources::find::<DataProduct, _>(self.store().db(), &product_name).await? {
+                Some(_) if !owners.is_empty() => Some(
+                    self.authorize_owner_change::<DataProduct>(
+                        caller,
+                        &product_name,
+                        "",
+                        &["owners"],
+                        owners,
+                    )
+                    .await?,
+                ),
+                Some(previous) => Some(previous.etag),
+                None => None,
+            }
+        };
 
         let txn = self.store().begin_write(actor).await?;
         let conn = txn.conn();
@@ -159,6 +190,10 @@ impl Catalog {
 
         // The product: created as DRAFT, or its contract fields replaced.
         let previous = resources::find::<DataProduct, _>(conn, &product_name).await?;
+        if previous.as_ref().map(|p| p.etag.as_str()) != checked_etag.as_deref() && !caller.is_admin
+        {
+            return Err(ApiError::stale_etag(&product_name));
+        }
         let mut product = match &previous {
             Some(previous) => DataProduct {
                 display_name: described.display_name.clone(),
