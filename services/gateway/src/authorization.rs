@@ -38,6 +38,10 @@ pub struct Authorizer {
     catalog_positions: Mutex<HashMap<String, i64>>,
     /// The newest catalog sequence governance's decisions reflected.
     governance_catalog_position: AtomicI64,
+    /// The newest catalog sequence any catalog answer through this gateway carried: a position a
+    /// client states is capped there, so that no client makes governance wait for a position
+    /// that does not exist (each such call would hold a slot for the whole wait).
+    newest_catalog_position: AtomicI64,
     /// Members may call AUDIENCE_LINEAGE_PRODUCER RPCs.
     lineage_producer_group: String,
     governance: GovernanceInternalServiceClient<Channel>,
@@ -56,6 +60,7 @@ impl Authorizer {
             rules,
             catalog_positions: Mutex::new(HashMap::new()),
             governance_catalog_position: AtomicI64::new(0),
+            newest_catalog_position: AtomicI64::new(0),
             lineage_producer_group,
             governance: GovernanceInternalServiceClient::new(governance),
             cache: DecisionCache::new(),
@@ -213,6 +218,8 @@ impl Authorizer {
         else {
             return;
         };
+        self.newest_catalog_position
+            .fetch_max(sequence, Ordering::AcqRel);
         if sequence <= self.governance_catalog_position.load(Ordering::Acquire) {
             // Governance's projection already reflects it: nothing to wait for.
             return;
@@ -234,14 +241,15 @@ impl Authorizer {
 
     /// The catalog position `subject`'s call must be decided at: what it caused or saw through
     /// this gateway, or what it says it saw (`x-weft-min-catalog-sequence`, e.g. through
-    /// another replica), whichever is newer.
+    /// another replica; capped at the newest position this gateway has seen), whichever is
+    /// newer.
     pub fn catalog_position_of(&self, subject: &str, headers: &http::HeaderMap) -> i64 {
         let stated = headers
             .get(MIN_CATALOG_SEQUENCE_HEADER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<i64>().ok())
             .unwrap_or_default()
-            .max(0);
+            .clamp(0, self.newest_catalog_position.load(Ordering::Acquire));
         let tracked = self
             .catalog_positions
             .lock()
@@ -295,4 +303,45 @@ impl Authorizer {
 /// A permission's short name, e.g. "ALTER".
 fn permission_name(permission: Permission) -> &'static str {
     permission.as_str_name().trim_start_matches("PERMISSION_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &'static str, value: i64) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(name, http::HeaderValue::from(value));
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_callers_position_is_what_it_caused_or_states_up_to_the_newest_seen() {
+        let governance =
+            tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let authorizer = Authorizer::new(
+            AccessRules::load().unwrap(),
+            "producers".into(),
+            governance,
+            1 << 20,
+        );
+        let none = http::HeaderMap::new();
+        let stated = headers(MIN_CATALOG_SEQUENCE_HEADER, 1_000_000);
+        // Nothing seen yet: a stated position is capped at 0 (no wait for what does not exist).
+        assert_eq!(authorizer.catalog_position_of("users/a", &stated), 0);
+        // bob's call to the catalog answered at 42: bob's next calls are decided at 42 at least.
+        authorizer.observe_catalog_response("users/bob", &headers(CATALOG_SEQUENCE_HEADER, 42));
+        assert_eq!(authorizer.catalog_position_of("users/bob", &none), 42);
+        assert_eq!(authorizer.catalog_position_of("users/a", &none), 0);
+        // Another caller handed that position decides at it; more is capped at what was seen.
+        assert_eq!(authorizer.catalog_position_of("users/a", &stated), 42);
+        assert_eq!(
+            authorizer.catalog_position_of("users/a", &headers(MIN_CATALOG_SEQUENCE_HEADER, 7)),
+            7
+        );
+        assert_eq!(
+            authorizer.catalog_position_of("users/a", &headers(MIN_CATALOG_SEQUENCE_HEADER, -5)),
+            0
+        );
+    }
 }
