@@ -646,6 +646,29 @@ async fn catalog_links_are_shown_only_to_callers_who_may_describe_the_asset() {
             listed.datasets
         );
 
+        // Starting from the hidden asset's name is answered as for an absent asset.
+        let hidden = mallory
+            .analyze_impact(AnalyzeImpactRequest {
+                node: orders.clone(),
+                depth: 0,
+            })
+            .await
+            .unwrap_err();
+        let absent_name = asset_name(SALES, "absent");
+        let absent = mallory
+            .analyze_impact(AnalyzeImpactRequest {
+                node: absent_name.clone(),
+                depth: 0,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound);
+        assert_eq!(absent.code(), Code::NotFound);
+        assert_eq!(
+            hidden.message().replace(&orders, "ASSET"),
+            absent.message().replace(&absent_name, "ASSET")
+        );
+
         // Impact: the draft product, its owner and its assets are left out.
         let report = mallory
             .analyze_impact(AnalyzeImpactRequest {

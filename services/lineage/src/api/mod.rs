@@ -127,6 +127,9 @@ impl LineageService for LineageApi {
     ) -> Result<Response<AnalyzeImpactResponse>, Status> {
         let caller = caller(&request)?;
         let request = request.into_inner();
+        self.catalog_visibility
+            .require_describable_start(&caller, &request.node)
+            .await?;
         let mut response = self
             .lineage
             .query_graph(move |lineage| lineage.analyze_impact(&request))

@@ -45,6 +45,23 @@ impl CatalogVisibility {
         Ok(names.into_iter().map(str::to_string).zip(allowed).collect())
     }
 
+    /// NOT_FOUND, exactly as for an absent one, when `node` names a catalog asset (analyses
+    /// start from an asset name too) that `caller` may not DESCRIBE.
+    pub async fn require_describable_start(
+        &self,
+        caller: &Caller,
+        node: &str,
+    ) -> Result<(), ApiError> {
+        if caller.is_admin || !node.starts_with("domains/") {
+            return Ok(());
+        }
+        let visible = self.describable(caller, std::iter::once(node)).await?;
+        if visible.get(node) == Some(&true) {
+            return Ok(());
+        }
+        Err(ApiError::not_found(node))
+    }
+
     pub async fn hide_in_graph(
         &self,
         caller: &Caller,
