@@ -86,11 +86,14 @@ impl Catalog {
         &self,
         fields: &[(&str, &[String])],
     ) -> Result<(), ApiError> {
+        // Each project once: a batch of assets names the same owners many times over.
         let managed: Vec<String> = fields
             .iter()
             .flat_map(|(_, principals)| principals.iter())
             .filter(|principal| principal.starts_with("projects/"))
             .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
         if managed.is_empty() {
             return Ok(());
