@@ -218,6 +218,7 @@ async fn check_calls_of_many_callers_at_once_each_get_their_own_answer_and_recor
             principal: principal.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             request: Some(request),
+            min_catalog_sequence: 0,
         };
         let checks = vec![
             call("users/alice", &[], query("", ASSET)),

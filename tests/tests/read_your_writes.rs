@@ -66,9 +66,13 @@ async fn a_caller_is_decided_on_what_it_just_changed_every_time() {
                 created.metadata().get(CATALOG_SEQUENCE_HEADER).is_some(),
                 "the catalog's answer says where it stands"
             );
+            // The public Check (gathered with other callers' at the gateway) too.
+            let product = format!("domains/sales/dataProducts/{id}");
+            let check = decide(&mut alice_governance, Permission::Select, &product).await;
+            assert!(check.allowed, "round {round}: {}", check.reason);
             alice
                 .delete_data_product(DeleteDataProductRequest {
-                    name: format!("domains/sales/dataProducts/{id}"),
+                    name: product,
                     etag: String::new(),
                 })
                 .await

@@ -37,6 +37,8 @@ type Reply = oneshot::Sender<Result<CheckResponse, Status>>;
 
 struct Call {
     caller: Principal,
+    /// The catalog position the call is decided at (see `Authorizer::catalog_position_of`).
+    catalog_position: i64,
     request: CheckRequest,
     reply: Reply,
 }
@@ -70,10 +72,12 @@ impl CheckGathering {
         )
     }
 
-    /// Answers the gRPC call `request` of `caller` (already authenticated and authorized).
+    /// Answers the gRPC call `request` of `caller` (already authenticated and authorized),
+    /// decided at `catalog_position` at least.
     pub async fn serve(
         &self,
         caller: Principal,
+        catalog_position: i64,
         request: http::Request<Body>,
     ) -> http::Response<Body> {
         let mut grpc = Grpc::new(ProstCodec::<CheckResponse, CheckRequest>::default())
@@ -81,6 +85,7 @@ impl CheckGathering {
         let service = QueuedCheck {
             queue: self.queue.clone(),
             caller,
+            catalog_position,
         };
         grpc.unary(service, request).await
     }
@@ -90,6 +95,7 @@ impl CheckGathering {
 struct QueuedCheck {
     queue: mpsc::Sender<Call>,
     caller: Principal,
+    catalog_position: i64,
 }
 
 impl UnaryService<CheckRequest> for QueuedCheck {
@@ -99,10 +105,12 @@ impl UnaryService<CheckRequest> for QueuedCheck {
     fn call(&mut self, request: tonic::Request<CheckRequest>) -> Self::Future {
         let queue = self.queue.clone();
         let caller = self.caller.clone();
+        let catalog_position = self.catalog_position;
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
             let call = Call {
                 caller,
+                catalog_position,
                 request: request.into_inner(),
                 reply,
             };
@@ -168,6 +176,7 @@ async fn answer_round(
             principal: call.caller.subject,
             groups: call.caller.groups,
             request: Some(call.request),
+            min_catalog_sequence: call.catalog_position,
         });
     }
     let mut request = tonic::Request::new(CheckForCallersRequest { checks });

@@ -116,7 +116,9 @@ impl<B: Backend> tower::Service<http::Request<Body>> for Proxy<B> {
             if let Some(gathering) = &check_gathering
                 && path == CHECK_PATH
             {
-                return Ok(gathering.serve(caller.principal, request).await);
+                return Ok(gathering
+                    .serve(caller.principal, caller.catalog_position, request)
+                    .await);
             }
             let principal = caller.principal;
             let headers = request.headers_mut();

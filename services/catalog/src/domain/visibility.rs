@@ -1,15 +1,18 @@
 //! What a caller may see of the catalog: listings and search (open to every authenticated
 //! caller at the gateway) return only the resources the caller may DESCRIBE, as governance
-//! decides (its internal BatchCheck, one call per page). Administrators see everything; an
-//! unreachable governance refuses the listing (fail closed).
+//! decides (its internal BatchCheck, one call per page; for search's counts also its
+//! DescribeScope). Administrators see everything; an unreachable governance refuses the
+//! listing (fail closed).
 
 use tonic::transport::Channel;
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{
-    AccessQuery, BatchCheckRequest, FindMissingPrincipalsRequest,
+    AccessQuery, BatchCheckRequest, DescribeScopeRequest, FindMissingPrincipalsRequest,
 };
 use weft_runtime::{ApiError, Caller, access_checks};
+
+use crate::search::{Scope, Visible};
 
 #[derive(Clone)]
 pub struct Visibility {
@@ -55,6 +58,41 @@ impl Visibility {
         let mut keep = keep.into_iter();
         items.retain(|_| keep.next().unwrap_or(false));
         Ok(())
+    }
+
+    /// What of the index `caller` may see, as governance's DESCRIBE scope says; when the
+    /// scope can not be a filter, `None`: each candidate must be asked (`retain_describable`).
+    pub async fn visible(&self, caller: &Caller) -> Result<Option<Visible>, ApiError> {
+        if caller.is_admin {
+            return Ok(Some(Visible::Everything));
+        }
+        let mut request = tonic::Request::new(DescribeScopeRequest {
+            principal: caller.principal.subject.clone(),
+            groups: caller.principal.groups.clone(),
+            min_catalog_sequence: caller.catalog_position,
+        });
+        request.set_timeout(access_checks::DECISION_TIMEOUT);
+        let scope = self
+            .client
+            .clone()
+            .describe_scope(request)
+            .await
+            .map_err(|status| {
+                tracing::warn!(%status, "governance could not say what a caller may see");
+                ApiError::Unavailable(
+                    "governance is unavailable: what you may see can not be decided".to_string(),
+                )
+            })?
+            .into_inner();
+        Ok(match scope {
+            scope if scope.everything => Some(Visible::Everything),
+            scope if scope.exact => Some(Visible::Scope(Scope {
+                principals: scope.principals,
+                subtrees: scope.subtrees,
+                resources: scope.resources,
+            })),
+            _ => None,
+        })
     }
 
     /// Whether governance allows `caller` `permission` on `resource` (administrators: always).

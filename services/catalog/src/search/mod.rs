@@ -6,5 +6,7 @@ mod documents;
 mod fields;
 mod index;
 mod query;
+mod visible;
 
 pub use index::SearchIndex;
+pub use visible::{MAX_OWNED_ROOTS, Scope, Visible};

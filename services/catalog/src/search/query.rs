@@ -1,7 +1,7 @@
 //! Running a SearchRequest: every word matched among a document's words (display name and text,
 //! scored by BM25), a word the index does not hold matched within a small edit distance (typo
-//! tolerance, weighted lower); filters that do not affect the score, facet counts over every
-//! match, offset pagination.
+//! tolerance, weighted lower); filters that do not affect the score, among them what the caller
+//! may see (`visible`); facet counts over every visible match, offset pagination.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +21,11 @@ use weft_runtime::paging::PageRequest;
 
 use super::fields::TOKENIZER;
 use super::index::SearchIndex;
+use super::visible::{ScopeFilter, Visible};
 use crate::storage::kinds::{asset_kind_column, lifecycle_column};
+
+/// One part of a query and whether a match needs it.
+type Clause = (Occur, Box<dyn Query>);
 
 const DEFAULT_PAGE_SIZE: i32 = 20;
 const MAX_PAGE_SIZE: i32 = 100;
@@ -99,7 +103,14 @@ fn any_of(field: Field, values: impl IntoIterator<Item = String>) -> Box<dyn Que
 }
 
 impl SearchIndex {
-    pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, ApiError> {
+    /// Runs `request` over what `visible` lets the caller see: hits, `total_size` and facet
+    /// counts alike. `None` when the scope is too wide for a filter (see `Visible`): the caller
+    /// then asks about `matching_names` one by one and searches those.
+    pub async fn search(
+        &self,
+        request: &SearchRequest,
+        visible: &Visible,
+    ) -> Result<Option<SearchResponse>, ApiError> {
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if n < 0 => return Err(invalid("page_size", "must not be negative")),
@@ -132,15 +143,12 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let fields = &self.fields;
         let word_queries = self.word_queries(&searcher, &request.query)?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = word_queries
-            .iter()
-            .map(|query| (Occur::Must, query.box_clone()))
-            .collect();
-        clauses.extend(
-            self.filters(request)?
-                .into_iter()
-                .map(|filter| (Occur::Must, filter)),
-        );
+        let mut clauses = self.clauses(request, &word_queries)?;
+        match fields.visibility_filter(&searcher, visible)? {
+            ScopeFilter::Everything => {}
+            ScopeFilter::Filter(filter) => clauses.push((Occur::Must, filter)),
+            ScopeFilter::TooWide => return Ok(None),
+        }
         let single_clause = clauses.len() <= 1;
         let query: Box<dyn Query> = if single_clause {
             // Unwrapped: a term query prunes by itself, not inside a one-clause conjunction.
@@ -230,12 +238,59 @@ impl SearchIndex {
             ));
         }
         let next_page_token = page.finish(&mut results, |(position, _)| position);
-        Ok(SearchResponse {
+        Ok(Some(SearchResponse {
             results: results.into_iter().map(|(_, result)| result).collect(),
             facets,
             total_size,
             next_page_token,
-        })
+        }))
+    }
+
+    /// The names of the best `limit` matches of `request` (its words and filters), whoever may
+    /// see them: the candidates to ask governance about when a scope can not be a filter.
+    pub fn matching_names(
+        &self,
+        request: &SearchRequest,
+        limit: usize,
+    ) -> Result<Vec<String>, ApiError> {
+        let searcher = self.reader.searcher();
+        let word_queries = self.word_queries(&searcher, &request.query)?;
+        let clauses = self.clauses(request, &word_queries)?;
+        let query: Box<dyn Query> = if clauses.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let failed = |e: tantivy::TantivyError| ApiError::internal(format!("search: {e}"));
+        let hits = searcher
+            .search(&*query, &TopDocs::with_limit(limit).order_by_score())
+            .map_err(failed)?;
+        let mut names = Vec::with_capacity(hits.len());
+        for (_, address) in hits {
+            let doc: TantivyDocument = searcher.doc(address).map_err(failed)?;
+            if let Some(name) = doc.get_first(self.fields.name).and_then(|v| v.as_str()) {
+                names.push(name.to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    /// The request's words and filters, each required.
+    fn clauses(
+        &self,
+        request: &SearchRequest,
+        word_queries: &[Box<dyn Query>],
+    ) -> Result<Vec<Clause>, ApiError> {
+        let mut clauses: Vec<Clause> = word_queries
+            .iter()
+            .map(|query| (Occur::Must, query.box_clone()))
+            .collect();
+        clauses.extend(
+            self.filters(request)?
+                .into_iter()
+                .map(|filter| (Occur::Must, filter)),
+        );
+        Ok(clauses)
     }
 
     /// One query per word, each to be required: the word among a document's words, exactly or

@@ -88,7 +88,7 @@ fn column_allowed(filter: &DataFilter, path: &str) -> bool {
 }
 
 /// The columns of `asset` a data filter leaves readable.
-fn filtered_columns(filter: &DataFilter, all: &PackedStrs) -> BTreeSet<String> {
+pub(super) fn filtered_columns(filter: &DataFilter, all: &PackedStrs) -> BTreeSet<String> {
     all.iter()
         .filter(|path| column_allowed(filter, path))
         .map(str::to_string)

@@ -303,6 +303,24 @@ impl Guardrails {
         set
     }
 
+    /// Whether some enabled statement, in any domain, may decide `action` for a subject acting
+    /// as `acting` (its principal and action scopes allow it; its resource and conditions are
+    /// not looked at).
+    pub fn may_decide(&self, acting: &[Acting], action: &str) -> bool {
+        self.policies.values().any(|(_, statements)| {
+            statements.iter().any(|(_, scope)| {
+                scope
+                    .principal
+                    .as_ref()
+                    .is_none_or(|wanted| acting.iter().any(|a| &a.principal == wanted))
+                    && scope
+                        .actions
+                        .as_ref()
+                        .is_none_or(|actions| actions.iter().any(|a| a == action))
+            })
+        })
+    }
+
     /// Evaluates the policies that apply to `target` for `subject` acting as `acting`.
     pub fn evaluate(
         &self,

@@ -15,6 +15,7 @@ pub mod guardrails;
 pub mod memberships;
 pub mod nodes;
 mod requirements;
+pub mod scope;
 mod tag_grants;
 pub mod tags;
 

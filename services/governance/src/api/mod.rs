@@ -691,6 +691,27 @@ impl GovernanceInternalService for GovernanceInternalApi {
         Ok(Response::new(answer?))
     }
 
+    /// The catalog's search asks what its caller may see before it counts matches.
+    async fn describe_scope(
+        &self,
+        request: Request<DescribeScopeRequest>,
+    ) -> Result<Response<DescribeScopeResponse>, Status> {
+        if request.extensions().get::<CallingService>().is_none() {
+            return Err(Status::unauthenticated("no calling service"));
+        }
+        let request = request.into_inner();
+        if request.min_catalog_sequence > 0 {
+            self.governance
+                .engine()
+                .reach_catalog_position(request.min_catalog_sequence, CATALOG_POSITION_WAIT)
+                .await;
+        }
+        Ok(Response::new(
+            self.governance
+                .describe_scope_for_service(request, &self.admin_group)?,
+        ))
+    }
+
     /// The catalog checks that the owners and approvers it is given exist.
     async fn find_missing_principals(
         &self,
@@ -717,9 +738,21 @@ impl GovernanceInternalService for GovernanceInternalApi {
                 "CheckForCallers is the gateway's: only it authenticates callers",
             ));
         }
-        let calls = request
-            .into_inner()
-            .checks
+        let checks = request.into_inner().checks;
+        // The round is decided at the newest position one of its callers needs (each call
+        // alone would have waited for its own; the wait is bounded).
+        let position = checks
+            .iter()
+            .map(|check| check.min_catalog_sequence)
+            .max()
+            .unwrap_or_default();
+        if position > 0 {
+            self.governance
+                .engine()
+                .reach_catalog_position(position, CATALOG_POSITION_WAIT)
+                .await;
+        }
+        let calls = checks
             .into_iter()
             .map(|check| {
                 let is_admin = check.groups.contains(&self.admin_group);

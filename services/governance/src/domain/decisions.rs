@@ -277,6 +277,33 @@ impl Governance {
         })
     }
 
+    /// What `request.principal` (with its token's groups) may DESCRIBE, for another Weft
+    /// service's filtering (the catalog's search counts).
+    pub fn describe_scope_for_service(
+        &self,
+        request: DescribeScopeRequest,
+        admin_group: &str,
+    ) -> Result<DescribeScopeResponse, ApiError> {
+        let mut errors = FieldErrors::new();
+        weft_runtime::validate::principal(&mut errors, "principal", &request.principal);
+        errors.into_result()?;
+        let catalog_sequence = self.engine().catalog_position();
+        let subject = Subject {
+            is_admin: request.groups.iter().any(|group| group == admin_group),
+            principal: request.principal,
+            groups: request.groups,
+        };
+        let scope = self.engine().index().describe_scope(&subject);
+        Ok(DescribeScopeResponse {
+            everything: scope.everything,
+            principals: scope.principals,
+            subtrees: scope.subtrees,
+            resources: scope.resources,
+            exact: scope.exact,
+            catalog_sequence,
+        })
+    }
+
     pub fn explain_access(
         &self,
         caller: &Subject,
