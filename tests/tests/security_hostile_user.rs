@@ -290,6 +290,58 @@ async fn a_caller_without_the_right_to_grant_learns_nothing_of_the_resource() {
                 "{resource}: {refused:?}"
             );
         }
+        // A subscription request for a draft it may not see is refused as for an absent
+        // product (not "not published", which would say the draft exists).
+        mallory
+            .create_project(CreateProjectRequest {
+                project_id: "heist".into(),
+                project: Some(Project::default()),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let mut subscription_answers = Vec::new();
+        for product in [PRODUCT, "domains/sales/dataProducts/absent"] {
+            let refused = mallory
+                .create_subscription_request(CreateSubscriptionRequestRequest {
+                    subscription_request: Some(SubscriptionRequest {
+                        project: "projects/heist".into(),
+                        data_product: product.into(),
+                        justification: "Curious.".into(),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::NotFound, "{product}: {refused:?}");
+            subscription_answers.push(refused.message().replace(product, "PRODUCT"));
+        }
+        subscription_answers.dedup();
+        assert_eq!(subscription_answers.len(), 1, "{subscription_answers:?}");
+        // Its owner is told what is wrong with it.
+        olivia
+            .create_project(CreateProjectRequest {
+                project_id: "reporting".into(),
+                project: Some(Project::default()),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let refused = olivia
+            .create_subscription_request(CreateSubscriptionRequestRequest {
+                subscription_request: Some(SubscriptionRequest {
+                    project: "projects/reporting".into(),
+                    data_product: PRODUCT.into(),
+                    justification: "Reporting.".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
         // The owner still gets the faults of the filter and NOT_FOUND for an absent asset.
         let refused = olivia
             .create_grant(filtered_grant(

@@ -244,8 +244,10 @@ impl AccessIndex {
         visible_to_all: bool,
     ) -> Evaluation {
         let Some(target) = self.target(resource) else {
+            // Worded as a refusal of an existing resource: a caller must not tell a hidden
+            // resource from an absent one by the reason (AIP-211).
             return Evaluation {
-                reason: format!("{resource} is not a known catalog resource"),
+                reason: nothing_gives(subject, permission, resource),
                 ..Default::default()
             };
         };
@@ -333,14 +335,7 @@ impl AccessIndex {
         (evaluation.allowed, evaluation.reason) = match (forbidden, permitted) {
             (Some(forbid), _) => (false, format!("forbidden by {}", forbid.source)),
             (None, Some(permit)) => (true, describe_permit(&permit.source)),
-            (None, None) => (
-                false,
-                format!(
-                    "no grant, ownership or guardrail gives {} {} on {resource}",
-                    subject.principal,
-                    permission.as_str_name().trim_start_matches("PERMISSION_")
-                ),
-            ),
+            (None, None) => (false, nothing_gives(subject, permission, resource)),
         };
         if explain && evaluation.allowed && target.column.is_none() {
             let node = target.node();
@@ -394,6 +389,15 @@ fn discoverable<'a>(target: &Target<'a>) -> Option<&'a str> {
         .find(|node| node.kind == NodeKind::DataProduct)
         .filter(|product| matches!(product.lifecycle.as_str(), "PUBLISHED" | "DEPRECATED"))
         .map(|product| &*product.name)
+}
+
+/// The reason of a refusal that nothing permits.
+fn nothing_gives(subject: &Subject, permission: Permission, resource: &str) -> String {
+    format!(
+        "no grant, ownership or guardrail gives {} {} on {resource}",
+        subject.principal,
+        permission.as_str_name().trim_start_matches("PERMISSION_")
+    )
 }
 
 fn describe_permit(source: &str) -> String {

@@ -176,7 +176,12 @@ impl Governance {
                     input.project
                 )));
             }
-            let Some(product) = index.node(&input.data_product) else {
+            // A product the caller may not see is absent to it (a draft's existence, say).
+            let Some(product) = index.node(&input.data_product).filter(|_| {
+                index
+                    .evaluate(subject, Permission::Describe, &input.data_product, false)
+                    .allowed
+            }) else {
                 return Err(ApiError::not_found(input.data_product.clone()));
             };
             if product.lifecycle != "PUBLISHED" {
