@@ -2,106 +2,23 @@
 //! an acknowledged write loses nothing and its journal still verifies (`weft audit verify`);
 //! `weft up` starts all five services, restarts one that dies, and stops them all on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{Process, WEFT, five_free_ports, free_port, wait_serving};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::catalog::v1::{CreateDomainRequest, Domain, GetDomainRequest, SearchRequest};
 use weft_proto::weft::gateway::v1::GetCallerRequest;
 use weft_proto::weft::gateway::v1::portal_service_client::PortalServiceClient;
 use weft_testkit::Bearer;
 
-const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 const SECRET: &str = "process-test-secret-0123456789abcdef";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process whose output lines arrive on a channel.
-struct Process {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Process {
-    fn spawn(command: &mut Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (sender, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let sender = sender.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = sender.send(line);
-                }
-            });
-        }
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line containing `needle`.
-    fn expect_line(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        panic!(
-            "no line containing {needle:?} within {timeout:?}; output so far:\n{}",
-            self.seen.join("\n")
-        );
-    }
-
-    fn signal(&self, signal: Signal) {
-        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_serving(address: &str, service: &str) -> Channel {
-    let channel = Endpoint::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect_lazy();
-    let pending =
-        weft_runtime::probe::wait_serving(channel.clone(), &[service], Duration::from_secs(30))
-            .await;
-    assert!(pending.is_empty(), "{service} at {address} not serving");
-    channel
-}
 
 fn serve_catalog(port: u16, database_url: &str, dir: &std::path::Path) -> Process {
     Process::spawn(
@@ -244,15 +161,7 @@ async fn kill_9_after_an_acknowledged_write_loses_nothing() {
 async fn weft_up_runs_restarts_and_stops_the_suite() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    // Five consecutive free ports.
-    let base = loop {
-        let candidate = free_port();
-        if candidate < 60000
-            && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", candidate + i)).is_ok())
-        {
-            break candidate;
-        }
-    };
+    let base = five_free_ports();
     let mut up = Process::spawn(
         Command::new(WEFT)
             .args(["up", "--port", &base.to_string()])
