@@ -792,11 +792,24 @@ async fn a_flood_is_shed_with_resource_exhausted_while_health_still_answers() {
             codes
         })
     });
+    // The suite runs in this process: its resident memory is the services'.
+    let resident = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| kb.trim().trim_end_matches(" kB").parse::<u64>().ok())
+            .expect("VmRSS")
+            * 1024
+    };
+    let before = resident();
+    let mut peak = before;
     let flood: Vec<_> = flood.collect();
     // Health answers SERVING all along.
     let mut health = HealthClient::new(suite.gateway_channel());
     let mut health_answers = 0;
     while !flood.iter().all(|task| task.is_finished()) {
+        peak = peak.max(resident());
         let status = health
             .check(HealthCheckRequest {
                 service: String::new(),
@@ -820,7 +833,16 @@ async fn a_flood_is_shed_with_resource_exhausted_while_health_still_answers() {
             }
         }
     }
-    eprintln!("served {served}, shed {shed}, health answered {health_answers} times");
+    let growth_mib = peak.saturating_sub(before) / (1 << 20);
+    eprintln!(
+        "served {served}, shed {shed}, health answered {health_answers} times; resident memory \
+         {} MiB before, peak {} MiB (+{growth_mib} MiB)",
+        before >> 20,
+        peak >> 20
+    );
+    // What is refused is refused at once, not queued: memory follows the concurrency limit,
+    // not the flood (a queue of 640 searches and their answers would show here).
+    assert!(growth_mib < 128, "memory grew {growth_mib} MiB under the flood");
     assert!(shed > 0, "beyond the limit calls are refused at once");
     assert!(served > 0, "within it they are served");
     assert!(health_answers > 0);
