@@ -842,7 +842,10 @@ async fn a_flood_is_shed_with_resource_exhausted_while_health_still_answers() {
     );
     // What is refused is refused at once, not queued: memory follows the concurrency limit,
     // not the flood (a queue of 640 searches and their answers would show here).
-    assert!(growth_mib < 128, "memory grew {growth_mib} MiB under the flood");
+    assert!(
+        growth_mib < 128,
+        "memory grew {growth_mib} MiB under the flood"
+    );
     assert!(shed > 0, "beyond the limit calls are refused at once");
     assert!(served > 0, "within it they are served");
     assert!(health_answers > 0);

@@ -37,10 +37,9 @@ type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer>>;
 type Lineage = LineageServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// Rounds of the workload at least (each: a product with an asset published, a subscription
-/// requested and approved, a grant made and every other one revoked, a lineage run sent); it
-/// goes on while the killer is at work, up to `MAX_ROUNDS`.
+/// requested and approved, a grant made and every other one revoked, a lineage run sent); one
+/// more per kill beyond.
 const ROUNDS: usize = 8;
-const MAX_ROUNDS: usize = 40;
 /// Times each service is killed.
 const CYCLES: usize = 2;
 const SERVICES: [&str; 5] = [
@@ -139,33 +138,38 @@ fn service_pid(up: u32, service: &str) -> Option<i32> {
     None
 }
 
-/// SIGKILLs each service `CYCLES` times, in a new random order each cycle, at a random moment
-/// once every service runs again (`weft up` restarts one that dies, backing off when it dies
-/// again within a minute); returns what it killed, in order.
-async fn killer(up: u32) -> Vec<&'static str> {
-    let mut killed = Vec::new();
+/// The services to kill, one per round: each `CYCLES` times, in a new random order each cycle.
+fn kill_order() -> Vec<&'static str> {
+    let mut order = Vec::new();
     for _ in 0..CYCLES {
-        let mut order = SERVICES.to_vec();
-        order.shuffle(&mut rand::rng());
-        for service in order {
-            let deadline = Instant::now() + STEP_DEADLINE;
-            while SERVICES.iter().any(|s| service_pid(up, s).is_none()) {
-                assert!(
-                    Instant::now() < deadline,
-                    "weft up did not restart a service"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let pause = rand::rng().random_range(300..2_000);
-            tokio::time::sleep(Duration::from_millis(pause)).await;
-            if let Some(pid) = service_pid(up, service) {
-                eprintln!("killer: SIGKILL {service} (pid {pid})");
-                kill(Pid::from_raw(pid), Signal::SIGKILL).expect("SIGKILL");
-                killed.push(service);
-            }
-        }
+        let mut cycle = SERVICES.to_vec();
+        cycle.shuffle(&mut rand::rng());
+        order.extend(cycle);
     }
-    killed
+    order
+}
+
+/// Waits until every service runs (`weft up` restarts one that dies, backing off when it dies
+/// again within a minute).
+async fn all_running(up: u32) {
+    let deadline = Instant::now() + STEP_DEADLINE;
+    while SERVICES.iter().any(|s| service_pid(up, s).is_none()) {
+        assert!(
+            Instant::now() < deadline,
+            "weft up did not restart a service"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGKILLs `service` at a random moment of the next 1.5 s (of the round under way).
+async fn kill_soon(up: u32, service: &'static str) -> &'static str {
+    let pause = rand::rng().random_range(0..1_500);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    let pid = service_pid(up, service).expect("checked running before the round");
+    eprintln!("killer: SIGKILL {service} (pid {pid}) after {pause} ms");
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("SIGKILL");
+    service
 }
 
 fn product_name(round: usize) -> String {
@@ -518,17 +522,25 @@ async fn services_killed_mid_workload_lose_nothing_and_double_nothing() {
         .await
         .unwrap();
 
-    let killing = tokio::spawn(killer(up_pid));
+    // One kill at a random moment of each of the first rounds.
+    let order = kill_order();
     let mut acknowledged = Vec::new();
-    while acknowledged.len() < ROUNDS || !killing.is_finished() {
-        assert!(acknowledged.len() < MAX_ROUNDS, "the killer never finished");
-        let number = acknowledged.len();
+    let mut killed = Vec::new();
+    for number in 0..order.len().max(ROUNDS) {
+        let killing = match order.get(number) {
+            Some(service) => {
+                all_running(up_pid).await;
+                Some(tokio::spawn(kill_soon(up_pid, service)))
+            }
+            None => None,
+        };
         acknowledged.push(round(&mut clients, number).await);
         eprintln!("round {number} acknowledged");
+        if let Some(killing) = killing {
+            killed.push(killing.await.unwrap());
+        }
     }
-    let killed = killing.await.unwrap();
-    eprintln!("killed: {killed:?}");
-    assert_eq!(killed.len(), SERVICES.len() * CYCLES, "{killed:?}");
+    assert_eq!(killed, order);
     let rounds = acknowledged.len();
 
     // Every acknowledged product and asset is there once, published.
