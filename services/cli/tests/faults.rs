@@ -344,7 +344,7 @@ async fn round(clients: &mut Clients, round: usize) -> Acknowledged {
     })
     .await
     .expect("grant created");
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         let revoked = until_answered("revoke", &[], || {
             let mut client = admin.clone();
             let name = granted.name.clone();
@@ -679,7 +679,7 @@ async fn services_killed_mid_workload_lose_nothing_and_double_nothing() {
             .iter()
             .find(|g| g.name == ack.grant)
             .expect("bob's grant");
-        let state = if number % 2 == 0 {
+        let state = if number.is_multiple_of(2) {
             GrantState::Revoked
         } else {
             GrantState::Active
@@ -694,7 +694,7 @@ async fn services_killed_mid_workload_lose_nothing_and_double_nothing() {
             may_select(&clients.ana, &ack.asset)
         })
         .await;
-        let bob_may = number % 2 == 1;
+        let bob_may = !number.is_multiple_of(2);
         eventually(&format!("bob's access to {}", ack.asset), || async {
             Ok(may_select(&clients.bob, &ack.asset).await? == bob_may)
         })
