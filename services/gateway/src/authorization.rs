@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tonic::body::Body;
 use tonic::transport::Channel;
-use weft_proto::weft::common::v1::{Audience, Permission, WatchEventsRequest};
+use weft_proto::permission_name;
+use weft_proto::weft::common::v1::{Audience, WatchEventsRequest};
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
 use weft_runtime::auth::{
@@ -298,11 +299,6 @@ impl Authorizer {
         }
         Ok(())
     }
-}
-
-/// A permission's short name, e.g. "ALTER".
-fn permission_name(permission: Permission) -> &'static str {
-    permission.as_str_name().trim_start_matches("PERMISSION_")
 }
 
 #[cfg(test)]

@@ -29,4 +29,8 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
 }
 
 pub mod columns;
+pub mod names;
 pub mod resource;
+pub mod time;
+
+pub use names::permission_name;

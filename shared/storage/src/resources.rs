@@ -10,7 +10,6 @@
 
 use futures::future::BoxFuture;
 use prost::Message;
-use prost_types::Timestamp;
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -18,19 +17,13 @@ use sea_orm::{
 };
 use serde_json::json;
 pub use weft_proto::resource::{Resource, StandardFields};
+use weft_proto::time::timestamp as to_timestamp;
 use weft_runtime::ApiError;
 
 use crate::Store;
 use crate::entities::resource;
 use crate::idempotency::{IdempotencyKey, decode_replay, replay_on_conflict};
 use crate::write::{Change, db_error, now};
-
-fn to_timestamp(time: chrono::DateTime<chrono::Utc>) -> Timestamp {
-    Timestamp {
-        seconds: time.timestamp(),
-        nanos: time.timestamp_subsec_nanos() as i32,
-    }
-}
 
 fn decode<R: Resource>(row: resource::Model) -> Result<R, ApiError> {
     let mut value = R::decode(row.body.as_slice()).map_err(ApiError::internal)?;

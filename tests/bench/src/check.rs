@@ -13,10 +13,11 @@ use cedar_policy::{Authorizer, Decision, PolicySet};
 use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use weft_governance::access::guardrails::{cedar_request, permission_name};
+use weft_governance::access::guardrails::cedar_request;
 use weft_governance::access::nodes::{ColumnIndex, Node, NodeKind};
 use weft_governance::access::{AccessIndex, Subject};
 use weft_governance::domain::row_filter;
+use weft_proto::permission_name;
 use weft_proto::weft::catalog::v1::Column;
 use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter, Tag};
 use weft_proto::weft::governance::v1::{

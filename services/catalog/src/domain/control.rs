@@ -149,7 +149,7 @@ impl Catalog {
         {
             return Ok(());
         }
-        let permission = permission.as_str_name().trim_start_matches("PERMISSION_");
+        let permission = weft_proto::permission_name(permission);
         Err(ApiError::PermissionDenied(format!(
             "{what} needs {permission} on {resource}, which {} does not hold (or it does not exist)",
             caller.subject()

@@ -18,7 +18,6 @@ pub mod publishing;
 pub mod references;
 pub mod schemas;
 pub mod tag_keys;
-pub mod time;
 pub mod visibility;
 
 use std::sync::Arc;

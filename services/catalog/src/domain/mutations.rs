@@ -12,8 +12,8 @@ use weft_storage::idempotency::{IdempotencyKey, decode_replay, replay_on_conflic
 use weft_storage::write::now;
 
 use super::Catalog;
-use super::time::to_timestamp;
 use crate::storage::resources::{self, Stored};
+use weft_proto::time::timestamp as to_timestamp;
 
 /// Type URL prefix of event payloads.
 const TYPE_URL_PREFIX: &str = "type.googleapis.com/weft.catalog.v1.";

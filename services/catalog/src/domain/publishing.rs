@@ -14,8 +14,8 @@ use weft_runtime::{ApiError, FieldErrors, Violation, validate};
 use weft_storage::write::now;
 
 use super::Catalog;
-use super::time::to_timestamp;
 use crate::storage::{resources, revisions};
+use weft_proto::time::timestamp as to_timestamp;
 
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
 const REVISIONS: &[&str] = &["domains", "dataProducts", "revisions"];

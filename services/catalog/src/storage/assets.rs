@@ -10,7 +10,7 @@ use weft_runtime::ApiError;
 use weft_storage::write::{db_error, now};
 
 use super::entities::{asset_location, schema_version};
-use crate::domain::time::to_timestamp;
+use weft_proto::time::timestamp as to_timestamp;
 
 /// Records that `asset` is at `location`; ALREADY_EXISTS naming the holder if another asset is.
 pub async fn claim_location<C: ConnectionTrait>(

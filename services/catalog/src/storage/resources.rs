@@ -16,7 +16,7 @@ use weft_storage::write::db_error;
 
 use super::entities::resource;
 use super::{insert_error, labels};
-use crate::domain::time::{from_timestamp, to_timestamp};
+use weft_proto::time::{date_time, timestamp as to_timestamp};
 
 /// The fields every resource message has (`name`, `etag`, `create_time`, `update_time`).
 pub trait StandardFields {
@@ -96,6 +96,11 @@ async fn write_labels<R: Stored, C: ConnectionTrait>(
         labels::insert(conn, name, owners, tags, &references).await?;
         labels::insert_parts(conn, name, &parts).await
     }
+}
+
+/// A resource's time as stored (the epoch when unset or out of range).
+fn from_timestamp(time: Option<&Timestamp>) -> chrono::DateTime<chrono::Utc> {
+    time.and_then(date_time).unwrap_or_default()
 }
 
 /// Inserts a new resource at revision 1; ALREADY_EXISTS if the name is taken.

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use cedar_policy::{Context, Entities, Entity, EntityUid, Request, RestrictedExpression};
+use weft_proto::permission_name;
 use weft_proto::weft::common::v1::Permission;
 
 use super::memberships::Acting;
@@ -72,14 +73,6 @@ fn resource_type(kind: NodeKind) -> &'static str {
         NodeKind::DataProduct => "Weft::DataProduct",
         NodeKind::Asset => "Weft::Asset",
     }
-}
-
-/// The Cedar action of a permission.
-pub fn permission_name(permission: Permission) -> &'static str {
-    permission
-        .as_str_name()
-        .strip_prefix("PERMISSION_")
-        .unwrap_or("UNSPECIFIED")
 }
 
 fn string_set<'a>(values: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {

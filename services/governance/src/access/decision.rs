@@ -396,7 +396,7 @@ fn nothing_gives(subject: &Subject, permission: Permission, resource: &str) -> S
     format!(
         "no grant, ownership or guardrail gives {} {} on {resource}",
         subject.principal,
-        permission.as_str_name().trim_start_matches("PERMISSION_")
+        weft_proto::permission_name(permission)
     )
 }
 

@@ -28,11 +28,12 @@ use weft_proto::weft::common::v1::Permission;
 use weft_runtime::recursion;
 
 use super::cedar_entities::ChainCache;
-pub use super::cedar_entities::{cedar_request, permission_name};
+pub use super::cedar_entities::cedar_request;
 use super::memberships::Acting;
 use super::nodes::NodeKind;
 use super::requirements::Requirements;
 use super::{AccessIndex, Target};
+use weft_proto::permission_name;
 
 /// Most narrowed policy sets kept per domain; past it the domain's starts again empty.
 const MAX_CACHED_SUBSETS: usize = 4_096;

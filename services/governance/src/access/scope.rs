@@ -10,7 +10,6 @@ use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::grant;
 
 use super::decision::filtered_columns;
-use super::guardrails::permission_name;
 use super::nodes::NodeKind;
 use super::{AccessIndex, Subject};
 
@@ -52,7 +51,7 @@ impl AccessIndex {
         // Every role may use DESCRIBE (a VIEWER only that), so no acting principal is skipped.
         if self
             .guardrails()
-            .may_decide(&acting, permission_name(Permission::Describe))
+            .may_decide(&acting, weft_proto::permission_name(Permission::Describe))
         {
             return DescribeScope::inexact(principals);
         }

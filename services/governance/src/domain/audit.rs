@@ -13,7 +13,7 @@ use super::{Governance, require_admin};
 use crate::access::Subject;
 
 fn to_time(timestamp: &prost_types::Timestamp) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
-    chrono::DateTime::from_timestamp(timestamp.seconds, timestamp.nanos.max(0) as u32)
+    weft_proto::time::date_time(timestamp)
         .ok_or_else(|| ApiError::invalid("start_time", "is out of range"))
 }
 

@@ -22,11 +22,7 @@ const MAX_FILTER_COLUMNS: usize = 1_000;
 
 fn permission_name(permission: i32) -> String {
     Permission::try_from(permission)
-        .map(|p| {
-            p.as_str_name()
-                .trim_start_matches("PERMISSION_")
-                .to_string()
-        })
+        .map(|p| weft_proto::permission_name(p).to_string())
         .unwrap_or_else(|_| permission.to_string())
 }
 

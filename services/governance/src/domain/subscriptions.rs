@@ -30,11 +30,7 @@ const SUBSCRIPTION_FIELDS: &[(&str, Indexed)] = &[
 const MAX_TEXT: usize = 2_000;
 
 fn timestamp_now() -> Timestamp {
-    let time = now();
-    Timestamp {
-        seconds: time.timestamp(),
-        nanos: time.timestamp_subsec_nanos() as i32,
-    }
+    weft_proto::time::timestamp(now())
 }
 
 fn state_name<E: std::fmt::Debug>(state: E) -> String {

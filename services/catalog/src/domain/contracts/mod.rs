@@ -26,13 +26,13 @@ use weft_storage::write::now;
 
 use super::Catalog;
 use super::mutations::change;
-use super::time::to_timestamp;
 use super::{assets, data_products};
 use crate::domain::schemas::normalize;
 use crate::storage::resources::{self, StandardFields};
 use crate::storage::revisions;
 use document::FIELD;
 use import::{Plan, TagKeys, merge_service_level, plan, resource_id_from};
+use weft_proto::time::timestamp as to_timestamp;
 
 const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
