@@ -193,3 +193,72 @@ async fn the_gateways_refusals_are_journaled_whatever_their_permission() {
         assert!(records[0].detail_json.contains("PERMISSION_ALTER"));
     }
 }
+
+/// Configured to drop, a governance whose journal can not keep up answers at once and says how
+/// many records it dropped (to administrators, through QueryAudit); configured to wait (the
+/// default), it drops none.
+#[tokio::test]
+async fn query_audit_tells_administrators_how_many_decision_records_were_dropped() {
+    use weft_proto::weft::governance::v1::{AccessQuery, CheckRequest, QueryAuditRequest};
+    use weft_runtime::ServiceKind;
+    use weft_testkit::TestSuite;
+
+    for when_full in [AuditOverflow::Drop, AuditOverflow::Wait] {
+        let suite = TestSuite::start_with(Backend::Sqlite, |kind, config| {
+            if kind == ServiceKind::Governance {
+                config.decision_audit_when_full = when_full;
+                config.decision_audit_queue = 1;
+            }
+        })
+        .await
+        .expect("suite starts");
+        // Concurrent callers: the gateway gathers their Checks into rounds whose records arrive
+        // together, faster than a queue of one takes them.
+        let callers = (0..16).map(|caller| {
+            let mut client =
+                weft_tests::governance(&suite, &suite.token(&format!("users/u{caller}"), &[]));
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    client
+                        .check(CheckRequest {
+                            query: Some(AccessQuery {
+                                principal: String::new(),
+                                permission: Permission::Select as i32,
+                                resource: "domains/sales".into(),
+                            }),
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        });
+        for caller in callers.collect::<Vec<_>>() {
+            caller.await.unwrap();
+        }
+        let mut admin = weft_tests::governance(&suite, &suite.admin_token());
+        let audit = admin
+            .query_audit(QueryAuditRequest {
+                actions: vec!["Check".into()],
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        match when_full {
+            AuditOverflow::Drop => assert!(
+                audit.dropped_decision_records > 0,
+                "a queue of one drops under 16 callers"
+            ),
+            AuditOverflow::Wait => assert_eq!(audit.dropped_decision_records, 0),
+        }
+        // Only administrators read the journal, and so the count.
+        let mut user = weft_tests::governance(&suite, &suite.token("users/u0", &[]));
+        let refused = user
+            .query_audit(QueryAuditRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        suite.stop().await.expect("suite stops cleanly");
+    }
+}

@@ -44,10 +44,11 @@ pub async fn serve(
     // The index is rebuilt from governance's own database: decisions do not wait for the
     // catalog, which may be down; the projection catches up once it answers.
     let engine = Engine::rebuild(store.clone()).await?;
-    let decision_log = DecisionLog::start(
+    let decision_log = DecisionLog::with_queue(
         store.clone(),
         config.decision_audit_sample_rate,
         config.decision_audit_when_full,
+        config.decision_audit_queue,
     );
     let governance = Governance::new(store.clone(), engine.clone(), decision_log.clone());
     governance.seed_default_rules().await?;

@@ -219,6 +219,9 @@ pub struct ServiceConfig {
     /// record is lost (Vault's audit fails closed the same way); `drop` answers at once and
     /// counts the records it could not keep.
     pub decision_audit_when_full: AuditOverflow,
+    /// Decision records governance queues for its journal's writer at most (the memory the
+    /// audit may take when the journal falls behind).
+    pub decision_audit_queue: usize,
     /// How long lineage keeps the raw OpenLineage events it ingested (the graph, runs and
     /// datasets they produced are kept for good).
     #[serde(with = "humantime_serde")]
@@ -263,6 +266,7 @@ impl ServiceConfig {
             },
             decision_audit_sample_rate: 1.0,
             decision_audit_when_full: AuditOverflow::Wait,
+            decision_audit_queue: 65_536,
             lineage_event_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
@@ -370,6 +374,9 @@ impl ServiceConfig {
         }
         if self.lineage_event_retention.is_zero() {
             bail!("lineage_event_retention: must be longer than zero");
+        }
+        if !(1..=16 * 1024 * 1024).contains(&self.decision_audit_queue) {
+            bail!("decision_audit_queue: must be between 1 and 16777216 records");
         }
         if !(0.0..=1.0).contains(&self.decision_audit_sample_rate) {
             bail!("decision_audit_sample_rate: must be between 0 and 1");

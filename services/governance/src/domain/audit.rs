@@ -90,6 +90,7 @@ impl Governance {
         Ok(QueryAuditResponse {
             records: keyed.into_iter().map(|(_, record)| record).collect(),
             next_page_token,
+            dropped_decision_records: self.decision_log().dropped() as i64,
         })
     }
 }
