@@ -414,7 +414,7 @@ fn type_counts(response: &SearchResponse) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// DESIGN §6: a caller learns nothing of what it may not DESCRIBE, not even its count. Each
+/// A caller learns nothing of what it may not DESCRIBE, not even its count. Each
 /// caller's `total_size` and facets count exactly what it may see, whichever way it may see it
 /// (the marketplace, ownership, a grant on a product, a column-restricted grant, a tag-based
 /// grant: the last is checked match by match).

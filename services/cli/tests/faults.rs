@@ -1,4 +1,4 @@
-//! DESIGN §6: a service killed at any point (SIGKILL) loses nothing it acknowledged, and
+//! A service killed at any point (SIGKILL) loses nothing it acknowledged, and
 //! cross-service flows complete after it restarts, with nothing doubled. `weft up` runs the five
 //! services as processes and restarts one that dies; while a scripted workload publishes
 //! products, requests and approves subscriptions, grants and revokes and sends lineage, a killer

@@ -34,7 +34,7 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// `weft.provisioning.v1.ProvisioningService`: every RPC answers UNIMPLEMENTED until its issue lands.
+/// `weft.provisioning.v1.ProvisioningService`: not built yet, every RPC answers UNIMPLEMENTED.
 pub struct ProvisioningApi;
 
 impl ProvisioningService for ProvisioningApi {}

@@ -1,5 +1,5 @@
-//! Projections of another service's event stream (DESIGN §2, "event streams instead of a
-//! broker"): the last payload of every projected resource and how far the stream was read,
+//! Projections of another service's event stream (each service's outbox is its event stream;
+//! there is no broker between them): the last payload of every projected resource and how far the stream was read,
 //! stored in the consuming service's own database in one transaction per batch, so that a
 //! restart of either side resumes exactly where the projection stopped and no event is skipped
 //! or lost. Governance projects the catalog for its access decisions; lineage projects it to

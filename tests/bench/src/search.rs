@@ -1,4 +1,4 @@
-//! The catalog search scenario (DESIGN §8: search p99 ≤ 20 ms at 1M assets, index ≥ 10k
+//! The catalog search scenario (target: search p99 ≤ 20 ms at 1M assets, index ≥ 10k
 //! assets/s), next to SQLite FTS5 over the same rows.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Inherited tags: the classification tags lineage propagates to columns downstream of a tagged
-//! column (DESIGN §2 flow 4). Lineage owns them: it sends a column's whole set, the catalog
+//! column (lineage's tag propagation). Lineage owns them: it sends a column's whole set, the catalog
 //! stores it on the asset's column (output only, not part of the schema's versions) and emits
 //! the asset's `asset.updated` event, through which governance's tag-based grants and guardrails
 //! see them. Columns already holding the set sent are left alone (no event), so lineage's

@@ -1,7 +1,7 @@
 //! What of the index a search may return and count. Governance decides what a caller may
 //! DESCRIBE; its `DescribeScope` says it as lists this module turns into one filter of the query,
-//! so that `total_size` and facet counts count only what the caller may see (DESIGN §6: not
-//! even a hidden resource's count leaks). Every caller sees the domains, the glossary and the
+//! so that `total_size` and facet counts count only what the caller may see (not even a
+//! hidden resource's count leaks). Every caller sees the domains, the glossary and the
 //! published and deprecated products with their assets and columns (the marketplace); beyond
 //! that, what the principals it acts as own, what is granted to them (with everything inside)
 //! and the single resources of column-restricted grants.

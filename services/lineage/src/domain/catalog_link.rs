@@ -1,4 +1,4 @@
-//! The catalog as lineage sees it (DESIGN §2 flow 4): data products and assets with their
+//! The catalog as lineage sees it, for linking datasets and propagating tags: data products and assets with their
 //! owners, locations and column tags, and which tag keys are classifications. Projected from the
 //! catalog's `WatchEvents` stream (`weft_storage::projection`, stored in lineage's own database
 //! with its cursor) and rebuilt from that store at start, so that linking a dataset to its asset

@@ -1,4 +1,4 @@
-//! Tag propagation (DESIGN §2 flow 4): a classification tag on a catalog asset's column (a tag
+//! Tag propagation: a classification tag on a catalog asset's column (a tag
 //! whose key is declared `classification`, e.g. `pii=email`) is inherited by every column its
 //! values flow into along current DIRECT column lineage, unless the transformation is marked
 //! masking. Only columns of catalog assets can carry inherited tags; the walk goes on through

@@ -1,6 +1,6 @@
 //! The rows a batch of events touches, read once before the events are applied (in memory, in
 //! order) and written back once after: a batch costs a few statements per table instead of
-//! several per event (DESIGN §8: ingest ≥ 5k events/s).
+//! several per event (lineage ingests 5k events/s at least).
 //!
 //! Order inside the write transaction: claim the events (insert the raw copies; only the new
 //! ones go on), take the per-job (and per-dataset) locks in a fixed order, read, apply, flush.
