@@ -32,3 +32,13 @@ pub fn resolve(
         })
         .collect()
 }
+
+/// The error of an update that meets a mask path it has no arm for: `resolve` lets through only
+/// the paths an RPC lists, so this is a path listed and not handled (a field added to the list
+/// and forgotten below), refused rather than written somewhere else.
+pub fn unhandled(path: &str) -> ApiError {
+    ApiError::invalid(
+        "update_mask",
+        format!("'{path}' cannot be updated by this RPC"),
+    )
+}

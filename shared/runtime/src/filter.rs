@@ -94,6 +94,15 @@ fn preview(text: &str) -> String {
     text.chars().take(20).collect()
 }
 
+/// The error of a listing that meets a filter field it has no condition for (see
+/// `fieldmask::unhandled`: a field allowed and forgotten is refused, never taken for another).
+pub fn unhandled(field: &str) -> ApiError {
+    ApiError::invalid(
+        "filter",
+        format!("'{field}' is not a field this listing filters on"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -432,7 +432,8 @@ impl Catalog {
                 "kind" => resources::state_is(asset_kind_column(parse_kind(&term.value)?)),
                 "owner" => resources::owned_by(&term.value),
                 "glossary_term" => resources::referring_to(&term.value),
-                _ => resources::tagged(&term.value),
+                "tag" => resources::tagged(&term.value),
+                other => return Err(filter::unhandled(other)),
             });
         }
         let mut assets = resources::list::<Asset, _>(
@@ -503,7 +504,8 @@ impl Catalog {
                             "custom_properties" => {
                                 asset.custom_properties = input.custom_properties.clone()
                             }
-                            _ => asset.location = input.location.clone(),
+                            "location" => asset.location = input.location.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();

@@ -219,7 +219,8 @@ impl Catalog {
                 }
                 "owner" => resources::owned_by(&term.value),
                 "glossary_term" => resources::referring_to(&term.value),
-                _ => resources::tagged(&term.value),
+                "tag" => resources::tagged(&term.value),
+                other => return Err(filter::unhandled(other)),
             });
         }
         let mut data_products = resources::list::<DataProduct, _>(
@@ -283,7 +284,10 @@ impl Catalog {
                             "custom_properties" => {
                                 product.custom_properties = input.custom_properties.clone()
                             }
-                            _ => product.subscription_policy = input.subscription_policy.clone(),
+                            "subscription_policy" => {
+                                product.subscription_policy = input.subscription_policy.clone()
+                            }
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();

@@ -122,13 +122,16 @@ impl Catalog {
         let page = PageRequest::parse(request.page_size, &request.page_token, &request.filter)?;
         let conditions = terms
             .iter()
-            .map(|term| match term.field.as_str() {
-                "parent_domain" if term.value.is_empty() => resources::parent_is(None),
-                "parent_domain" => resources::parent_is(Some(&term.value)),
-                "owner" => resources::owned_by(&term.value),
-                _ => resources::tagged(&term.value),
+            .map(|term| {
+                Ok(match term.field.as_str() {
+                    "parent_domain" if term.value.is_empty() => resources::parent_is(None),
+                    "parent_domain" => resources::parent_is(Some(&term.value)),
+                    "owner" => resources::owned_by(&term.value),
+                    "tag" => resources::tagged(&term.value),
+                    other => return Err(filter::unhandled(other)),
+                })
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         let mut domains = resources::list::<Domain, _>(
             self.store().db(),
             conditions,
@@ -187,7 +190,8 @@ impl Catalog {
                             "description" => domain.description = input.description.clone(),
                             "parent_domain" => domain.parent_domain = input.parent_domain.clone(),
                             "owners" => domain.owners = input.owners.clone(),
-                            _ => domain.tags = input.tags.clone(),
+                            "tags" => domain.tags = input.tags.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();

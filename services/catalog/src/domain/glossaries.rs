@@ -187,7 +187,8 @@ impl Catalog {
                         match *field {
                             "display_name" => glossary.display_name = input.display_name.clone(),
                             "description" => glossary.description = input.description.clone(),
-                            _ => glossary.owners = input.owners.clone(),
+                            "owners" => glossary.owners = input.owners.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();
@@ -327,7 +328,8 @@ impl Catalog {
                             "description" => term.description = input.description.clone(),
                             "is_a" => term.is_a = input.is_a.clone(),
                             "classifies" => term.classifies = input.classifies.clone(),
-                            _ => term.state = input.state,
+                            "state" => term.state = input.state,
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();

@@ -113,7 +113,8 @@ impl Catalog {
                         match *field {
                             "description" => key.description = input.description.clone(),
                             "allowed_values" => key.allowed_values = input.allowed_values.clone(),
-                            _ => key.classification = input.classification,
+                            "classification" => key.classification = input.classification,
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();

@@ -103,7 +103,7 @@ pub(crate) async fn list_filtered<R: Resource>(
             .iter()
             .find(|(name, _)| *name == term.field)
             .map(|(_, column)| *column)
-            .unwrap_or(Indexed::Parent);
+            .ok_or_else(|| filter::unhandled(&term.field))?;
         conditions.push(match column {
             Indexed::Parent => resources::parent_is(&term.value),
             Indexed::Subject => resources::subject_is(&term.value),

@@ -116,7 +116,8 @@ impl Governance {
                 "description" => merged.description = input.description.clone(),
                 "cedar" => merged.cedar = input.cedar.clone(),
                 "domain" => merged.domain = input.domain.clone(),
-                _ => merged.enabled = input.enabled,
+                "enabled" => merged.enabled = input.enabled,
+                other => return Err(fieldmask::unhandled(other)),
             }
         }
         let mut errors = FieldErrors::new();

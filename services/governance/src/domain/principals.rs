@@ -201,7 +201,8 @@ impl Governance {
                     for field in &fields {
                         match *field {
                             "display_name" => user.display_name = input.display_name.clone(),
-                            _ => user.email = input.email.clone(),
+                            "email" => user.email = input.email.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     Ok(user)
@@ -314,7 +315,8 @@ impl Governance {
                     for field in &fields {
                         match *field {
                             "display_name" => group.display_name = input.display_name.clone(),
-                            _ => group.members = input.members.clone(),
+                            "members" => group.members = input.members.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     Ok(group)
@@ -476,7 +478,8 @@ impl Governance {
                             "display_name" => project.display_name = input.display_name.clone(),
                             "description" => project.description = input.description.clone(),
                             "members" => project.members = input.members.clone(),
-                            _ => project.domain = input.domain.clone(),
+                            "domain" => project.domain = input.domain.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     Ok(project)
@@ -670,7 +673,8 @@ impl Governance {
                     for field in &fields {
                         match *field {
                             "display_name" => account.display_name = input.display_name.clone(),
-                            _ => account.owners = input.owners.clone(),
+                            "owners" => account.owners = input.owners.clone(),
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     Ok(account)

@@ -274,7 +274,8 @@ impl Governance {
                             "action" => rule.action = input.action,
                             "severity" => rule.severity = input.severity,
                             "domain" => rule.domain = input.domain.clone(),
-                            _ => rule.enabled = input.enabled,
+                            "enabled" => rule.enabled = input.enabled,
+                            other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     let mut errors = FieldErrors::new();
