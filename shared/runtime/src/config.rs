@@ -175,6 +175,17 @@ impl BackendUrls {
             ServiceKind::Gateway => None,
         }
     }
+
+    /// Sets where backend `kind` is (the gateway is no backend: nothing to set).
+    pub fn set_url(&mut self, kind: ServiceKind, url: String) {
+        match kind {
+            ServiceKind::Catalog => self.catalog = url,
+            ServiceKind::Governance => self.governance = url,
+            ServiceKind::Provisioning => self.provisioning = url,
+            ServiceKind::Lineage => self.lineage = url,
+            ServiceKind::Gateway => {}
+        }
+    }
 }
 
 /// Configuration of one Weft process.

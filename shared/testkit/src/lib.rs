@@ -111,17 +111,7 @@ impl Running {
         let shutdown = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        let task = tokio::spawn(async move {
-            match kind {
-                ServiceKind::Gateway => weft_gateway::serve(config, listener, shutdown).await,
-                ServiceKind::Catalog => weft_catalog::serve(config, listener, shutdown).await,
-                ServiceKind::Governance => weft_governance::serve(config, listener, shutdown).await,
-                ServiceKind::Provisioning => {
-                    weft_provisioning::serve(config, listener, shutdown).await
-                }
-                ServiceKind::Lineage => weft_lineage::serve(config, listener, shutdown).await,
-            }
-        });
+        let task = tokio::spawn(weft_services::serve(kind, config, listener, shutdown));
         Self { stop, task }
     }
 
@@ -202,12 +192,7 @@ impl TestSuite {
             }
             for backend_kind in ServiceKind::BACKENDS {
                 let url = format!("https://{}", addresses[&backend_kind]);
-                match backend_kind {
-                    ServiceKind::Catalog => config.backends.catalog = url,
-                    ServiceKind::Governance => config.backends.governance = url,
-                    ServiceKind::Provisioning => config.backends.provisioning = url,
-                    _ => config.backends.lineage = url,
-                }
+                config.backends.set_url(backend_kind, url);
             }
             adjust(kind, &mut config);
             config.validate()?;
