@@ -115,7 +115,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         .connect()
         .await?;
     let mut client =
-        CatalogServiceClient::with_interceptor(channel, Bearer(suite.admin_token.clone()));
+        CatalogServiceClient::with_interceptor(channel.clone(), Bearer(suite.admin_token.clone()));
     // Queries are timed once the catalog is done merging the rebuilt index's segments.
     let settled = wait_until_idle(suite.catalog_pid, Duration::from_secs(600)).await;
     println!(
@@ -127,6 +127,24 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         weft_latencies.push((
             label,
             time_weft(&mut client, query, label, args.queries).await?,
+        ));
+    }
+    // The same queries as a plain user: the catalog asks governance for the caller's DESCRIBE
+    // scope (one internal RPC) and filters on it inside the index, so that counts and facets
+    // hold only what the caller may see; the page is then checked (BatchCheck).
+    let secret = std::fs::read_to_string(data_dir.join("jwt.secret"))?;
+    let reader = weft_runtime::auth::issue_hs256_token(
+        secret.trim().as_bytes(),
+        "users/bench-reader",
+        &[],
+        Duration::from_secs(3600),
+    )?;
+    let mut reader_client = CatalogServiceClient::with_interceptor(channel, Bearer(reader));
+    let mut reader_latencies = Vec::new();
+    for (label, query) in QUERIES {
+        reader_latencies.push((
+            label,
+            time_weft(&mut reader_client, query, label, args.queries).await?,
         ));
     }
     let queried_rss = resident_memory_mib(suite.catalog_pid);
@@ -181,6 +199,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             .as_ref()
             .map_or(not_run.clone(), |fts| fts.latencies[index].1.summary());
         println!("| {label} | {} | {baseline} |", weft.summary());
+    }
+    for (label, weft) in &reader_latencies {
+        println!(
+            "| {label}, as a plain user (visibility scope) | {} | — |",
+            weft.summary()
+        );
     }
     let mib = |value: Option<f64>| value.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
     println!(
