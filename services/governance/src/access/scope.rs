@@ -3,8 +3,8 @@
 //! principals it acts as (what they own is visible), the resources granted to them (visible
 //! with everything inside) and single resources of column-restricted grants. Domains and
 //! published products are every caller's and need no list. Whatever the lists can not say (a
-//! tag-based grant, a guardrail that may decide DESCRIBE) makes the scope inexact, and the
-//! catalog then asks BatchCheck about each match.
+//! tag-based grant, a guardrail that may decide DESCRIBE, a column filter on a grant above the
+//! assets) makes the scope inexact, and the catalog then asks BatchCheck about each match.
 
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::grant;
@@ -70,6 +70,7 @@ impl AccessIndex {
                     !filter.include_columns.is_empty() || !filter.exclude_columns.is_empty()
                 });
                 match (column_filter, self.node(resource)) {
+                    (None, _) => subtrees.push(resource.clone()),
                     (Some(filter), Some(node)) if node.kind == NodeKind::Asset => {
                         let columns = filtered_columns(filter, node.column_paths());
                         if !columns.is_empty() {
@@ -81,7 +82,10 @@ impl AccessIndex {
                             );
                         }
                     }
-                    _ => subtrees.push(resource.clone()),
+                    // Columns restricted above an asset (CreateGrant refuses it; a grant stored
+                    // otherwise would hide some columns of every asset below, more than a list
+                    // says cheaply).
+                    (Some(_), _) => return DescribeScope::inexact(principals),
                 }
                 if subtrees.len() + resources.len() > MAX_SCOPE_RESOURCES {
                     return DescribeScope::inexact(principals);
