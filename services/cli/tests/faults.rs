@@ -15,26 +15,16 @@ use std::future::Future;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Process, WEFT, five_free_ports, wait_serving};
+use common::{Catalog, Governance, Lineage, WEFT, WeftUp};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::Rng;
 use rand::seq::SliceRandom;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
-use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::Permission;
-use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::governance::v1::*;
-use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 use weft_proto::weft::lineage::v1::{GetDatasetRequest, IngestEventRequest, ListRunsRequest};
-use weft_testkit::Bearer;
-
-type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
-type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer>>;
-type Lineage = LineageServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// Rounds of the workload at least (each: a product with an asset published, a subscription
 /// requested and approved, a grant made and every other one revoked, a lineage run sent); one
@@ -443,56 +433,17 @@ async fn may_select(client: &Governance, resource: &str) -> Result<bool, Status>
 async fn services_killed_mid_workload_lose_nothing_and_double_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let base = five_free_ports();
-    let mut up = Process::spawn(
-        Command::new(WEFT)
-            .args(["up", "--port", &base.to_string()])
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .env_remove("WEFT_DATABASE_URL"),
-    );
-    up.expect_line("Weft is up", Duration::from_secs(90));
-    let up_pid = up.child.id();
-    let channel = wait_serving(
-        &format!("127.0.0.1:{base}"),
-        "weft.catalog.v1.CatalogService",
-    )
-    .await;
-    let secret = std::fs::read_to_string(data_dir.join("jwt.secret")).unwrap();
-    let token = |subject: &str, groups: &[&str]| {
-        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        let token = weft_runtime::auth::issue_hs256_token(
-            secret.trim().as_bytes(),
-            subject,
-            &groups,
-            Duration::from_secs(3600),
-        )
-        .unwrap();
-        Bearer(token)
-    };
+    let suite = WeftUp::start(&data_dir).await;
+    let up_pid = suite.pid();
+    let admin = ("users/admin", &["weft-admins"][..]);
     let mut clients = Clients {
-        admin_catalog: CatalogServiceClient::with_interceptor(
-            channel.clone(),
-            token("users/admin", &["weft-admins"]),
-        ),
-        olivia_catalog: CatalogServiceClient::with_interceptor(
-            channel.clone(),
-            token("users/olivia", &[]),
-        ),
-        admin: GovernanceServiceClient::with_interceptor(
-            channel.clone(),
-            token("users/admin", &["weft-admins"]),
-        ),
-        olivia: GovernanceServiceClient::with_interceptor(
-            channel.clone(),
-            token("users/olivia", &[]),
-        ),
-        ana: GovernanceServiceClient::with_interceptor(channel.clone(), token("users/ana", &[])),
-        bob: GovernanceServiceClient::with_interceptor(channel.clone(), token("users/bob", &[])),
-        pipeline: LineageServiceClient::with_interceptor(
-            channel.clone(),
-            token("serviceAccounts/etl", &["weft-lineage-producers"]),
-        ),
+        admin_catalog: suite.catalog(admin.0, admin.1),
+        olivia_catalog: suite.catalog("users/olivia", &[]),
+        admin: suite.governance(admin.0, admin.1),
+        olivia: suite.governance("users/olivia", &[]),
+        ana: suite.governance("users/ana", &[]),
+        bob: suite.governance("users/bob", &[]),
+        pipeline: suite.lineage("serviceAccounts/etl", &["weft-lineage-producers"]),
     };
 
     // Before the faults: the domain (olivia's) and ana's project.
@@ -751,9 +702,7 @@ async fn services_killed_mid_workload_lose_nothing_and_double_nothing() {
     }
 
     // Every service's audit chain verifies after all that.
-    up.signal(Signal::SIGTERM);
-    up.expect_line("all services stopped", Duration::from_secs(60));
-    assert!(up.child.wait().unwrap().success());
+    suite.stop();
     let verify = Command::new(WEFT)
         .args(["audit", "verify"])
         .arg("--data-dir")

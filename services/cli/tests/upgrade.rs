@@ -12,27 +12,15 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Process, WEFT, five_free_ports, wait_serving};
-use nix::sys::signal::Signal;
+use common::WeftUp;
 use prost::Message;
 use serde_json::Value;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::{DataFilter, Permission, Tag};
-use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::governance::v1::*;
-use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 use weft_proto::weft::lineage::v1::{GetDatasetRequest, IngestEventRequest, ListRunsRequest};
-use weft_testkit::Bearer;
-
-type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
-type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer>>;
-type Lineage = LineageServiceClient<InterceptedService<Channel, Bearer>>;
 
 const DATABASES: [&str; 4] = [
     "catalog.db",
@@ -49,72 +37,8 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-0.1.0")
 }
 
-/// `weft up` on `data_dir`, and a client of its gateway for `subject` (with `groups`).
-struct Running {
-    up: Process,
-    channel: Channel,
-    secret: String,
-}
-
-impl Running {
-    async fn start(data_dir: &Path) -> Self {
-        let base = five_free_ports();
-        let mut up = Process::spawn(
-            Command::new(WEFT)
-                .args(["up", "--port", &base.to_string()])
-                .arg("--data-dir")
-                .arg(data_dir)
-                .env_remove("WEFT_DATABASE_URL"),
-        );
-        up.expect_line("Weft is up", Duration::from_secs(90));
-        let channel = wait_serving(
-            &format!("127.0.0.1:{base}"),
-            "weft.catalog.v1.CatalogService",
-        )
-        .await;
-        let secret = std::fs::read_to_string(data_dir.join("jwt.secret")).unwrap();
-        Self {
-            up,
-            channel,
-            secret,
-        }
-    }
-
-    fn token(&self, subject: &str, groups: &[&str]) -> Bearer {
-        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        Bearer(
-            weft_runtime::auth::issue_hs256_token(
-                self.secret.trim().as_bytes(),
-                subject,
-                &groups,
-                Duration::from_secs(3600),
-            )
-            .unwrap(),
-        )
-    }
-
-    fn catalog(&self, subject: &str, groups: &[&str]) -> Catalog {
-        CatalogServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
-    }
-
-    fn governance(&self, subject: &str, groups: &[&str]) -> Governance {
-        GovernanceServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
-    }
-
-    fn lineage(&self, subject: &str, groups: &[&str]) -> Lineage {
-        LineageServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
-    }
-
-    fn stop(mut self) {
-        self.up.signal(Signal::SIGTERM);
-        self.up
-            .expect_line("all services stopped", Duration::from_secs(60));
-        assert!(self.up.child.wait().unwrap().success());
-    }
-}
-
 /// The small mesh the fixture holds (written once, by the release the fixture is of).
-async fn write_mesh(suite: &Running) {
+async fn write_mesh(suite: &WeftUp) {
     let admin = ("users/admin", &["weft-admins"][..]);
     let mut catalog = suite.catalog(admin.0, admin.1);
     let mut olivia = suite.catalog("users/olivia", &[]);
@@ -369,7 +293,7 @@ fn proto_json(full_name: &str, message: &impl Message) -> Value {
 }
 
 /// What the API answers about the mesh, by question.
-async fn answers(suite: &Running) -> Result<BTreeMap<String, Value>, tonic::Status> {
+async fn answers(suite: &WeftUp) -> Result<BTreeMap<String, Value>, tonic::Status> {
     let mut catalog = suite.catalog("users/admin", &["weft-admins"]);
     let mut governance = suite.governance("users/admin", &["weft-admins"]);
     let mut lineage = suite.lineage("users/admin", &["weft-admins"]);
@@ -598,7 +522,7 @@ async fn checkpoint(data_dir: &Path) {
 async fn write_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let suite = Running::start(&data_dir).await;
+    let suite = WeftUp::start(&data_dir).await;
     write_mesh(&suite).await;
     // Projections (search, governance, lineage's links) catch up before the answers are taken.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -625,7 +549,7 @@ async fn a_data_directory_of_the_previous_release_gives_the_same_answers() {
     let data_dir = dir.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
     copy_databases(&fixture, &data_dir);
-    let suite = Running::start(&data_dir).await;
+    let suite = WeftUp::start(&data_dir).await;
     // The search index is rebuilt and the projections caught up from the databases: retry a
     // little before comparing.
     let deadline = Instant::now() + Duration::from_secs(30);

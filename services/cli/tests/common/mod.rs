@@ -10,9 +10,17 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
+use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
+use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
+use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 
 pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
+
+pub type Catalog = CatalogServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
+pub type Governance = GovernanceServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
+pub type Lineage = LineageServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,5 +115,77 @@ pub fn five_free_ports() -> u16 {
         {
             return candidate;
         }
+    }
+}
+
+/// `weft up` on a data directory, as a user runs it, with a channel to its gateway and tokens
+/// signed with the secret it generated.
+pub struct WeftUp {
+    pub process: Process,
+    pub channel: Channel,
+    secret: String,
+}
+
+impl WeftUp {
+    pub async fn start(data_dir: &std::path::Path) -> Self {
+        let base = five_free_ports();
+        let mut process = Process::spawn(
+            Command::new(WEFT)
+                .args(["up", "--port", &base.to_string()])
+                .arg("--data-dir")
+                .arg(data_dir)
+                .env_remove("WEFT_DATABASE_URL"),
+        );
+        process.expect_line("Weft is up", Duration::from_secs(90));
+        let channel = wait_serving(
+            &format!("127.0.0.1:{base}"),
+            "weft.catalog.v1.CatalogService",
+        )
+        .await;
+        let secret = std::fs::read_to_string(data_dir.join("jwt.secret")).unwrap();
+        Self {
+            process,
+            channel,
+            secret,
+        }
+    }
+
+    /// The pid of `weft up` itself (its services are its children).
+    pub fn pid(&self) -> u32 {
+        self.process.child.id()
+    }
+
+    /// A bearer token of `subject` with `groups`, for an hour.
+    pub fn token(&self, subject: &str, groups: &[&str]) -> weft_testkit::Bearer {
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        weft_testkit::Bearer(
+            weft_runtime::auth::issue_hs256_token(
+                self.secret.trim().as_bytes(),
+                subject,
+                &groups,
+                Duration::from_secs(3600),
+            )
+            .unwrap(),
+        )
+    }
+
+    pub fn catalog(&self, subject: &str, groups: &[&str]) -> Catalog {
+        CatalogServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
+    }
+
+    pub fn governance(&self, subject: &str, groups: &[&str]) -> Governance {
+        GovernanceServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
+    }
+
+    pub fn lineage(&self, subject: &str, groups: &[&str]) -> Lineage {
+        LineageServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
+    }
+
+    /// SIGTERM, and waits until every service stopped and `weft up` exited cleanly.
+    pub fn stop(mut self) {
+        self.process.signal(Signal::SIGTERM);
+        self.process
+            .expect_line("all services stopped", Duration::from_secs(60));
+        assert!(self.process.child.wait().unwrap().success());
     }
 }

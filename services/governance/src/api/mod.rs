@@ -643,6 +643,25 @@ impl GovernanceInternalApi {
     }
 }
 
+impl GovernanceInternalApi {
+    /// Waits (bounded) until the catalog projection reflects `position` (0: at once), so that
+    /// the answer sees what the caller caused or saw.
+    async fn at_catalog_position(&self, position: i64) {
+        self.governance
+            .engine()
+            .reach_catalog_position(position, CATALOG_POSITION_WAIT)
+            .await;
+    }
+}
+
+/// "services/{name}" of the Weft service calling (its certificate says which).
+fn calling_service<T>(request: &Request<T>) -> Result<String, Status> {
+    match request.extensions().get::<CallingService>() {
+        Some(CallingService(service)) => Ok(format!("services/{}", service.as_str())),
+        None => Err(Status::unauthenticated("no calling service")),
+    }
+}
+
 #[tonic::async_trait]
 impl GovernanceInternalService for GovernanceInternalApi {
     async fn watch_events(
@@ -672,17 +691,9 @@ impl GovernanceInternalService for GovernanceInternalApi {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let asker = match request.extensions().get::<CallingService>() {
-            Some(CallingService(service)) => format!("services/{}", service.as_str()),
-            None => return Err(Status::unauthenticated("no calling service")),
-        };
+        let asker = calling_service(&request)?;
         let request = request.into_inner();
-        if request.min_catalog_sequence > 0 {
-            self.governance
-                .engine()
-                .reach_catalog_position(request.min_catalog_sequence, CATALOG_POSITION_WAIT)
-                .await;
-        }
+        self.at_catalog_position(request.min_catalog_sequence).await;
         let answer = self
             .governance
             .batch_check_for_service(request, &self.admin_group, &asker);
@@ -696,16 +707,9 @@ impl GovernanceInternalService for GovernanceInternalApi {
         &self,
         request: Request<DescribeScopeRequest>,
     ) -> Result<Response<DescribeScopeResponse>, Status> {
-        if request.extensions().get::<CallingService>().is_none() {
-            return Err(Status::unauthenticated("no calling service"));
-        }
+        calling_service(&request)?;
         let request = request.into_inner();
-        if request.min_catalog_sequence > 0 {
-            self.governance
-                .engine()
-                .reach_catalog_position(request.min_catalog_sequence, CATALOG_POSITION_WAIT)
-                .await;
-        }
+        self.at_catalog_position(request.min_catalog_sequence).await;
         Ok(Response::new(
             self.governance
                 .describe_scope_for_service(request, &self.admin_group)?,
@@ -746,12 +750,7 @@ impl GovernanceInternalService for GovernanceInternalApi {
             .map(|check| check.min_catalog_sequence)
             .max()
             .unwrap_or_default();
-        if position > 0 {
-            self.governance
-                .engine()
-                .reach_catalog_position(position, CATALOG_POSITION_WAIT)
-                .await;
-        }
+        self.at_catalog_position(position).await;
         let calls = checks
             .into_iter()
             .map(|check| {
