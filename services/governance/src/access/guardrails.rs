@@ -24,6 +24,7 @@ use std::sync::{Arc, RwLock};
 use cedar_policy::{
     Authorizer, Decision, Effect, EntityUid, PolicyId, PolicySet, Schema, ValidationMode, Validator,
 };
+use weft_proto::permission_name;
 use weft_proto::weft::common::v1::Permission;
 use weft_runtime::recursion;
 
@@ -33,7 +34,6 @@ use super::memberships::Acting;
 use super::nodes::NodeKind;
 use super::requirements::Requirements;
 use super::{AccessIndex, Target};
-use weft_proto::permission_name;
 
 /// Most narrowed policy sets kept per domain; past it the domain's starts again empty.
 const MAX_CACHED_SUBSETS: usize = 4_096;
