@@ -27,8 +27,8 @@ use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::lineage::v1::{GetDatasetRequest, IngestEventRequest, ListRunsRequest};
 
 /// Rounds of the workload at least (each: a product with an asset published, a subscription
-/// requested and approved, a grant made and every other one revoked, a lineage run sent); one
-/// more per kill beyond.
+/// requested and approved, a grant made and every other one revoked, a lineage run sent); there
+/// is one round per kill when the kills are more.
 const ROUNDS: usize = 8;
 /// Times each service is killed.
 const CYCLES: usize = 2;
