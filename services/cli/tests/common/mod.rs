@@ -1,5 +1,5 @@
 //! What the process tests share: the `weft` binary, free ports, child processes whose output is
-//! read line by line, and waiting for a service to serve.
+//! read line by line, waiting for a service to serve, and `weft up` with clients of its gateway.
 
 #![allow(dead_code)] // Each test binary uses its own part.
 
