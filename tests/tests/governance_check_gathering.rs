@@ -265,6 +265,40 @@ async fn check_calls_of_many_callers_at_once_each_get_their_own_answer_and_recor
             ]
         );
 
+        // DescribeScope (the catalog's search asks it): what alice may see, everything for an
+        // administrator, and a principal that is none refused naming the field.
+        let scope = |principal: &str, groups: &[&str]| DescribeScopeRequest {
+            principal: principal.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            min_catalog_sequence: 0,
+        };
+        let seen = as_gateway
+            .describe_scope(scope("users/alice", &[]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(seen.exact && !seen.everything, "{seen:?}");
+        assert!(seen.principals.contains(&"users/alice".to_string()));
+        assert!(
+            seen.subtrees
+                .iter()
+                .chain(&seen.resources)
+                .any(|r| r == ASSET),
+            "{seen:?}"
+        );
+        let root = as_gateway
+            .describe_scope(scope("users/root", &["weft-admins"]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(root.everything);
+        let refused = as_gateway
+            .describe_scope(scope("alice", &[]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(weft_tests::bad_fields(&refused), ["principal"]);
+
         // Too many calls at once, and any other service than the gateway: refused whole.
         let status = as_gateway
             .check_for_callers(CheckForCallersRequest {

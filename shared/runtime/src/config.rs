@@ -454,6 +454,21 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_queue_holds_at_least_one_record_and_a_bounded_number() {
+        for (queue, valid) in [(0, false), (1, true), (65_536, true), (1 << 30, false)] {
+            let mut config = with_secret(ServiceConfig::defaults(ServiceKind::Governance));
+            config.decision_audit_queue = queue;
+            match config.validate() {
+                Ok(()) => assert!(valid, "{queue} accepted"),
+                Err(error) => {
+                    assert!(!valid, "{queue}: {error}");
+                    assert!(error.to_string().starts_with("decision_audit_queue:"));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn debug_output_redacts_the_secret() {
         let config = with_secret(ServiceConfig::defaults(ServiceKind::Gateway));
         assert!(!format!("{config:?}").contains(&"x".repeat(32)));
