@@ -566,5 +566,46 @@ async fn a_data_directory_of_the_previous_release_gives_the_same_answers() {
         assert_eq!(found.get(question), Some(answer), "{question}");
     }
     assert_eq!(found.len(), expected.len());
+    labels_were_kept(&suite).await;
     suite.stop();
+}
+
+/// The owners, tags and term links of the previous release's resources still answer List
+/// filters and in-use checks (the answers above list without filters).
+async fn labels_were_kept(suite: &WeftUp) {
+    let mut catalog = suite.catalog("users/admin", &["weft-admins"]);
+    for filter in [
+        "owner = \"users/olivia\"",
+        "glossary_term = \"glossaries/business/terms/order\"",
+    ] {
+        let products = catalog
+            .list_data_products(ListDataProductsRequest {
+                parent: DOMAIN.into(),
+                filter: filter.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .data_products;
+        let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, [PRODUCT], "{filter}");
+    }
+    // A term a product refers to, and a tag key a column carries, are in use.
+    let term = catalog
+        .delete_glossary_term(DeleteGlossaryTermRequest {
+            name: "glossaries/business/terms/order".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(term.code(), tonic::Code::FailedPrecondition, "{term:?}");
+    let key = catalog
+        .delete_tag_key(DeleteTagKeyRequest {
+            name: "tagKeys/sensitivity".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(key.code(), tonic::Code::FailedPrecondition, "{key:?}");
 }

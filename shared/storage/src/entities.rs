@@ -97,3 +97,63 @@ pub mod resource {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Side tables of labeled resource kinds (`resources::labels`): a resource's (or one of its
+/// parts', "<name>#<path>") owners, tags and references, for List filters and in-use checks.
+pub mod resource_owner {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_resource_owners")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub resource: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub principal: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod resource_tag {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_resource_tags")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub resource: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod resource_reference {
+    use sea_orm::entity::prelude::*;
+
+    /// A resource referring to another by name (a glossary term, a metadata form type…).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "weft_resource_references")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub resource: String,
+        /// The referenced resource's name.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub target: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

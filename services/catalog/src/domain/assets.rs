@@ -20,8 +20,9 @@ use super::forms::check_forms;
 use super::inherited_tags::carry_inherited_tags;
 use super::references::{KnownTagKeys, check_tags_with, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
-use crate::storage::kinds::asset_kind_column;
-use crate::storage::{assets, resources};
+use crate::storage::assets;
+use weft_proto::resource::asset_kind_column;
+use weft_storage::resources::{self, Edit};
 
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
 const ASSETS: &[&str] = &["domains", "dataProducts", "assets"];
@@ -302,7 +303,8 @@ impl Catalog {
         }
         let asset = new_asset(&request.parent, &request.asset_id, request.asset.as_ref());
         let (parent, actor_name) = (request.parent.clone(), actor.to_string());
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateAsset",
             &request.request_id,
@@ -380,7 +382,8 @@ impl Catalog {
             .map(|create| new_asset(&request.parent, &create.asset_id, create.asset.as_ref()))
             .collect();
         let (parent, actor_name) = (request.parent.clone(), actor.to_string());
-        self.create_resources(
+        resources::create_many(
+            self.store(),
             actor,
             "BatchCreateAssets",
             &request.request_id,
@@ -426,7 +429,7 @@ impl Catalog {
             &request.page_token,
             &format!("{}\n{}", request.parent, request.filter),
         )?;
-        let mut conditions = vec![resources::parent_is(Some(&request.parent))];
+        let mut conditions = vec![resources::parent_is(&request.parent)];
         for term in &terms {
             conditions.push(match term.field.as_str() {
                 "kind" => resources::state_is(asset_kind_column(parse_kind(&term.value)?)),
@@ -482,12 +485,10 @@ impl Catalog {
             fields.clone(),
             caller.subject().to_string(),
         );
-        self.update_resource(
+        resources::update(
+            self.store(),
             caller.subject(),
-            "UpdateAsset",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateAsset", &name, &etag).mask(&fields),
             move |conn, mut asset: Asset| {
                 Box::pin(async move {
                     let previous = asset.clone();
@@ -528,11 +529,10 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, ASSETS);
         errors.into_result()?;
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteAsset",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteAsset", &request.name, &request.etag),
             |conn, asset: &Asset| {
                 Box::pin(async move {
                     assets::release_location(conn, &asset.name).await?;
@@ -541,6 +541,7 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 
     pub async fn list_schema_versions(

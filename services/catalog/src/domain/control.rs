@@ -15,8 +15,7 @@ use weft_proto::weft::common::v1::Permission;
 use weft_runtime::{ApiError, Caller, FieldErrors};
 
 use super::Catalog;
-use super::mutations::check_etag;
-use crate::storage::resources::{self, Stored};
+use weft_storage::resources::{self, Resource};
 
 /// Reads a stored domain's current parent.
 pub(crate) type ParentOf<R> = fn(&R) -> &str;
@@ -36,7 +35,7 @@ fn same_principals(a: &[String], b: &[String]) -> bool {
 impl Catalog {
     /// Checks that `caller` may make the control changes an update of `name` (sent with
     /// `sent_etag`) makes, and returns the etag the update must be applied at.
-    pub(crate) async fn authorize_control_changes<R: Stored>(
+    pub(crate) async fn authorize_control_changes<R: Resource>(
         &self,
         caller: &Caller,
         name: &str,
@@ -47,9 +46,9 @@ impl Catalog {
             return Ok(sent_etag.to_string());
         }
         let current: R = resources::get(self.store().db(), name).await?;
-        check_etag(name, sent_etag, current.etag())?;
+        resources::check_etag(name, sent_etag, current.etag())?;
         if let Some(owners) = requested.owners
-            && !same_principals(owners, current.owners())
+            && !same_principals(owners, &current.labels().owners)
         {
             self.require(
                 caller,
@@ -115,7 +114,7 @@ impl Catalog {
 
     /// `authorize_control_changes` for a resource whose only control field is `owners`
     /// (products, assets): `fields` is the update's resolved mask.
-    pub(crate) async fn authorize_owner_change<R: Stored>(
+    pub(crate) async fn authorize_owner_change<R: Resource>(
         &self,
         caller: &Caller,
         name: &str,

@@ -12,8 +12,9 @@ use super::Catalog;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
-use crate::storage::kinds::lifecycle_column;
-use crate::storage::{resources, revisions};
+use crate::storage::revisions;
+use weft_proto::resource::lifecycle_column;
+use weft_storage::resources::{self, Edit};
 
 const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
@@ -169,7 +170,8 @@ impl Catalog {
             ..request.data_product.clone().unwrap_or_default()
         };
         let parent = request.parent.clone();
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateDataProduct",
             &request.request_id,
@@ -210,7 +212,7 @@ impl Catalog {
         )?;
         let mut conditions = Vec::new();
         if !all_domains {
-            conditions.push(resources::parent_is(Some(&request.parent)));
+            conditions.push(resources::parent_is(&request.parent));
         }
         for term in &terms {
             conditions.push(match term.field.as_str() {
@@ -261,12 +263,10 @@ impl Catalog {
         self.require_existing_principals(&principal_fields(&input, &fields))
             .await?;
         let (name, apply_fields) = (input.name.clone(), fields.clone());
-        self.update_resource(
+        resources::update(
+            self.store(),
             caller.subject(),
-            "UpdateDataProduct",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateDataProduct", &name, &etag).mask(&fields),
             move |conn, mut product: DataProduct| {
                 Box::pin(async move {
                     let previous = product.clone();
@@ -310,11 +310,10 @@ impl Catalog {
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;
         // Refused while the product has assets.
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteDataProduct",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteDataProduct", &request.name, &request.etag),
             |conn, product: &DataProduct| {
                 Box::pin(async move {
                     let assets = resources::count_children::<Asset, _>(conn, &product.name).await?;
@@ -333,5 +332,6 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 }

@@ -11,7 +11,7 @@ use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, 
 use super::Catalog;
 use super::control::ControlFields;
 use super::references::check_tags;
-use crate::storage::resources;
+use weft_storage::resources::{self, Edit};
 
 const DOMAINS: &[&str] = &["domains"];
 const MUTABLE_FIELDS: &[&str] = &[
@@ -92,7 +92,8 @@ impl Catalog {
             etag: String::new(),
             ..request.domain.clone().unwrap_or_default()
         };
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateDomain",
             &request.request_id,
@@ -124,8 +125,8 @@ impl Catalog {
             .iter()
             .map(|term| {
                 Ok(match term.field.as_str() {
-                    "parent_domain" if term.value.is_empty() => resources::parent_is(None),
-                    "parent_domain" => resources::parent_is(Some(&term.value)),
+                    "parent_domain" if term.value.is_empty() => resources::without_parent(),
+                    "parent_domain" => resources::parent_is(&term.value),
                     "owner" => resources::owned_by(&term.value),
                     "tag" => resources::tagged(&term.value),
                     other => return Err(filter::unhandled(other)),
@@ -176,12 +177,10 @@ impl Catalog {
                 .await?;
         }
         let (name, apply_fields) = (input.name.clone(), fields.clone());
-        self.update_resource(
+        resources::update(
+            self.store(),
             caller.subject(),
-            "UpdateDomain",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateDomain", &name, &etag).mask(&fields),
             move |conn, mut domain: Domain| {
                 Box::pin(async move {
                     for field in &apply_fields {
@@ -214,11 +213,10 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DOMAINS);
         errors.into_result()?;
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteDomain",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteDomain", &request.name, &request.etag),
             |conn, domain: &Domain| {
                 Box::pin(async move {
                     let sub_domains =
@@ -256,5 +254,6 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 }

@@ -15,7 +15,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, validate};
 
 use super::Catalog;
-use crate::storage::{labels, resources};
+use weft_storage::resources::{self, Edit, labels};
 
 const FORM_TYPES: &[&str] = &["metadataFormTypes"];
 const MAX_FIELDS: usize = 100;
@@ -185,7 +185,8 @@ impl Catalog {
             etag: String::new(),
             ..request.form_type.clone().unwrap_or_default()
         };
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateMetadataFormType",
             &request.request_id,
@@ -230,11 +231,10 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, FORM_TYPES);
         errors.into_result()?;
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteMetadataFormType",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteMetadataFormType", &request.name, &request.etag),
             |conn, form_type: &MetadataFormType| {
                 Box::pin(async move {
                     let uses = labels::count_references(conn, &form_type.name).await?;
@@ -253,5 +253,6 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 }

@@ -12,7 +12,7 @@ use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
 
 use super::Catalog;
 use super::references::check_terms;
-use crate::storage::{labels, resources};
+use weft_storage::resources::{self, Edit, labels};
 
 const GLOSSARIES: &[&str] = &["glossaries"];
 const TERMS: &[&str] = &["glossaries", "terms"];
@@ -71,7 +71,7 @@ async fn check_term<C: ConnectionTrait>(
     let glossary = term.name.split("/terms/").next().unwrap_or_default();
     let siblings = resources::list::<GlossaryTerm, _>(
         conn,
-        vec![resources::parent_is(Some(glossary))],
+        vec![resources::parent_is(glossary)],
         None,
         MAX_TERMS,
     )
@@ -126,7 +126,8 @@ impl Catalog {
             etag: String::new(),
             ..request.glossary.clone().unwrap_or_default()
         };
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateGlossary",
             &request.request_id,
@@ -175,12 +176,10 @@ impl Catalog {
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), GLOSSARY_FIELDS)?;
         let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
-        self.update_resource(
+        resources::update(
+            self.store(),
             actor,
-            "UpdateGlossary",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateGlossary", &name, &etag).mask(&fields),
             move |_, mut glossary: Glossary| {
                 Box::pin(async move {
                     for field in &apply_fields {
@@ -210,11 +209,10 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, GLOSSARIES);
         errors.into_result()?;
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteGlossary",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteGlossary", &request.name, &request.etag),
             |conn, glossary: &Glossary| {
                 Box::pin(async move {
                     let terms =
@@ -234,6 +232,7 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 
     pub async fn create_glossary_term(
@@ -255,7 +254,8 @@ impl Catalog {
         }
         errors.into_result()?;
         let parent = request.parent.clone();
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateGlossaryTerm",
             &request.request_id,
@@ -288,7 +288,7 @@ impl Catalog {
         let page = PageRequest::parse(request.page_size, &request.page_token, &request.parent)?;
         let mut terms = resources::list::<GlossaryTerm, _>(
             self.store().db(),
-            vec![resources::parent_is(Some(&request.parent))],
+            vec![resources::parent_is(&request.parent)],
             page.after.as_deref(),
             page.fetch_limit(),
         )
@@ -313,12 +313,10 @@ impl Catalog {
         errors.into_result()?;
         let fields = fieldmask::resolve(request.update_mask.as_ref(), TERM_FIELDS)?;
         let (name, etag, apply_fields) = (input.name.clone(), input.etag.clone(), fields.clone());
-        self.update_resource(
+        resources::update(
+            self.store(),
             actor,
-            "UpdateGlossaryTerm",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateGlossaryTerm", &name, &etag).mask(&fields),
             move |conn, mut term: GlossaryTerm| {
                 Box::pin(async move {
                     let previous = term.clone();
@@ -352,19 +350,22 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, TERMS);
         errors.into_result()?;
-        self.delete_resource(actor, "DeleteGlossaryTerm", &request.name, &request.etag, |conn, term: &GlossaryTerm| {
+        let edit = Edit::new("DeleteGlossaryTerm", &request.name, &request.etag);
+        resources::delete(self.store(), actor, edit, |conn, term: &GlossaryTerm| {
             Box::pin(async move {
                 let uses = labels::count_references(conn, &term.name).await?;
                 if uses > 0 {
+                    let description = format!(
+                        "{uses} resource(s) or term(s) refer to it; detach it or set its state \
+                         to {:?}",
+                        TermState::Disabled
+                    );
                     return Err(ApiError::precondition(
                         format!("{} is in use", term.name),
                         vec![Violation {
                             kind: "TERM_IN_USE".to_string(),
                             subject: term.name.clone(),
-                            description: format!(
-                                "{uses} resource(s) or term(s) refer to it; detach it or set its state to {:?}",
-                                TermState::Disabled
-                            ),
+                            description,
                         }],
                     ));
                 }
@@ -372,5 +373,6 @@ impl Catalog {
             })
         })
         .await
+        .map(drop)
     }
 }

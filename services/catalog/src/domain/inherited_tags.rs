@@ -12,7 +12,7 @@ use weft_proto::weft::catalog::v1::{Asset, InheritedTag, Schema, SetInheritedTag
 use weft_runtime::{ApiError, FieldErrors, validate};
 
 use super::Catalog;
-use crate::storage::resources;
+use weft_storage::resources::{self, Edit};
 
 const ASSETS: &[&str] = &["domains", "dataProducts", "assets"];
 
@@ -39,21 +39,18 @@ impl Catalog {
             if count == 0 {
                 continue;
             }
-            let result = self
-                .update_resource(
-                    actor,
-                    "SetInheritedTags",
-                    &name,
-                    "",
-                    &["schema.columns.inherited_tags"],
-                    move |_, mut asset: Asset| {
-                        Box::pin(async move {
-                            apply(&mut asset, &columns);
-                            Ok(asset)
-                        })
-                    },
-                )
-                .await;
+            let result = resources::update(
+                self.store(),
+                actor,
+                Edit::new("SetInheritedTags", &name, "").mask(&["schema.columns.inherited_tags"]),
+                move |_, mut asset: Asset| {
+                    Box::pin(async move {
+                        apply(&mut asset, &columns);
+                        Ok(asset)
+                    })
+                },
+            )
+            .await;
             match result {
                 Ok(_) => changed += count,
                 Err(ApiError::NotFound(_)) => {}

@@ -6,7 +6,8 @@ use weft_proto::weft::catalog::v1::{Asset, DataProduct, Location, ResolvedLocati
 use weft_runtime::{ApiError, FieldErrors};
 
 use super::Catalog;
-use crate::storage::{assets, resources};
+use crate::storage::assets;
+use weft_storage::resources;
 
 /// Most locations resolved by one call.
 pub const MAX_LOCATIONS: usize = 1_000;

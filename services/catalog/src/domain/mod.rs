@@ -1,6 +1,7 @@
 //! The catalog's domain logic: validation and the rules of each resource, independent of gRPC.
-//! Every mutation goes through `mutations` (create / update / delete), which runs it in one write
-//! transaction together with its outbox event, its journal record and its idempotency record.
+//! Every mutation goes through the shared resource store (`weft_storage::resources`: create /
+//! update / delete), which runs it in one write transaction together with its outbox event, its
+//! journal record and its idempotency record.
 
 pub mod assets;
 pub mod contracts;
@@ -12,7 +13,6 @@ pub mod forms;
 pub mod glossaries;
 pub mod inherited_tags;
 pub mod locations;
-pub mod mutations;
 pub mod publish_rules;
 pub mod publishing;
 pub mod references;

@@ -14,8 +14,9 @@ use weft_runtime::{ApiError, FieldErrors, Violation, validate};
 use weft_storage::write::now;
 
 use super::Catalog;
-use crate::storage::{resources, revisions};
+use crate::storage::revisions;
 use weft_proto::time::timestamp as to_timestamp;
+use weft_storage::resources::{self, Edit};
 
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
 const REVISIONS: &[&str] = &["domains", "dataProducts", "revisions"];
@@ -69,13 +70,12 @@ impl Catalog {
         check_name(&request.name)?;
         let actor_name = actor.to_string();
         let rules = self.publish_rules().clone();
-        self.change_resource(
+        resources::update(
+            self.store(),
             actor,
-            "PublishDataProduct",
-            "published",
-            &request.name,
-            &request.etag,
-            &[],
+            Edit::new("PublishDataProduct", &request.name, &request.etag)
+                .verb("published")
+                .mask::<&str>(&[]),
             move |conn, mut product: DataProduct| {
                 Box::pin(async move {
                     let allowed = [LifecycleState::Draft, LifecycleState::Published];
@@ -161,19 +161,16 @@ impl Catalog {
         &self,
         actor: &str,
         method: &'static str,
-        verb: &str,
+        verb: &'static str,
         name: &str,
         etag: &str,
         to: LifecycleState,
         allowed_from: &'static [LifecycleState],
     ) -> Result<DataProduct, ApiError> {
-        self.change_resource(
+        resources::update(
+            self.store(),
             actor,
-            method,
-            verb,
-            name,
-            etag,
-            &[],
+            Edit::new(method, name, etag).verb(verb).mask::<&str>(&[]),
             move |_, mut product: DataProduct| {
                 Box::pin(async move {
                     if !allowed_from.contains(&product.lifecycle_state()) {

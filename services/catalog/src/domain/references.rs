@@ -8,7 +8,7 @@ use weft_proto::weft::catalog::v1::{GlossaryTerm, TagKey, TermState};
 use weft_proto::weft::common::v1::Tag;
 use weft_runtime::{ApiError, FieldErrors};
 
-use crate::storage::resources;
+use weft_storage::resources;
 
 /// Tag keys already looked up (None: not declared), shared by the checks of one write.
 pub type KnownTagKeys = HashMap<String, Option<TagKey>>;

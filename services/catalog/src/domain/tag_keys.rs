@@ -8,7 +8,7 @@ use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
 
 use super::Catalog;
-use crate::storage::{labels, resources};
+use weft_storage::resources::{self, Edit, labels};
 
 const TAG_KEYS: &[&str] = &["tagKeys"];
 const MUTABLE_FIELDS: &[&str] = &["description", "allowed_values", "classification"];
@@ -49,7 +49,8 @@ impl Catalog {
             etag: String::new(),
             ..request.tag_key.clone().unwrap_or_default()
         };
-        self.create_resource(
+        resources::create(
+            self.store(),
             actor,
             "CreateTagKey",
             &request.request_id,
@@ -101,12 +102,10 @@ impl Catalog {
         let name = input.name.clone();
         let etag = input.etag.clone();
         let apply_fields = fields.clone();
-        self.update_resource(
+        resources::update(
+            self.store(),
             actor,
-            "UpdateTagKey",
-            &name,
-            &etag,
-            &fields,
+            Edit::new("UpdateTagKey", &name, &etag).mask(&fields),
             move |conn, mut key: TagKey| {
                 Box::pin(async move {
                     for field in &apply_fields {
@@ -154,11 +153,10 @@ impl Catalog {
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, TAG_KEYS);
         errors.into_result()?;
-        self.delete_resource(
+        resources::delete(
+            self.store(),
             actor,
-            "DeleteTagKey",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteTagKey", &request.name, &request.etag),
             |conn, key: &TagKey| {
                 Box::pin(async move {
                     let id = key.name.trim_start_matches("tagKeys/");
@@ -178,5 +176,6 @@ impl Catalog {
             },
         )
         .await
+        .map(drop)
     }
 }

@@ -8,7 +8,7 @@ use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain, Glossary
 use weft_proto::weft::common::v1::Tag;
 
 use super::fields::Entry;
-use crate::storage::kinds::{asset_kind_column, lifecycle_column, term_state_column};
+use weft_proto::resource::{asset_kind_column, lifecycle_column, term_state_column};
 
 /// Deepest domain nesting followed (as the catalog enforces).
 const MAX_DEPTH: usize = 32;

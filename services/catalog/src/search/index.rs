@@ -20,8 +20,8 @@ use weft_storage::Store;
 
 use super::documents::{Context, asset_entries, domain_entry, product_entry, term_entry};
 use super::fields::{Entry, Fields, INDEX_VERSION};
-use crate::storage::kinds::lifecycle_column;
-use crate::storage::resources::{self, Stored};
+use weft_proto::resource::lifecycle_column;
+use weft_storage::resources::{self, Resource};
 
 /// Memory the index writer may use before flushing segments (shared by its threads; used only
 /// while that much is being indexed, as in a rebuild). Larger segments mean fewer merges.
@@ -371,7 +371,7 @@ fn commit_with(writer: &mut IndexWriter, state: &CommitState) -> Result<(), ApiE
 }
 
 /// Calls `visit` on every resource of kind `R`, page by page.
-async fn for_each<R: Stored>(store: &Store, mut visit: impl FnMut(&R)) -> Result<(), ApiError> {
+async fn for_each<R: Resource>(store: &Store, mut visit: impl FnMut(&R)) -> Result<(), ApiError> {
     let mut after: Option<String> = None;
     loop {
         let page =

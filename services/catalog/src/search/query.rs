@@ -22,7 +22,7 @@ use weft_runtime::paging::PageRequest;
 use super::fields::TOKENIZER;
 use super::index::SearchIndex;
 use super::visible::{ScopeFilter, Visible};
-use crate::storage::kinds::{asset_kind_column, lifecycle_column};
+use weft_proto::resource::{asset_kind_column, lifecycle_column};
 
 /// One part of a query and whether a match needs it.
 type Clause = (Occur, Box<dyn Query>);

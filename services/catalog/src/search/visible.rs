@@ -14,7 +14,7 @@ use weft_proto::weft::catalog::v1::LifecycleState;
 use weft_runtime::ApiError;
 
 use super::fields::Fields;
-use crate::storage::kinds::lifecycle_column;
+use weft_proto::resource::lifecycle_column;
 
 /// Most owned resources a filter lists; a caller whose principals own more is checked match by
 /// match instead (see `Visible::Names`).

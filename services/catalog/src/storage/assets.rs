@@ -39,7 +39,7 @@ pub async fn claim_location<C: ConnectionTrait>(
     }
     .insert(conn)
     .await
-    .map_err(super::insert_error(&format!(
+    .map_err(weft_storage::resources::insert_error(&format!(
         "location {} {}",
         location.namespace, location.name
     )))?;

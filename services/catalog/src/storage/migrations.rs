@@ -15,6 +15,9 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAssetTables),
             Box::new(CreateRevisions),
             Box::new(IndexListingOrder),
+            Box::new(weft_storage::resource_migration::CreateResourceTable),
+            Box::new(weft_storage::resource_migration::CreateResourceLabelTables),
+            Box::new(MoveToSharedResourceStore),
         ]
     }
 
@@ -630,5 +633,56 @@ impl MigrationTrait for IndexListingOrder {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Moves the catalog's resources and their labels into the shared resource store's tables
+/// (`weft_storage::resources`), keeping every row (revisions and times too, so etags stay
+/// valid), and drops the catalog's own copies.
+struct MoveToSharedResourceStore;
+
+impl MigrationName for MoveToSharedResourceStore {
+    fn name(&self) -> &str {
+        "m0007_catalog_shared_resource_store"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MoveToSharedResourceStore {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for statement in [
+            "INSERT INTO weft_resources \
+             (name, kind, parent, subject, state, revision, create_time, update_time, body) \
+             SELECT name, kind, parent, NULL, state, revision, create_time, update_time, body \
+             FROM catalog_resources",
+            "INSERT INTO weft_resource_owners (resource, principal) \
+             SELECT resource, principal FROM catalog_owners",
+            "INSERT INTO weft_resource_tags (resource, key, value) \
+             SELECT resource, key, value FROM catalog_tags",
+            "INSERT INTO weft_resource_references (resource, target) \
+             SELECT resource, term FROM catalog_term_links",
+        ] {
+            db.execute_unprepared(statement).await?;
+        }
+        for table in [
+            CatalogResources::Table.into_iden(),
+            CatalogOwners::Table.into_iden(),
+            CatalogTags::Table.into_iden(),
+            CatalogTermLinks::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(
+            "m0007_catalog_shared_resource_store can not be undone: restore a backup taken \
+             before the upgrade"
+                .to_string(),
+        ))
     }
 }

@@ -24,7 +24,7 @@ pub async fn insert<C: ConnectionTrait>(
     }
     .insert(conn)
     .await
-    .map_err(super::insert_error(&value.name))?;
+    .map_err(weft_storage::resources::insert_error(&value.name))?;
     Ok(())
 }
 

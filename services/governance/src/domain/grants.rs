@@ -3,11 +3,10 @@
 //! asset. Only an administrator, an owner of the resource, or a holder of each permission with
 //! grant option (or of MANAGE_GRANTS) on it may grant or revoke.
 
-use serde_json::json;
 use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::{ApiError, FieldErrors, validate};
-use weft_storage::resources;
+use weft_storage::resources::{self, Edit};
 
 use super::row_filter::{self, FilterError};
 use super::{Governance, Indexed, list_filtered};
@@ -413,11 +412,7 @@ impl Governance {
         let revoked = resources::update(
             self.store(),
             &subject.principal,
-            "RevokeGrant",
-            "revoked",
-            &request.name,
-            &request.etag,
-            json!({}),
+            Edit::new("RevokeGrant", &request.name, &request.etag).verb("revoked"),
             |_, mut grant: Grant| {
                 Box::pin(async move {
                     if grant.state() == GrantState::Revoked {

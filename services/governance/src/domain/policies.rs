@@ -2,10 +2,9 @@
 //! against Weft's Cedar schema on every write; one that does not validate is refused with
 //! Cedar's message.
 
-use serde_json::json;
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
-use weft_storage::resources;
+use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
@@ -126,11 +125,7 @@ impl Governance {
         let updated = resources::update(
             self.store(),
             &subject.principal,
-            "UpdatePolicy",
-            "updated",
-            &input.name,
-            &input.etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdatePolicy", &input.name, &input.etag).mask(&fields),
             move |_, mut policy: Policy| {
                 Box::pin(async move {
                     policy.description = merged.description;
@@ -155,9 +150,7 @@ impl Governance {
         resources::delete::<Policy, _>(
             self.store(),
             &subject.principal,
-            "DeletePolicy",
-            &request.name,
-            &request.etag,
+            Edit::new("DeletePolicy", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
         .await?;

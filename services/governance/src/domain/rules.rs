@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::{ApiError, FieldErrors, fieldmask, recursion, validate};
-use weft_storage::resources;
+use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;
@@ -259,11 +259,7 @@ impl Governance {
         resources::update(
             self.store(),
             &subject.principal,
-            "UpdateRule",
-            "updated",
-            &name,
-            &etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdateRule", &name, &etag).mask(&fields),
             move |_, mut rule: Rule| {
                 Box::pin(async move {
                     for field in &fields {
@@ -299,9 +295,7 @@ impl Governance {
         resources::delete::<Rule, _>(
             self.store(),
             &subject.principal,
-            "DeleteRule",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteRule", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
         .await?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::{ApiError, FieldErrors, Violation};
-use weft_storage::resources;
+use weft_storage::resources::{self, Edit};
 use weft_storage::write::now;
 
 use super::grants::check_data_filter;
@@ -553,11 +553,9 @@ impl Governance {
         let closed = resources::update(
             self.store(),
             &subject.principal,
-            method,
-            verb,
-            name,
-            etag,
-            json!({ "comment": comment }),
+            Edit::new(method, name, etag)
+                .verb(verb)
+                .detail(json!({ "comment": comment })),
             move |_, mut pending: SubscriptionRequest| {
                 Box::pin(async move {
                     if pending.state() != SubscriptionRequestState::Pending {

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCatalogProjection),
             Box::new(weft_storage::projection::CreateProjectionTables),
             Box::new(MoveCatalogProjection),
+            Box::new(weft_storage::resource_migration::CreateResourceLabelTables),
         ]
     }
 

@@ -1,46 +1,12 @@
-//! Where each resource kind keeps the fields `catalog_resources` indexes.
+//! The catalog's resource kinds. Domains, products and assets are labeled: their owners, tags
+//! and references (glossary terms, metadata form types) are mirrored for List filters and for
+//! "is it still in use" checks; so are a glossary's owners and a term's relations.
 
-use prost_types::Timestamp;
-use weft_proto::weft::catalog::v1::{
+use super::{Labels, PartLabels, Resource, non_empty, parent_before, standard_fields};
+use crate::weft::catalog::v1::{
     Asset, AssetKind, Column, DataProduct, Domain, Glossary, GlossaryTerm, LifecycleState,
     MetadataFormType, TagKey, TermState,
 };
-use weft_proto::weft::common::v1::Tag;
-
-use super::labels::PartLabels;
-use super::resources::{StandardFields, Stored};
-
-/// Implements `StandardFields` for messages with the standard field names.
-macro_rules! standard_fields {
-    ($($message:ty),*) => {$(
-        impl StandardFields for $message {
-            fn name(&self) -> &str {
-                &self.name
-            }
-
-            fn etag(&self) -> &str {
-                &self.etag
-            }
-
-            fn create_time(&self) -> Option<&Timestamp> {
-                self.create_time.as_ref()
-            }
-
-            fn update_time(&self) -> Option<&Timestamp> {
-                self.update_time.as_ref()
-            }
-
-            fn set_etag(&mut self, etag: String) {
-                self.etag = etag;
-            }
-
-            fn set_times(&mut self, create_time: Option<Timestamp>, update_time: Option<Timestamp>) {
-                self.create_time = create_time;
-                self.update_time = update_time;
-            }
-        }
-    )*};
-}
 
 standard_fields!(
     Domain,
@@ -52,32 +18,28 @@ standard_fields!(
     MetadataFormType
 );
 
-/// The part of a name before `/<collection>/`, e.g. the domain of a product.
-fn parent_before(name: &str, collection: &str) -> Option<String> {
-    name.split_once(&format!("/{collection}/"))
-        .map(|(parent, _)| parent.to_string())
-}
-
-impl Stored for Domain {
+impl Resource for Domain {
     const KIND: &'static str = "domain";
-    const MESSAGE: &'static str = "Domain";
+    const MESSAGE: &'static str = "weft.catalog.v1.Domain";
+    const LABELED: bool = true;
 
     fn parent(&self) -> Option<String> {
-        Some(self.parent_domain.clone()).filter(|parent| !parent.is_empty())
+        non_empty(&self.parent_domain)
     }
 
-    fn owners(&self) -> &[String] {
-        &self.owners
-    }
-
-    fn tags(&self) -> &[Tag] {
-        &self.tags
+    fn labels(&self) -> Labels {
+        Labels {
+            owners: self.owners.clone(),
+            tags: self.tags.clone(),
+            ..Labels::default()
+        }
     }
 }
 
-impl Stored for DataProduct {
+impl Resource for DataProduct {
     const KIND: &'static str = "data_product";
-    const MESSAGE: &'static str = "DataProduct";
+    const MESSAGE: &'static str = "weft.catalog.v1.DataProduct";
+    const LABELED: bool = true;
 
     fn parent(&self) -> Option<String> {
         parent_before(&self.name, "dataProducts")
@@ -87,45 +49,39 @@ impl Stored for DataProduct {
         Some(lifecycle_column(self.lifecycle_state()).to_string())
     }
 
-    fn owners(&self) -> &[String] {
-        &self.owners
-    }
-
-    fn tags(&self) -> &[Tag] {
-        &self.tags
-    }
-
-    fn references(&self) -> Vec<String> {
+    fn labels(&self) -> Labels {
         let forms = self.forms.iter().map(|form| form.form_type.clone());
-        self.glossary_terms.iter().cloned().chain(forms).collect()
+        Labels {
+            owners: self.owners.clone(),
+            tags: self.tags.clone(),
+            references: self.glossary_terms.iter().cloned().chain(forms).collect(),
+            parts: Vec::new(),
+        }
     }
 }
 
-impl Stored for TagKey {
+impl Resource for TagKey {
     const KIND: &'static str = "tag_key";
-    const MESSAGE: &'static str = "TagKey";
-
-    fn parent(&self) -> Option<String> {
-        None
-    }
+    const MESSAGE: &'static str = "weft.catalog.v1.TagKey";
 }
 
-impl Stored for Glossary {
+impl Resource for Glossary {
     const KIND: &'static str = "glossary";
-    const MESSAGE: &'static str = "Glossary";
+    const MESSAGE: &'static str = "weft.catalog.v1.Glossary";
+    const LABELED: bool = true;
 
-    fn parent(&self) -> Option<String> {
-        None
-    }
-
-    fn owners(&self) -> &[String] {
-        &self.owners
+    fn labels(&self) -> Labels {
+        Labels {
+            owners: self.owners.clone(),
+            ..Labels::default()
+        }
     }
 }
 
-impl Stored for GlossaryTerm {
+impl Resource for GlossaryTerm {
     const KIND: &'static str = "glossary_term";
-    const MESSAGE: &'static str = "GlossaryTerm";
+    const MESSAGE: &'static str = "weft.catalog.v1.GlossaryTerm";
+    const LABELED: bool = true;
 
     fn parent(&self) -> Option<String> {
         parent_before(&self.name, "terms")
@@ -136,27 +92,18 @@ impl Stored for GlossaryTerm {
     }
 
     /// Its isA and classifies relations, so that a term in use by another cannot be deleted.
-    fn references(&self) -> Vec<String> {
-        self.is_a.iter().chain(&self.classifies).cloned().collect()
+    fn labels(&self) -> Labels {
+        Labels {
+            references: self.is_a.iter().chain(&self.classifies).cloned().collect(),
+            ..Labels::default()
+        }
     }
 }
 
-/// The `state` column value of a lifecycle state, e.g. "DRAFT".
-pub fn lifecycle_column(state: LifecycleState) -> &'static str {
-    state.as_str_name().trim_start_matches("LIFECYCLE_STATE_")
-}
-
-/// The `state` column value of a term state ("ENABLED" when unset).
-pub fn term_state_column(state: TermState) -> &'static str {
-    match state {
-        TermState::Disabled => "DISABLED",
-        _ => "ENABLED",
-    }
-}
-
-impl Stored for Asset {
+impl Resource for Asset {
     const KIND: &'static str = "asset";
-    const MESSAGE: &'static str = "Asset";
+    const MESSAGE: &'static str = "weft.catalog.v1.Asset";
+    const LABELED: bool = true;
 
     fn parent(&self) -> Option<String> {
         parent_before(&self.name, "assets")
@@ -167,20 +114,7 @@ impl Stored for Asset {
         Some(asset_kind_column(self.kind()).to_string())
     }
 
-    fn owners(&self) -> &[String] {
-        &self.owners
-    }
-
-    fn tags(&self) -> &[Tag] {
-        &self.tags
-    }
-
-    fn references(&self) -> Vec<String> {
-        let forms = self.forms.iter().map(|form| form.form_type.clone());
-        self.glossary_terms.iter().cloned().chain(forms).collect()
-    }
-
-    fn part_labels(&self) -> Vec<PartLabels> {
+    fn labels(&self) -> Labels {
         fn walk(prefix: &str, columns: &[Column], out: &mut Vec<PartLabels>) {
             for column in columns {
                 let path = if prefix.is_empty() {
@@ -192,32 +126,47 @@ impl Stored for Asset {
                     out.push(PartLabels {
                         path: path.clone(),
                         tags: column.tags.clone(),
-                        terms: column.glossary_terms.clone(),
+                        references: column.glossary_terms.clone(),
                     });
                 }
                 walk(&path, &column.fields, out);
             }
         }
-        let mut out = Vec::new();
+        let mut parts = Vec::new();
         walk(
             "",
             self.schema.as_ref().map_or(&[][..], |s| &s.columns),
-            &mut out,
+            &mut parts,
         );
-        out
+        let forms = self.forms.iter().map(|form| form.form_type.clone());
+        Labels {
+            owners: self.owners.clone(),
+            tags: self.tags.clone(),
+            references: self.glossary_terms.iter().cloned().chain(forms).collect(),
+            parts,
+        }
+    }
+}
+
+impl Resource for MetadataFormType {
+    const KIND: &'static str = "metadata_form_type";
+    const MESSAGE: &'static str = "weft.catalog.v1.MetadataFormType";
+}
+
+/// The `state` column value of a lifecycle state, e.g. "DRAFT".
+pub fn lifecycle_column(state: LifecycleState) -> &'static str {
+    state.as_str_name().trim_start_matches("LIFECYCLE_STATE_")
+}
+
+/// The `state` column value of a term state ("ENABLED" when unset).
+pub fn term_state_column(state: TermState) -> &'static str {
+    match state {
+        TermState::Disabled => "DISABLED",
+        TermState::Unspecified | TermState::Enabled => "ENABLED",
     }
 }
 
 /// The `state` column value of an asset kind, e.g. "TABLE".
 pub fn asset_kind_column(kind: AssetKind) -> &'static str {
     kind.as_str_name().trim_start_matches("ASSET_KIND_")
-}
-
-impl Stored for MetadataFormType {
-    const KIND: &'static str = "metadata_form_type";
-    const MESSAGE: &'static str = "MetadataFormType";
-
-    fn parent(&self) -> Option<String> {
-        None
-    }
 }

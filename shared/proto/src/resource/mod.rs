@@ -1,15 +1,18 @@
 //! What each resource kind needs for generic storage (`weft_storage::resources`): its standard
-//! fields, its kind and message names, and which fields are indexed. Declared here, next to the
-//! messages, like AIP-123's resource annotations (and because Rust's orphan rule keeps these
-//! impls in the crate of either the trait or the type).
+//! fields, its kind and message names, which fields are indexed and which labels (owners, tags,
+//! references) the store mirrors into side tables. Declared here, next to the messages, like
+//! AIP-123's resource annotations (and because Rust's orphan rule keeps these impls in the crate
+//! of either the trait or the type).
+
+mod catalog;
+mod governance;
+
+pub use catalog::{asset_kind_column, lifecycle_column, term_state_column};
 
 use prost::Message;
 use prost_types::Timestamp;
 
-use crate::weft::governance::v1::{
-    Grant, Group, Policy, Project, Rule, ServiceAccount, Subscription, SubscriptionRequest, User,
-    grant,
-};
+use crate::weft::common::v1::Tag;
 
 /// The fields every resource message has (`name`, `etag`, `create_time`, `update_time`).
 pub trait StandardFields {
@@ -22,10 +25,10 @@ pub trait StandardFields {
 }
 
 /// Implements `StandardFields` for messages with `name`, `etag`, `create_time` and, unless
-/// listed after `;`, `update_time`.
+/// listed after `without_update_time`, `update_time`.
 macro_rules! standard_fields {
     ($($message:ty),* $(; without_update_time $($plain:ty),*)?) => {
-        $(impl StandardFields for $message {
+        $(impl $crate::resource::StandardFields for $message {
             fn name(&self) -> &str { &self.name }
             fn etag(&self) -> &str { &self.etag }
             fn create_time(&self) -> Option<&prost_types::Timestamp> { self.create_time.as_ref() }
@@ -39,7 +42,7 @@ macro_rules! standard_fields {
                 self.update_time = update_time;
             }
         })*
-        $($(impl StandardFields for $plain {
+        $($(impl $crate::resource::StandardFields for $plain {
             fn name(&self) -> &str { &self.name }
             fn etag(&self) -> &str { &self.etag }
             fn create_time(&self) -> Option<&prost_types::Timestamp> { self.create_time.as_ref() }
@@ -54,13 +57,16 @@ macro_rules! standard_fields {
         })*)?
     };
 }
+use standard_fields;
 
 /// A resource kind kept in the shared resource table (`weft_storage::resources`).
 pub trait Resource: StandardFields + Message + Default + Clone {
     /// Value of the `kind` column, and the prefix of its event types, e.g. "grant".
     const KIND: &'static str;
-    /// Full protobuf message name, e.g. "weft.governance.v1.Grant".
+    /// Full protobuf message name, e.g. "weft.governance.v1.Grant" (event payloads' type URL).
     const MESSAGE: &'static str;
+    /// Whether the kind has labels (`labels`): kinds without skip the side tables entirely.
+    const LABELED: bool = false;
     /// The indexed parent, if any.
     fn parent(&self) -> Option<String> {
         None
@@ -69,107 +75,43 @@ pub trait Resource: StandardFields + Message + Default + Clone {
     fn subject(&self) -> Option<String> {
         None
     }
-    /// The indexed state, if any.
+    /// The indexed state (a product's lifecycle, an asset's kind), if any.
     fn state(&self) -> Option<String> {
         None
     }
-}
-
-standard_fields!(Project, Policy, Rule, SubscriptionRequest, Subscription; without_update_time User, Group, ServiceAccount, Grant);
-
-impl Resource for User {
-    const KIND: &'static str = "user";
-    const MESSAGE: &'static str = "weft.governance.v1.User";
-}
-
-impl Resource for Group {
-    const KIND: &'static str = "group";
-    const MESSAGE: &'static str = "weft.governance.v1.Group";
-}
-
-impl Resource for Project {
-    const KIND: &'static str = "project";
-    const MESSAGE: &'static str = "weft.governance.v1.Project";
-
-    fn parent(&self) -> Option<String> {
-        Some(self.domain.clone()).filter(|domain| !domain.is_empty())
+    /// What the store mirrors into side tables, for List filters and "is it still in use"
+    /// checks. Only read when `LABELED`.
+    fn labels(&self) -> Labels {
+        Labels::default()
     }
 }
 
-impl Resource for ServiceAccount {
-    const KIND: &'static str = "service_account";
-    const MESSAGE: &'static str = "weft.governance.v1.ServiceAccount";
+/// A resource's owners, tags and references (names of other resources it uses, e.g. glossary
+/// terms and metadata form types), and the tags and references of its parts.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    pub owners: Vec<String>,
+    pub tags: Vec<Tag>,
+    pub references: Vec<String>,
+    pub parts: Vec<PartLabels>,
 }
 
-impl Resource for Policy {
-    const KIND: &'static str = "policy";
-    const MESSAGE: &'static str = "weft.governance.v1.Policy";
-
-    fn parent(&self) -> Option<String> {
-        Some(self.domain.clone()).filter(|domain| !domain.is_empty())
-    }
+/// Tags and references of one part of a resource (an asset's column) by dotted path, kept in
+/// the side tables under "<name>#<path>".
+#[derive(Debug, Clone, Default)]
+pub struct PartLabels {
+    pub path: String,
+    pub tags: Vec<Tag>,
+    pub references: Vec<String>,
 }
 
-impl Resource for Grant {
-    const KIND: &'static str = "grant";
-    const MESSAGE: &'static str = "weft.governance.v1.Grant";
-
-    /// The resource granted on (tag-based grants have none).
-    fn parent(&self) -> Option<String> {
-        match &self.target {
-            Some(grant::Target::Resource(resource)) => Some(resource.clone()),
-            _ => None,
-        }
-    }
-
-    fn subject(&self) -> Option<String> {
-        Some(self.principal.clone())
-    }
-
-    fn state(&self) -> Option<String> {
-        Some(self.state().as_str_name().to_string())
-    }
+/// The part of a name before `/<collection>/`, e.g. the domain of a product.
+fn parent_before(name: &str, collection: &str) -> Option<String> {
+    name.split_once(&format!("/{collection}/"))
+        .map(|(parent, _)| parent.to_string())
 }
 
-impl Resource for Rule {
-    const KIND: &'static str = "rule";
-    const MESSAGE: &'static str = "weft.governance.v1.Rule";
-
-    fn parent(&self) -> Option<String> {
-        Some(self.domain.clone()).filter(|domain| !domain.is_empty())
-    }
-}
-
-impl Resource for SubscriptionRequest {
-    const KIND: &'static str = "subscription_request";
-    const MESSAGE: &'static str = "weft.governance.v1.SubscriptionRequest";
-
-    fn parent(&self) -> Option<String> {
-        Some(self.data_product.clone())
-    }
-
-    fn subject(&self) -> Option<String> {
-        Some(self.project.clone())
-    }
-
-    fn state(&self) -> Option<String> {
-        Some(self.state().as_str_name().to_string())
-    }
-}
-
-impl Resource for Subscription {
-    const KIND: &'static str = "subscription";
-    const MESSAGE: &'static str = "weft.governance.v1.Subscription";
-
-    fn parent(&self) -> Option<String> {
-        Some(self.data_product.clone())
-    }
-
-    fn subject(&self) -> Option<String> {
-        Some(self.project.clone())
-    }
-
-    fn state(&self) -> Option<String> {
-        Some(self.state().as_str_name().to_string())
-    }
+/// A reference field as an optional indexed value (empty: none).
+fn non_empty(value: &str) -> Option<String> {
+    Some(value.to_string()).filter(|value| !value.is_empty())
 }

@@ -1,28 +1,42 @@
-//! Owners, tags and glossary-term links of catalog resources, mirrored into side tables for List
-//! filters and for "is it still in use" checks.
+//! The side tables of labeled kinds (`Resource::LABELED`): owners, tags and references of a
+//! resource and of its parts, mirrored from the resource on every write, for List filters and
+//! for "is it still in use" checks.
 
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use weft_proto::resource::{Labels, PartLabels};
 use weft_proto::weft::common::v1::Tag;
 use weft_runtime::ApiError;
-use weft_storage::write::db_error;
 
-use super::entities::{owner, reference, tag};
+use crate::entities::{
+    resource_owner as owner, resource_reference as reference, resource_tag as tag,
+};
+use crate::write::db_error;
 
-/// Replaces a resource's owners, tags and references.
-pub async fn replace<C: ConnectionTrait>(
+/// Writes a resource's labels; `replacing` clears the previous ones first (a new resource has
+/// none, which saves five statements per create).
+pub(super) async fn write<C: ConnectionTrait>(
     conn: &C,
-    resource: &str,
-    owners: &[String],
-    tags: &[Tag],
-    references: &[String],
+    name: &str,
+    labels: &Labels,
+    replacing: bool,
 ) -> Result<(), ApiError> {
-    delete(conn, resource).await?;
-    insert(conn, resource, owners, tags, references).await
+    if replacing {
+        delete(conn, name).await?;
+        delete_parts(conn, name).await?;
+    }
+    insert(conn, name, &labels.owners, &labels.tags, &labels.references).await?;
+    insert_parts(conn, name, &labels.parts).await
+}
+
+/// Removes the labels of a resource and of its parts.
+pub(super) async fn delete_all<C: ConnectionTrait>(conn: &C, name: &str) -> Result<(), ApiError> {
+    delete(conn, name).await?;
+    delete_parts(conn, name).await
 }
 
 /// Writes the owners, tags and references of a resource that has none yet.
-pub async fn insert<C: ConnectionTrait>(
+async fn insert<C: ConnectionTrait>(
     conn: &C,
     resource: &str,
     owners: &[String],
@@ -51,7 +65,7 @@ pub async fn insert<C: ConnectionTrait>(
     if !references.is_empty() {
         reference::Entity::insert_many(references.iter().map(|name| reference::ActiveModel {
             resource: Set(resource.to_string()),
-            term: Set(name.clone()),
+            target: Set(name.clone()),
         }))
         .exec(conn)
         .await
@@ -60,20 +74,8 @@ pub async fn insert<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Tags and terms of one part of a resource (a column), by dotted path.
-#[derive(Debug, Clone, Default)]
-pub struct PartLabels {
-    pub path: String,
-    pub tags: Vec<Tag>,
-    pub terms: Vec<String>,
-}
-
-/// Replaces the labels of a resource's parts (side-table rows "<resource>#<path>").
-pub async fn replace_parts<C: ConnectionTrait>(
-    conn: &C,
-    resource: &str,
-    parts: &[PartLabels],
-) -> Result<(), ApiError> {
+/// Removes the labels of a resource's parts (side-table rows "<resource>#<path>").
+async fn delete_parts<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), ApiError> {
     // Rows of parts sort between "<resource>#" and "<resource>$" ('$' follows '#').
     let (low, high) = (format!("{resource}#"), format!("{resource}$"));
     tag::Entity::delete_many()
@@ -88,11 +90,11 @@ pub async fn replace_parts<C: ConnectionTrait>(
         .exec(conn)
         .await
         .map_err(db_error)?;
-    insert_parts(conn, resource, parts).await
+    Ok(())
 }
 
 /// Writes the labels of the parts of a resource that has none yet.
-pub async fn insert_parts<C: ConnectionTrait>(
+async fn insert_parts<C: ConnectionTrait>(
     conn: &C,
     resource: &str,
     parts: &[PartLabels],
@@ -116,10 +118,12 @@ pub async fn insert_parts<C: ConnectionTrait>(
     let links: Vec<reference::ActiveModel> = parts
         .iter()
         .flat_map(|part| {
-            part.terms.iter().map(move |term| reference::ActiveModel {
-                resource: Set(format!("{resource}#{}", part.path)),
-                term: Set(term.clone()),
-            })
+            part.references
+                .iter()
+                .map(move |target| reference::ActiveModel {
+                    resource: Set(format!("{resource}#{}", part.path)),
+                    target: Set(target.clone()),
+                })
         })
         .collect();
     if !links.is_empty() {
@@ -131,8 +135,8 @@ pub async fn insert_parts<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Removes a resource's owners, tags and term links.
-pub async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), ApiError> {
+/// Removes a resource's own owners, tags and references.
+async fn delete<C: ConnectionTrait>(conn: &C, resource: &str) -> Result<(), ApiError> {
     owner::Entity::delete_many()
         .filter(owner::Column::Resource.eq(resource))
         .exec(conn)
@@ -184,7 +188,7 @@ pub async fn tag_values_in_use<C: ConnectionTrait>(
 /// How many resources (or parts of them) refer to `name`.
 pub async fn count_references<C: ConnectionTrait>(conn: &C, name: &str) -> Result<u64, ApiError> {
     reference::Entity::find()
-        .filter(reference::Column::Term.eq(name))
+        .filter(reference::Column::Target.eq(name))
         .count(conn)
         .await
         .map_err(db_error)
@@ -215,12 +219,12 @@ pub fn tagged(name_column: impl ColumnTrait, tag_filter: &str) -> SimpleExpr {
 }
 
 /// `name_column IN (resources referring to name)`.
-pub fn referring_to(name_column: impl ColumnTrait, term: &str) -> SimpleExpr {
+pub fn referring_to(name_column: impl ColumnTrait, target: &str) -> SimpleExpr {
     name_column.in_subquery(
         Query::select()
             .column(reference::Column::Resource)
             .from(reference::Entity)
-            .and_where(Expr::col(reference::Column::Term).eq(term))
+            .and_where(Expr::col(reference::Column::Target).eq(target))
             .to_owned(),
     )
 }

@@ -1,28 +1,30 @@
-//! A table for every resource kind of a service: indexed columns (name, kind, parent, subject,
-//! state, revision, times) next to the encoded protobuf of the resource, and the three shapes
-//! every mutation takes (create / update / delete), each in one write transaction with its outbox
-//! event ("<kind>.created|updated|deleted", the resource as payload), its journal record and,
-//! for creates, its idempotency record. Etags are the stored revision.
+//! The one resource store of every service: a table for all resource kinds, with indexed
+//! columns (name, kind, parent, subject, state, revision, times) next to the encoded protobuf of
+//! the resource, side tables of labeled kinds' owners, tags and references (`labels`), and the
+//! three shapes every mutation takes (`mutations`: create / update / delete, each in one write
+//! transaction with its outbox event, journal record and, for creates, idempotency record).
+//! Etags are the stored revision; the store keeps both times.
 //!
-//! The kinds (`Resource`) are declared next to their messages in `weft_proto::resource`.
-//! Governance (and the services after it) keep their resources here. The catalog predates it and
-//! keeps its own table with side tables of labels (`weft_catalog::storage::resources`).
+//! The kinds (`Resource`) are declared next to their messages in `weft_proto::resource`. The
+//! row functions here run inside a caller's transaction, for writes that change several
+//! resources at once.
 
-use futures::future::BoxFuture;
-use prost::Message;
+pub mod labels;
+mod mutations;
+
+pub use mutations::{Edit, create, create_many, delete, update};
+
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
-use serde_json::json;
-pub use weft_proto::resource::{Resource, StandardFields};
+pub use weft_proto::resource::{Labels, PartLabels, Resource, StandardFields};
 use weft_proto::time::timestamp as to_timestamp;
 use weft_runtime::ApiError;
 
-use crate::Store;
 use crate::entities::resource;
-use crate::idempotency::{IdempotencyKey, decode_replay, replay_on_conflict};
 use crate::write::{Change, db_error, now};
 
 fn decode<R: Resource>(row: resource::Model) -> Result<R, ApiError> {
@@ -51,9 +53,17 @@ pub fn insert_error(resource: &str) -> impl Fn(DbErr) -> ApiError + '_ {
     }
 }
 
-/// Inserts a new resource at revision 1; ALREADY_EXISTS if the name is taken.
+/// Inserts a new resource at revision 1, created now; ALREADY_EXISTS if the name is taken.
 pub async fn insert<R: Resource, C: ConnectionTrait>(conn: &C, value: &R) -> Result<R, ApiError> {
-    let time = now();
+    insert_at(conn, value, now()).await
+}
+
+/// Like `insert`, created at `time` (the resources of one transaction share its time).
+async fn insert_at<R: Resource, C: ConnectionTrait>(
+    conn: &C,
+    value: &R,
+    time: DateTime<Utc>,
+) -> Result<R, ApiError> {
     let row = resource::ActiveModel {
         name: Set(value.name().to_string()),
         kind: Set(R::KIND.to_string()),
@@ -68,6 +78,9 @@ pub async fn insert<R: Resource, C: ConnectionTrait>(conn: &C, value: &R) -> Res
     .insert(conn)
     .await
     .map_err(insert_error(value.name()))?;
+    if R::LABELED {
+        labels::write(conn, value.name(), &value.labels(), false).await?;
+    }
     decode(row)
 }
 
@@ -132,9 +145,45 @@ pub async fn all<R: Resource, C: ConnectionTrait>(conn: &C) -> Result<Vec<R>, Ap
     }
 }
 
+/// Every resource of kind `R` under `parent`, read page by page.
+pub async fn all_children<R: Resource, C: ConnectionTrait>(
+    conn: &C,
+    parent: &str,
+) -> Result<Vec<R>, ApiError> {
+    const PAGE: u64 = 1_000;
+    let mut every: Vec<R> = Vec::new();
+    loop {
+        let after = every.last().map(|r| r.name().to_string());
+        let page = list::<R, _>(conn, vec![parent_is(parent)], after.as_deref(), PAGE).await?;
+        let done = (page.len() as u64) < PAGE;
+        every.extend(page);
+        if done {
+            return Ok(every);
+        }
+    }
+}
+
+/// How many resources of kind `R` have the parent `parent`.
+pub async fn count_children<R: Resource, C: ConnectionTrait>(
+    conn: &C,
+    parent: &str,
+) -> Result<u64, ApiError> {
+    resource::Entity::find()
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .filter(resource::Column::Parent.eq(parent))
+        .count(conn)
+        .await
+        .map_err(db_error)
+}
+
 /// Conditions for List filters.
 pub fn parent_is(parent: &str) -> SimpleExpr {
     resource::Column::Parent.eq(parent)
+}
+
+/// Resources without a parent (e.g. top-level domains).
+pub fn without_parent() -> SimpleExpr {
+    resource::Column::Parent.is_null()
 }
 
 pub fn subject_is(subject: &str) -> SimpleExpr {
@@ -143,6 +192,21 @@ pub fn subject_is(subject: &str) -> SimpleExpr {
 
 pub fn state_is(state: &str) -> SimpleExpr {
     resource::Column::State.eq(state)
+}
+
+/// Labeled resources owned by `principal`.
+pub fn owned_by(principal: &str) -> SimpleExpr {
+    labels::owned_by(resource::Column::Name, principal)
+}
+
+/// Labeled resources carrying tag `tag` ("key" or "key=value").
+pub fn tagged(tag: &str) -> SimpleExpr {
+    labels::tagged(resource::Column::Name, tag)
+}
+
+/// Labeled resources referring to `name`.
+pub fn referring_to(name: &str) -> SimpleExpr {
+    labels::referring_to(resource::Column::Name, name)
 }
 
 /// Writes `value` if its stored revision is still `revision`; ABORTED otherwise. For
@@ -168,7 +232,33 @@ pub async fn update_row<R: Resource, C: ConnectionTrait>(
     if result.rows_affected != 1 {
         return Err(ApiError::stale_etag(value.name()));
     }
+    if R::LABELED {
+        labels::write(conn, value.name(), &value.labels(), true).await?;
+    }
     get(conn, value.name()).await
+}
+
+/// Deletes resource `name` if its stored revision is still `revision` (ABORTED otherwise), with
+/// its labels.
+pub async fn delete_row<R: Resource, C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    revision: i64,
+) -> Result<(), ApiError> {
+    let result = resource::Entity::delete_many()
+        .filter(resource::Column::Name.eq(name))
+        .filter(resource::Column::Kind.eq(R::KIND))
+        .filter(resource::Column::Revision.eq(revision))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected != 1 {
+        return Err(ApiError::stale_etag(name));
+    }
+    if R::LABELED {
+        labels::delete_all(conn, name).await?;
+    }
+    Ok(())
 }
 
 /// The outbox event and journal record of one change of `value`.
@@ -199,102 +289,6 @@ pub fn check_etag(resource: &str, sent: &str, current: &str) -> Result<(), ApiEr
 }
 
 /// The revision an etag stands for.
-fn revision_of(etag: &str) -> i64 {
+pub fn revision_of(etag: &str) -> i64 {
     etag.parse().unwrap_or_default()
-}
-
-/// Creates the resource `build` returns (it checks references inside the transaction and sets
-/// the name and output fields). `method` names the RPC for the journal and idempotency.
-pub async fn create<R, B>(
-    store: &Store,
-    actor: &str,
-    method: &'static str,
-    request_id: &str,
-    request: &impl Message,
-    build: B,
-) -> Result<R, ApiError>
-where
-    R: Resource,
-    B: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<R, ApiError>>,
-{
-    let key = IdempotencyKey::from_request(method, request_id, request)?;
-    replay_on_conflict(store, key.as_ref(), async {
-        let txn = store.begin_write(actor).await?;
-        if let Some(key) = &key
-            && let Some(stored) = key.replay(txn.conn()).await?
-        {
-            return decode_replay(&stored);
-        }
-        let value = build(txn.conn()).await?;
-        let created = insert(txn.conn(), &value).await?;
-        if let Some(key) = &key {
-            key.remember(txn.conn(), &created).await?;
-        }
-        let detail = json!({ "request_id": request_id });
-        txn.commit(vec![change(method, "created", &created, detail)])
-            .await?;
-        Ok(created)
-    })
-    .await
-}
-
-/// Changes resource `name`: `apply` receives the current value and returns the new one (merging
-/// the masked fields and validating, with the transaction for reference checks). `verb` names
-/// the event, e.g. "updated" or "revoked".
-#[allow(clippy::too_many_arguments)]
-pub async fn update<R, A>(
-    store: &Store,
-    actor: &str,
-    method: &'static str,
-    verb: &str,
-    name: &str,
-    etag: &str,
-    detail: serde_json::Value,
-    apply: A,
-) -> Result<R, ApiError>
-where
-    R: Resource,
-    A: for<'c> FnOnce(&'c DatabaseTransaction, R) -> BoxFuture<'c, Result<R, ApiError>>,
-{
-    let txn = store.begin_write(actor).await?;
-    let current: R = get(txn.conn(), name).await?;
-    check_etag(name, etag, current.etag())?;
-    let revision = revision_of(current.etag());
-    let updated = apply(txn.conn(), current).await?;
-    let saved = update_row(txn.conn(), &updated, revision).await?;
-    txn.commit(vec![change(method, verb, &saved, detail)])
-        .await?;
-    Ok(saved)
-}
-
-/// Deletes resource `name` once `guard` (e.g. "is not in use") passes.
-pub async fn delete<R, G>(
-    store: &Store,
-    actor: &str,
-    method: &'static str,
-    name: &str,
-    etag: &str,
-    guard: G,
-) -> Result<R, ApiError>
-where
-    R: Resource,
-    G: for<'c> FnOnce(&'c DatabaseTransaction, &'c R) -> BoxFuture<'c, Result<(), ApiError>>,
-{
-    let txn = store.begin_write(actor).await?;
-    let current: R = get(txn.conn(), name).await?;
-    check_etag(name, etag, current.etag())?;
-    guard(txn.conn(), &current).await?;
-    let result = resource::Entity::delete_many()
-        .filter(resource::Column::Name.eq(name))
-        .filter(resource::Column::Kind.eq(R::KIND))
-        .filter(resource::Column::Revision.eq(revision_of(current.etag())))
-        .exec(txn.conn())
-        .await
-        .map_err(db_error)?;
-    if result.rows_affected != 1 {
-        return Err(ApiError::stale_etag(name));
-    }
-    txn.commit(vec![change(method, "deleted", &current, json!({}))])
-        .await?;
-    Ok(current)
 }

@@ -25,14 +25,13 @@ use weft_storage::Change;
 use weft_storage::write::now;
 
 use super::Catalog;
-use super::mutations::change;
 use super::{assets, data_products};
 use crate::domain::schemas::normalize;
-use crate::storage::resources::{self, StandardFields};
 use crate::storage::revisions;
 use document::FIELD;
 use import::{Plan, TagKeys, merge_service_level, plan, resource_id_from};
 use weft_proto::time::timestamp as to_timestamp;
+use weft_storage::resources::{self, StandardFields, change};
 
 const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
@@ -238,7 +237,7 @@ impl Catalog {
             Some(previous) if !same(previous, &product) => {
                 product.update_time = Some(time);
                 let revision = previous.etag.parse().unwrap_or_default();
-                product = resources::update(conn, &product, revision).await?;
+                product = resources::update_row(conn, &product, revision).await?;
                 changes.push(change(
                     "ImportDataContract",
                     "updated",
@@ -306,7 +305,7 @@ impl Catalog {
                     if !same(previous, &asset) {
                         asset.update_time = Some(time);
                         let revision = previous.etag.parse().unwrap_or_default();
-                        asset = resources::update(conn, &asset, revision).await?;
+                        asset = resources::update_row(conn, &asset, revision).await?;
                         changes.push(change(
                             "ImportDataContract",
                             "updated",

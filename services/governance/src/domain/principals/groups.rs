@@ -74,11 +74,7 @@ impl Governance {
         let updated = resources::update(
             self.store(),
             &subject.principal,
-            "UpdateGroup",
-            "updated",
-            &name,
-            &etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdateGroup", &name, &etag).mask(&fields),
             move |_, mut group: Group| {
                 Box::pin(async move {
                     for field in &fields {
@@ -106,9 +102,7 @@ impl Governance {
         resources::delete::<Group, _>(
             self.store(),
             &subject.principal,
-            "DeleteGroup",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteGroup", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
         .await?;

@@ -4,11 +4,10 @@
 
 use futures::future::BoxFuture;
 use prost::Message;
-use serde_json::json;
 use weft_proto::resource::Resource;
 use weft_proto::weft::governance::v1::*;
 use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
-use weft_storage::resources;
+use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
 use crate::access::Subject;

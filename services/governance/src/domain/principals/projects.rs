@@ -122,11 +122,7 @@ impl Governance {
         let updated = resources::update(
             self.store(),
             &subject.principal,
-            "UpdateProject",
-            "updated",
-            &name,
-            &etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdateProject", &name, &etag).mask(&fields),
             move |_, mut project: Project| {
                 Box::pin(async move {
                     for field in &fields {
@@ -178,9 +174,7 @@ impl Governance {
         resources::delete::<Project, _>(
             self.store(),
             &subject.principal,
-            "DeleteProject",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteProject", &request.name, &request.etag),
             move |conn, _| {
                 Box::pin(async move {
                     let active = resources::list::<Grant, _>(

@@ -90,11 +90,7 @@ impl Governance {
         let updated = resources::update(
             self.store(),
             &subject.principal,
-            "UpdateServiceAccount",
-            "updated",
-            &name,
-            &etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdateServiceAccount", &name, &etag).mask(&fields),
             move |_, mut account: ServiceAccount| {
                 Box::pin(async move {
                     for field in &fields {
@@ -122,9 +118,7 @@ impl Governance {
         resources::delete::<ServiceAccount, _>(
             self.store(),
             &subject.principal,
-            "DeleteServiceAccount",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteServiceAccount", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
         .await?;

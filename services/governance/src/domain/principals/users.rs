@@ -74,11 +74,7 @@ impl Governance {
         let updated = resources::update(
             self.store(),
             &subject.principal,
-            "UpdateUser",
-            "updated",
-            &name,
-            &etag,
-            json!({ "update_mask": fields }),
+            Edit::new("UpdateUser", &name, &etag).mask(&fields),
             move |_, mut user: User| {
                 Box::pin(async move {
                     for field in &fields {
@@ -106,9 +102,7 @@ impl Governance {
         resources::delete::<User, _>(
             self.store(),
             &subject.principal,
-            "DeleteUser",
-            &request.name,
-            &request.etag,
+            Edit::new("DeleteUser", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
         .await?;
