@@ -9,7 +9,7 @@ use prost::Message;
 use sea_orm::sea_query::{Alias, InsertStatement, Query};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
-use weft_catalog::storage::migrations::Migrator;
+use weft_catalog::store::migrations::Migrator;
 use weft_proto::weft::catalog::v1::{Asset, Domain};
 use weft_storage::resources::{self, StandardFields, labels};
 

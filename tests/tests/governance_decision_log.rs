@@ -8,7 +8,7 @@ use std::time::Duration;
 use sea_orm::Database;
 use sea_orm_migration::MigratorTrait;
 use weft_governance::decision_log::DecisionLog;
-use weft_governance::storage::migrations::Migrator;
+use weft_governance::store::migrations::Migrator;
 use weft_proto::weft::common::v1::Permission;
 use weft_runtime::config::AuditOverflow;
 use weft_storage::Store;

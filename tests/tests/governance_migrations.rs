@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use sea_orm_migration::MigratorTrait;
-use weft_governance::storage::migrations::Migrator;
+use weft_governance::store::migrations::Migrator;
 
 /// Migrations up to and including the governance-only projection tables.
 const BEFORE_THE_MOVE: u32 = 3;

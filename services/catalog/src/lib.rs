@@ -3,8 +3,9 @@
 
 pub mod api;
 pub mod domain;
+pub mod follow;
 pub mod search;
-pub mod storage;
+pub mod store;
 
 use std::future::Future;
 
@@ -22,7 +23,7 @@ use crate::domain::Catalog;
 use crate::domain::publish_rules::PublishRules;
 use crate::domain::visibility::Visibility;
 use crate::search::SearchIndex;
-use crate::storage::migrations::Migrator;
+use crate::store::migrations::Migrator;
 
 /// Runs the catalog on `listener` until `shutdown` resolves.
 pub async fn serve(

@@ -9,8 +9,8 @@ pub mod access;
 pub mod api;
 pub mod decision_log;
 pub mod domain;
-pub mod engine;
-pub mod storage;
+pub mod follow;
+pub mod store;
 
 use std::future::Future;
 
@@ -26,8 +26,8 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use crate::api::{GovernanceApi, GovernanceInternalApi};
 use crate::decision_log::DecisionLog;
 use crate::domain::Governance;
-use crate::engine::Engine;
-use crate::storage::migrations::Migrator;
+use crate::follow::engine::Engine;
+use crate::store::migrations::Migrator;
 
 /// Runs the governance service on `listener` until `shutdown` resolves.
 pub async fn serve(

@@ -5,9 +5,10 @@
 
 pub mod api;
 pub mod domain;
+pub mod follow;
 pub mod graph;
 pub mod openlineage;
-pub mod storage;
+pub mod store;
 
 use std::future::Future;
 
@@ -21,7 +22,7 @@ use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
 use crate::api::{LineageApi, LineageInternalApi};
 use crate::domain::Lineage;
 use crate::domain::catalog_visibility::CatalogVisibility;
-use crate::storage::migrations::Migrator;
+use crate::store::migrations::Migrator;
 
 /// Runs the lineage service on `listener` until `shutdown` resolves.
 pub async fn serve(

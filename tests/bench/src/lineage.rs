@@ -27,7 +27,7 @@ use sea_orm_migration::MigratorTrait;
 use serde_json::json;
 use tonic::metadata::MetadataValue;
 use weft_lineage::domain::Lineage;
-use weft_lineage::storage::migrations::Migrator;
+use weft_lineage::store::migrations::Migrator;
 use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 use weft_proto::weft::lineage::v1::{
     Direction, EdgeKind, GetLineageGraphRequest, IngestEventRequest, IngestEventsRequest, NodeKind,

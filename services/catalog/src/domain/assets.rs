@@ -20,7 +20,7 @@ use super::forms::check_forms;
 use super::inherited_tags::carry_inherited_tags;
 use super::references::{KnownTagKeys, check_tags_with, check_terms};
 use super::schemas::{diff, normalize, validate_schema, violations};
-use crate::storage::assets;
+use crate::store::assets;
 use weft_proto::resource::asset_kind_column;
 use weft_storage::resources::{self, Edit};
 

@@ -12,7 +12,7 @@ use super::Catalog;
 use super::custom_properties;
 use super::forms::check_forms;
 use super::references::{check_tags, check_terms};
-use crate::storage::revisions;
+use crate::store::revisions;
 use weft_proto::resource::lifecycle_column;
 use weft_storage::resources::{self, Edit};
 

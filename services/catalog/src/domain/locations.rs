@@ -6,7 +6,7 @@ use weft_proto::weft::catalog::v1::{Asset, DataProduct, Location, ResolvedLocati
 use weft_runtime::{ApiError, FieldErrors};
 
 use super::Catalog;
-use crate::storage::assets;
+use crate::store::assets;
 use weft_storage::resources;
 
 /// Most locations resolved by one call.

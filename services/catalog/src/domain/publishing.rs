@@ -14,7 +14,7 @@ use weft_runtime::{ApiError, FieldErrors, Violation, validate};
 use weft_storage::write::now;
 
 use super::Catalog;
-use crate::storage::revisions;
+use crate::store::revisions;
 use weft_proto::time::timestamp as to_timestamp;
 use weft_storage::resources::{self, Edit};
 

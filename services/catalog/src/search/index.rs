@@ -5,9 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
@@ -34,11 +32,7 @@ const REBUILD_PAGE: u64 = 1_000;
 /// Pages read ahead of the indexing while rebuilding.
 const READ_AHEAD: usize = 4;
 /// Events applied before an intermediate commit while catching up.
-const COMMIT_EVERY: usize = 1_000;
-/// How long the tailer waits for more events before committing what it applied…
-const IDLE_COMMIT: Duration = Duration::from_millis(20);
-/// …but it commits at most this often: each commit writes a segment and reloads the reader.
-const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(200);
+pub(crate) const COMMIT_EVERY: usize = 1_000;
 
 /// What each index commit records.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -210,7 +204,7 @@ impl SearchIndex {
         }
     }
 
-    async fn commit(&self, sequence: i64) -> Result<(), ApiError> {
+    pub(crate) async fn commit(&self, sequence: i64) -> Result<(), ApiError> {
         let mut writer = self.writer.lock().await;
         commit_with(&mut writer, &self.commit_state(sequence))?;
         drop(writer);
@@ -218,7 +212,7 @@ impl SearchIndex {
     }
 
     /// Re-indexes what one outbox event touched, from the database's current state.
-    async fn apply(&self, event: &Event) -> Result<(), ApiError> {
+    pub(crate) async fn apply(&self, event: &Event) -> Result<(), ApiError> {
         let (kind, _) = event.r#type.split_once('.').unwrap_or_default();
         let db = self.store.db();
         match kind {
@@ -301,59 +295,8 @@ impl SearchIndex {
         self.rebuild(sequence).await.map(|_| ())
     }
 
-    /// Applies new outbox events as they commit, forever (run as a task).
-    pub async fn tail(self: Arc<Self>, after: i64) {
-        let stream = weft_storage::outbox::watch(self.store.clone(), after, vec![]);
-        tokio::pin!(stream);
-        let mut applied: Option<i64> = None;
-        let mut since_commit = 0usize;
-        let mut last_commit = std::time::Instant::now();
-        loop {
-            let next = if applied.is_some() {
-                let wait =
-                    IDLE_COMMIT.max(MIN_COMMIT_INTERVAL.saturating_sub(last_commit.elapsed()));
-                match tokio::time::timeout(wait, stream.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        self.commit_logged(applied.take()).await;
-                        since_commit = 0;
-                        last_commit = std::time::Instant::now();
-                        continue;
-                    }
-                }
-            } else {
-                stream.next().await
-            };
-            match next {
-                Some(Ok(event)) => {
-                    if let Err(error) = self.apply(&event).await {
-                        tracing::error!(%error, sequence = event.sequence, "search index: event not applied");
-                    }
-                    applied = Some(event.sequence);
-                    since_commit += 1;
-                    if since_commit >= COMMIT_EVERY {
-                        self.commit_logged(applied.take()).await;
-                        since_commit = 0;
-                        last_commit = std::time::Instant::now();
-                    }
-                }
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "search index: outbox read failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let resume = applied.unwrap_or(after);
-                    return Box::pin(self.tail(resume)).await;
-                }
-                None => return,
-            }
-        }
-    }
-
-    async fn commit_logged(&self, sequence: Option<i64>) {
-        if let Some(sequence) = sequence
-            && let Err(error) = self.commit(sequence).await
-        {
-            tracing::error!(%error, "search index: commit failed");
-        }
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The outbox sequence the searchable state reflects.

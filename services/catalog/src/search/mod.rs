@@ -8,5 +8,6 @@ mod index;
 mod query;
 mod visible;
 
+pub(crate) use index::COMMIT_EVERY;
 pub use index::SearchIndex;
 pub use visible::{MAX_OWNED_ROOTS, Scope, Visible};

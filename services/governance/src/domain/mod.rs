@@ -23,7 +23,7 @@ use weft_storage::{Store, resources};
 
 use crate::access::Subject;
 use crate::decision_log::DecisionLog;
-use crate::engine::Engine;
+use crate::follow::engine::Engine;
 
 #[derive(Clone)]
 pub struct Governance {

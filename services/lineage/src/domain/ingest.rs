@@ -20,10 +20,10 @@ use weft_storage::write::Change;
 
 use super::GraphRef;
 use super::ids;
-use super::unit_of_work::{FacetOwner, UnitOfWork, subject};
 use crate::graph::timestamp;
 use crate::openlineage::{DatasetPart, EventKind, ParsedEvent};
-use crate::storage::entities::{dataset, dataset_version, edge, job, job_version, node, run};
+use crate::store::entities::{dataset, dataset_version, edge, job, job_version, node, run};
+use crate::store::unit_of_work::{FacetOwner, UnitOfWork, subject};
 
 /// Event type of lineage's outbox event for an ingest call (payload `LineageChanges`).
 pub const EVENTS_INGESTED: &str = "lineage.events.ingested";

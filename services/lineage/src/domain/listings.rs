@@ -9,8 +9,8 @@ use weft_runtime::paging::PageRequest;
 
 use super::Lineage;
 use crate::graph::timestamp;
-use crate::storage::entities::{dataset, job, run};
-use crate::storage::reads;
+use crate::store::entities::{dataset, job, run};
+use crate::store::reads;
 
 impl Lineage {
     pub async fn list_jobs(&self, request: &ListJobsRequest) -> Result<ListJobsResponse, ApiError> {

@@ -27,7 +27,7 @@ use weft_storage::write::now;
 use super::Catalog;
 use super::{assets, data_products};
 use crate::domain::schemas::normalize;
-use crate::storage::revisions;
+use crate::store::revisions;
 use document::FIELD;
 use import::{Plan, TagKeys, merge_service_level, plan, resource_id_from};
 use weft_proto::time::timestamp as to_timestamp;

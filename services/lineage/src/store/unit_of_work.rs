@@ -17,11 +17,9 @@ use sha2::{Digest, Sha256};
 use weft_runtime::ApiError;
 use weft_storage::write::{WriteTxn, advisory_xact_lock, db_error};
 
-use super::ids;
+use super::entities::{dataset, dataset_version, edge, event, job, job_version, node, run};
+use crate::domain::ids;
 use crate::openlineage::{EventKind, ParsedEvent};
-use crate::storage::entities::{
-    dataset, dataset_version, edge, event, job, job_version, node, run,
-};
 
 /// Rows per multi-row statement, and keys per `IN (…)` list.
 const CHUNK: usize = 500;
