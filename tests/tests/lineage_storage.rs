@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Duration;
+use weft_runtime::Caller;
 
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect};
@@ -104,7 +105,7 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
             "not an event".to_string(),
         ];
         let outcome = writer
-            .ingest_events("users/airflow", events.clone())
+            .ingest_events(&airflow(), events.clone())
             .await
             .unwrap();
         assert_eq!((outcome.succeeded, outcome.created), (3, 3));
@@ -165,7 +166,7 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
         // One journal record for the call, naming the jobs it wrote; re-sending the same events
         // creates nothing and records nothing.
         let again = writer
-            .ingest_events("users/airflow", events[..3].to_vec())
+            .ingest_events(&airflow(), events[..3].to_vec())
             .await
             .unwrap();
         assert_eq!((again.succeeded, again.created), (3, 0));
@@ -191,7 +192,7 @@ async fn a_batch_written_by_one_replica_reaches_the_other_and_is_one_journal_rec
         // A call that wrote under one job names it as the record's resource.
         writer
             .ingest_event(
-                "users/airflow",
+                &airflow(),
                 &run_event(
                     "START",
                     "0194a0b0-0000-7000-8000-0000000000a3",
@@ -253,7 +254,11 @@ async fn concurrent_single_events_are_each_answered_and_journaled() {
             .into_iter()
             .map(|(actor, json)| {
                 let lineage = lineage.clone();
-                tokio::spawn(async move { lineage.ingest_event(actor, &json).await })
+                tokio::spawn(async move {
+                    lineage
+                        .ingest_event(&Caller::new(actor, Vec::new(), false), &json)
+                        .await
+                })
             })
             .collect();
         let mut created = 0;
@@ -359,7 +364,7 @@ async fn raw_events_stored_as_text_before_compression_stay_readable_and_known() 
         let lineage = Lineage::open(Store::new(db.clone(), "lineage"))
             .await
             .unwrap();
-        assert!(!lineage.ingest_event("users/airflow", &sent).await.unwrap());
+        assert!(!lineage.ingest_event(&airflow(), &sent).await.unwrap());
 
         // The migration rolls back (compressed rows get their text back) and forward again.
         let later = run_event(
@@ -369,7 +374,7 @@ async fn raw_events_stored_as_text_before_compression_stay_readable_and_known() 
             &step("extract", "shop.orders", "raw.orders"),
             serde_json::json!({}),
         );
-        assert!(lineage.ingest_event("users/airflow", &later).await.unwrap());
+        assert!(lineage.ingest_event(&airflow(), &later).await.unwrap());
         Migrator::down(&db, Some(1)).await.unwrap();
         let texts: Vec<String> = event::Entity::find()
             .select_only()
@@ -418,7 +423,7 @@ async fn a_dataset_named_only_by_column_lineage_is_a_dataset_until_an_event_list
         event["inputs"] = serde_json::json!([]);
         assert!(
             lineage
-                .ingest_event("users/airflow", &event.to_string())
+                .ingest_event(&airflow(), &event.to_string())
                 .await
                 .unwrap()
         );
@@ -441,12 +446,7 @@ async fn a_dataset_named_only_by_column_lineage_is_a_dataset_until_an_event_list
             &extract,
             serde_json::json!({}),
         );
-        assert!(
-            lineage
-                .ingest_event("users/airflow", &earlier)
-                .await
-                .unwrap()
-        );
+        assert!(lineage.ingest_event(&airflow(), &earlier).await.unwrap());
         let listed = lineage.get_dataset(&get("shop.orders")).await.unwrap();
         assert_eq!(listed.fields.len(), 1);
         assert_eq!(listed.fields[0].name, "id");
@@ -457,4 +457,9 @@ async fn a_dataset_named_only_by_column_lineage_is_a_dataset_until_an_event_list
         let output = lineage.get_dataset(&get("raw.orders")).await.unwrap();
         assert_eq!(output.fields.len(), 1);
     }
+}
+
+/// The pipeline the tests ingest as.
+fn airflow() -> Caller {
+    Caller::new("users/airflow", Vec::new(), false)
 }

@@ -56,6 +56,24 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller acting as `subject` with `groups` (no catalog position known).
+    pub fn new(subject: impl Into<String>, groups: Vec<String>, is_admin: bool) -> Self {
+        Self {
+            principal: Principal {
+                subject: subject.into(),
+                groups,
+            },
+            is_admin,
+            catalog_position: 0,
+        }
+    }
+
+    /// A Weft service acting on its own behalf (e.g. "services/lineage" setting inherited
+    /// tags): no groups, not an administrator.
+    pub fn service(kind: ServiceKind) -> Self {
+        Self::new(format!("services/{kind}"), Vec::new(), false)
+    }
+
     pub fn subject(&self) -> &str {
         &self.principal.subject
     }

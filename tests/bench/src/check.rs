@@ -13,9 +13,9 @@ use cedar_policy::{Authorizer, Decision, PolicySet};
 use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use weft_governance::access::AccessIndex;
 use weft_governance::access::guardrails::cedar_request;
 use weft_governance::access::nodes::{ColumnIndex, Node, NodeKind};
-use weft_governance::access::{AccessIndex, Subject};
 use weft_governance::domain::row_filter;
 use weft_proto::permission_name;
 use weft_proto::weft::catalog::v1::Column;
@@ -23,6 +23,7 @@ use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter, Tag};
 use weft_proto::weft::governance::v1::{
     Grant, GrantState, Group, Project, ProjectMember, ProjectRole, TagClause, TagExpression, grant,
 };
+use weft_runtime::Caller;
 
 use crate::report::{Latencies, resident_memory_mib};
 
@@ -384,12 +385,12 @@ fn build(spec: &Spec) -> World {
 }
 
 /// A random question: a user, SELECT or DESCRIBE, an asset (one in ten: a column).
-pub(crate) fn question(rng: &mut StdRng) -> (Subject, Permission, String) {
-    let subject = Subject {
-        principal: format!("users/u{:05}", rng.random_range(0..USERS)),
-        groups: Vec::new(),
-        is_admin: false,
-    };
+pub(crate) fn question(rng: &mut StdRng) -> (Caller, Permission, String) {
+    let subject = Caller::new(
+        format!("users/u{:05}", rng.random_range(0..USERS)),
+        Vec::new(),
+        false,
+    );
     let permission = if rng.random_bool(0.8) {
         Permission::Select
     } else {
@@ -501,7 +502,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         };
         let acting = index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups);
+            .acting_as(subject.subject(), &subject.principal.groups);
         let (request, entities) = cedar_request(&index, &acting, permission, &target)
             .ok_or_else(|| anyhow::anyhow!("request"))?;
         let start = Instant::now();

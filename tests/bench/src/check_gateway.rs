@@ -422,8 +422,8 @@ async fn ask_checks(
     for _ in 0..count {
         let (subject, permission, resource) = question(&mut rng);
         let (token, principal) = match &admin {
-            Some(admin) => (admin, subject.principal.clone()),
-            None => (&tokens[&subject.principal], String::new()),
+            Some(admin) => (admin, subject.subject().to_string()),
+            None => (&tokens[subject.subject()], String::new()),
         };
         let request = with_token(
             CheckRequest {

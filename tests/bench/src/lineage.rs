@@ -186,7 +186,7 @@ async fn ingest_in_process(
     let single = (events / 10).max(2);
     let started = Instant::now();
     for index in 0..single {
-        lineage.ingest_event("users/bench", &event(index)).await?;
+        lineage.ingest_event(&bench_caller(), &event(index)).await?;
     }
     let single_rate = single as f64 / started.elapsed().as_secs_f64();
     // Many pipelines posting one event each at once (the OpenLineage HTTP transport's way).
@@ -198,7 +198,7 @@ async fn ingest_in_process(
         SINGLE_CALLERS,
         |lineage, part| async move {
             for body in &part {
-                lineage.ingest_event("users/bench", body).await?;
+                lineage.ingest_event(&bench_caller(), body).await?;
             }
             Ok(())
         },
@@ -252,7 +252,9 @@ where
 /// Sends `bodies` in batches of `BATCH`, one after the other; every event must be accepted.
 async fn send_batches(lineage: &Lineage, bodies: &[String]) -> anyhow::Result<()> {
     for chunk in bodies.chunks(BATCH) {
-        let outcome = lineage.ingest_events("users/bench", chunk.to_vec()).await?;
+        let outcome = lineage
+            .ingest_events(&bench_caller(), chunk.to_vec())
+            .await?;
         anyhow::ensure!(outcome.failed.is_empty(), "refused: {:?}", outcome.failed);
     }
     Ok(())
@@ -607,4 +609,9 @@ async fn traversals(
         }
     }
     Ok(())
+}
+
+/// The caller the in-process ingestion acts as.
+fn bench_caller() -> weft_runtime::Caller {
+    weft_runtime::Caller::new("users/bench", Vec::new(), false)
 }

@@ -6,8 +6,8 @@ use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInter
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogService;
 use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_runtime::ServiceKind;
 use weft_runtime::interceptors::{CallingService, caller};
+use weft_runtime::{Caller, ServiceKind};
 use weft_storage::service::{EventStream, watch_events};
 
 use crate::domain::Catalog;
@@ -33,7 +33,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let domain = self
             .catalog
-            .create_domain(caller.subject(), request.into_inner())
+            .create_domain(&caller, request.into_inner())
             .await?;
         Ok(Response::new(domain))
     }
@@ -78,7 +78,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_domain(caller.subject(), request.into_inner())
+            .delete_domain(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -90,7 +90,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let product = self
             .catalog
-            .create_data_product(caller.subject(), request.into_inner())
+            .create_data_product(&caller, request.into_inner())
             .await?;
         Ok(Response::new(product))
     }
@@ -140,7 +140,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_data_product(caller.subject(), request.into_inner())
+            .delete_data_product(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -152,7 +152,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .create_tag_key(caller.subject(), request.into_inner())
+                .create_tag_key(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -182,7 +182,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .update_tag_key(caller.subject(), request.into_inner())
+                .update_tag_key(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -193,7 +193,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_tag_key(caller.subject(), request.into_inner())
+            .delete_tag_key(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -205,7 +205,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .create_glossary(caller.subject(), request.into_inner())
+                .create_glossary(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -237,7 +237,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .update_glossary(caller.subject(), request.into_inner())
+                .update_glossary(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -248,7 +248,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_glossary(caller.subject(), request.into_inner())
+            .delete_glossary(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -260,7 +260,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .create_glossary_term(caller.subject(), request.into_inner())
+                .create_glossary_term(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -294,7 +294,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .update_glossary_term(caller.subject(), request.into_inner())
+                .update_glossary_term(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -305,7 +305,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_glossary_term(caller.subject(), request.into_inner())
+            .delete_glossary_term(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -317,7 +317,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .create_asset(caller.subject(), request.into_inner())
+                .create_asset(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -329,7 +329,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .batch_create_assets(caller.subject(), request.into_inner())
+                .batch_create_assets(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -370,7 +370,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_asset(caller.subject(), request.into_inner())
+            .delete_asset(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -415,7 +415,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         let created = self
             .catalog
-            .create_metadata_form_type(caller.subject(), request.into_inner())
+            .create_metadata_form_type(&caller, request.into_inner())
             .await?;
         Ok(Response::new(created))
     }
@@ -448,7 +448,7 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
         self.catalog
-            .delete_metadata_form_type(caller.subject(), request.into_inner())
+            .delete_metadata_form_type(&caller, request.into_inner())
             .await?;
         Ok(Response::new(()))
     }
@@ -493,7 +493,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .publish_data_product(caller.subject(), request.into_inner())
+                .publish_data_product(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -505,7 +505,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .deprecate_data_product(caller.subject(), request.into_inner())
+                .deprecate_data_product(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -517,7 +517,7 @@ impl CatalogService for CatalogApi {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.catalog
-                .retire_data_product(caller.subject(), request.into_inner())
+                .retire_data_product(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -589,8 +589,8 @@ impl CatalogInternalService for CatalogInternalApi {
         request: Request<SetInheritedTagsRequest>,
     ) -> Result<Response<SetInheritedTagsResponse>, Status> {
         // Inherited tags are lineage's to set; other services have no business with them.
-        let actor = match request.extensions().get::<CallingService>() {
-            Some(CallingService(ServiceKind::Lineage)) => "services/lineage",
+        let caller = match request.extensions().get::<CallingService>() {
+            Some(CallingService(ServiceKind::Lineage)) => Caller::service(ServiceKind::Lineage),
             Some(CallingService(other)) => {
                 return Err(Status::permission_denied(format!(
                     "only lineage sets inherited tags, not {other}"
@@ -600,7 +600,7 @@ impl CatalogInternalService for CatalogInternalApi {
         };
         let updated = self
             .catalog
-            .set_inherited_tags(actor, request.into_inner())
+            .set_inherited_tags(&caller, request.into_inner())
             .await?;
         Ok(Response::new(SetInheritedTagsResponse { updated }))
     }

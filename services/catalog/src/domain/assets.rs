@@ -286,9 +286,10 @@ fn validate_batch_entry(
 impl Catalog {
     pub async fn create_asset(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateAssetRequest,
     ) -> Result<Asset, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, DATA_PRODUCTS);
         validate::resource_id(&mut errors, "asset_id", &request.asset_id);
@@ -325,9 +326,10 @@ impl Catalog {
     /// field, taken location, unknown reference) refuses the batch, naming `requests[i]`.
     pub async fn batch_create_assets(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: BatchCreateAssetsRequest,
     ) -> Result<BatchCreateAssetsResponse, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, DATA_PRODUCTS);
         let mut ids = HashMap::new();
@@ -523,9 +525,10 @@ impl Catalog {
 
     pub async fn delete_asset(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteAssetRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, ASSETS);
         errors.into_result()?;

@@ -140,9 +140,10 @@ fn parse_state(value: &str) -> Result<LifecycleState, ApiError> {
 impl Catalog {
     pub async fn create_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateDataProductRequest,
     ) -> Result<DataProduct, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, DOMAINS);
         validate::resource_id(&mut errors, "data_product_id", &request.data_product_id);
@@ -303,9 +304,10 @@ impl Catalog {
 
     pub async fn delete_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteDataProductRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DATA_PRODUCTS);
         errors.into_result()?;

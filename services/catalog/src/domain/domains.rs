@@ -72,9 +72,10 @@ async fn check_references<C: ConnectionTrait>(conn: &C, domain: &Domain) -> Resu
 impl Catalog {
     pub async fn create_domain(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateDomainRequest,
     ) -> Result<Domain, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "domain_id", &request.domain_id);
         match &request.domain {
@@ -207,9 +208,10 @@ impl Catalog {
     /// Refused while the domain has sub-domains or data products.
     pub async fn delete_domain(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteDomainRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, DOMAINS);
         errors.into_result()?;

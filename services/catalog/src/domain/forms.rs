@@ -12,7 +12,7 @@ use weft_proto::weft::catalog::v1::{
     ListMetadataFormTypesRequest, ListMetadataFormTypesResponse, MetadataForm, MetadataFormType,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, validate};
 
 use super::Catalog;
 use weft_storage::resources::{self, Edit, labels};
@@ -170,9 +170,10 @@ fn check_value(
 impl Catalog {
     pub async fn create_metadata_form_type(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateMetadataFormTypeRequest,
     ) -> Result<MetadataFormType, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "form_type_id", &request.form_type_id);
         match &request.form_type {
@@ -225,9 +226,10 @@ impl Catalog {
     /// Refused while a product or asset carries a form of the type.
     pub async fn delete_metadata_form_type(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteMetadataFormTypeRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, FORM_TYPES);
         errors.into_result()?;

@@ -8,7 +8,7 @@ use weft_proto::weft::catalog::v1::{
     UpdateGlossaryRequest, UpdateGlossaryTermRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, validate};
 
 use super::Catalog;
 use super::references::check_terms;
@@ -111,9 +111,10 @@ async fn check_term<C: ConnectionTrait>(
 impl Catalog {
     pub async fn create_glossary(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateGlossaryRequest,
     ) -> Result<Glossary, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "glossary_id", &request.glossary_id);
         match &request.glossary {
@@ -165,9 +166,10 @@ impl Catalog {
 
     pub async fn update_glossary(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateGlossaryRequest,
     ) -> Result<Glossary, ApiError> {
+        let actor = caller.subject();
         let Some(input) = request.glossary else {
             return Err(ApiError::invalid("glossary", "is required"));
         };
@@ -203,9 +205,10 @@ impl Catalog {
     /// Refused while the glossary has terms.
     pub async fn delete_glossary(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteGlossaryRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, GLOSSARIES);
         errors.into_result()?;
@@ -237,9 +240,10 @@ impl Catalog {
 
     pub async fn create_glossary_term(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateGlossaryTermRequest,
     ) -> Result<GlossaryTerm, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "parent", &request.parent, GLOSSARIES);
         validate::resource_id(&mut errors, "term_id", &request.term_id);
@@ -302,9 +306,10 @@ impl Catalog {
 
     pub async fn update_glossary_term(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateGlossaryTermRequest,
     ) -> Result<GlossaryTerm, ApiError> {
+        let actor = caller.subject();
         let Some(input) = request.term else {
             return Err(ApiError::invalid("term", "is required"));
         };
@@ -344,9 +349,10 @@ impl Catalog {
     /// Refused while a resource or another term refers to the term (disable it instead).
     pub async fn delete_glossary_term(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteGlossaryTermRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, TERMS);
         errors.into_result()?;

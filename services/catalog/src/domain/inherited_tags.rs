@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use weft_proto::columns;
 use weft_proto::weft::catalog::v1::{Asset, InheritedTag, Schema, SetInheritedTagsRequest};
-use weft_runtime::{ApiError, FieldErrors, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, validate};
 
 use super::Catalog;
 use weft_storage::resources::{self, Edit};
@@ -25,9 +25,10 @@ impl Catalog {
     /// catalog's events and no longer sends them.
     pub async fn set_inherited_tags(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: SetInheritedTagsRequest,
     ) -> Result<i64, ApiError> {
+        let actor = caller.subject();
         let updates = validated(request)?;
         let mut changed = 0;
         for (name, columns) in updates {

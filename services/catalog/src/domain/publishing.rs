@@ -10,7 +10,7 @@ use weft_proto::weft::catalog::v1::{
     ListDataProductRevisionsResponse, PublishDataProductRequest, RetireDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, validate};
 use weft_storage::write::now;
 
 use super::Catalog;
@@ -64,9 +64,10 @@ impl Catalog {
     /// Freezes revision N+1 of the product and its assets and makes the product PUBLISHED.
     pub async fn publish_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: PublishDataProductRequest,
     ) -> Result<DataProduct, ApiError> {
+        let actor = caller.subject();
         check_name(&request.name)?;
         let actor_name = actor.to_string();
         let rules = self.publish_rules().clone();
@@ -122,9 +123,10 @@ impl Catalog {
 
     pub async fn deprecate_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeprecateDataProductRequest,
     ) -> Result<DataProduct, ApiError> {
+        let actor = caller.subject();
         check_name(&request.name)?;
         self.transition(
             actor,
@@ -140,9 +142,10 @@ impl Catalog {
 
     pub async fn retire_data_product(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: RetireDataProductRequest,
     ) -> Result<DataProduct, ApiError> {
+        let actor = caller.subject();
         check_name(&request.name)?;
         self.transition(
             actor,

@@ -5,7 +5,7 @@ use weft_proto::weft::catalog::v1::{
     UpdateTagKeyRequest,
 };
 use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
+use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, validate};
 
 use super::Catalog;
 use weft_storage::resources::{self, Edit, labels};
@@ -34,9 +34,10 @@ fn validate_fields(errors: &mut FieldErrors, key: &TagKey) {
 impl Catalog {
     pub async fn create_tag_key(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: CreateTagKeyRequest,
     ) -> Result<TagKey, ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "tag_key_id", &request.tag_key_id);
         match &request.tag_key {
@@ -89,9 +90,10 @@ impl Catalog {
     /// Narrowing the allowed values is refused while a value it drops is in use.
     pub async fn update_tag_key(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: UpdateTagKeyRequest,
     ) -> Result<TagKey, ApiError> {
+        let actor = caller.subject();
         let Some(input) = request.tag_key else {
             return Err(ApiError::invalid("tag_key", "is required"));
         };
@@ -147,9 +149,10 @@ impl Catalog {
 
     pub async fn delete_tag_key(
         &self,
-        actor: &str,
+        caller: &Caller,
         request: DeleteTagKeyRequest,
     ) -> Result<(), ApiError> {
+        let actor = caller.subject();
         let mut errors = FieldErrors::new();
         validate::name(&mut errors, "name", &request.name, TAG_KEYS);
         errors.into_result()?;

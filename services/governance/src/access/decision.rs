@@ -11,7 +11,8 @@ use weft_runtime::packed_strs::PackedStrs;
 
 use super::memberships::Acting;
 use super::nodes::{NodeKind, is_within};
-use super::{AccessIndex, Subject, Target, grant_target, tags};
+use super::{AccessIndex, Target, grant_target, tags};
+use weft_runtime::Caller;
 
 /// Which part of an asset a source allows.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,12 +216,12 @@ impl AccessIndex {
     /// only forbids are looked for).
     pub fn evaluate(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         permission: Permission,
         resource: &str,
         explain: bool,
     ) -> Evaluation {
-        self.evaluate_as(subject, permission, resource, explain, true)
+        self.evaluate_as(caller, permission, resource, explain, true)
     }
 
     /// Decides on a resource the projection does not know (yet) inside `ancestor`: what holds on
@@ -228,16 +229,16 @@ impl AccessIndex {
     /// created a moment ago is not visible to all because its domain is).
     pub fn evaluate_inside(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         permission: Permission,
         ancestor: &str,
     ) -> Evaluation {
-        self.evaluate_as(subject, permission, ancestor, false, false)
+        self.evaluate_as(caller, permission, ancestor, false, false)
     }
 
     fn evaluate_as(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         permission: Permission,
         resource: &str,
         explain: bool,
@@ -247,23 +248,23 @@ impl AccessIndex {
             // Worded as a refusal of an existing resource: a caller must not tell a hidden
             // resource from an absent one by the reason (AIP-211).
             return Evaluation {
-                reason: nothing_gives(subject, permission, resource),
+                reason: nothing_gives(caller, permission, resource),
                 ..Default::default()
             };
         };
         let acting = self
             .memberships()
-            .acting_as(&subject.principal, &subject.groups);
+            .acting_as(caller.subject(), &caller.principal.groups);
         let inherited = OnceCell::new();
         let grant_tags = OnceCell::new();
         let mut evaluation = Evaluation::default();
         let mut coverages: Vec<Coverage> = Vec::new();
 
-        if subject.is_admin {
+        if caller.is_admin {
             evaluation.factors.push(Factor {
                 source: "administrator".to_string(),
                 permits: true,
-                detail: format!("{} is an administrator", subject.principal),
+                detail: format!("{} is an administrator", caller.subject()),
             });
             coverages.push(Coverage::All(None));
         }
@@ -335,7 +336,7 @@ impl AccessIndex {
         (evaluation.allowed, evaluation.reason) = match (forbidden, permitted) {
             (Some(forbid), _) => (false, format!("forbidden by {}", forbid.source)),
             (None, Some(permit)) => (true, describe_permit(&permit.source)),
-            (None, None) => (false, nothing_gives(subject, permission, resource)),
+            (None, None) => (false, nothing_gives(caller, permission, resource)),
         };
         if explain && evaluation.allowed && target.column.is_none() {
             let node = target.node();
@@ -346,7 +347,7 @@ impl AccessIndex {
                 // entities forbids some columns of an allowed asset).
                 for column in columns {
                     let on_column = self.evaluate_as(
-                        subject,
+                        caller,
                         permission,
                         &format!("{}#{column}", node.name),
                         false,
@@ -392,10 +393,10 @@ fn discoverable<'a>(target: &Target<'a>) -> Option<&'a str> {
 }
 
 /// The reason of a refusal that nothing permits.
-fn nothing_gives(subject: &Subject, permission: Permission, resource: &str) -> String {
+fn nothing_gives(caller: &Caller, permission: Permission, resource: &str) -> String {
     format!(
         "no grant, ownership or guardrail gives {} {} on {resource}",
-        subject.principal,
+        caller.subject(),
         weft_proto::permission_name(permission)
     )
 }

@@ -39,7 +39,7 @@ const MAX_DEPTH: usize = 64;
 
 /// Who asks: the subject, the groups its token states, and whether it is an administrator.
 #[derive(Debug, Clone)]
-pub struct Subject {
+pub struct Caller {
     pub principal: String,
     pub groups: Vec<String>,
     pub is_admin: bool,

@@ -9,9 +9,10 @@
 use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::grant;
 
+use super::AccessIndex;
 use super::decision::filtered_columns;
 use super::nodes::NodeKind;
-use super::{AccessIndex, Subject};
+use weft_runtime::Caller;
 
 /// Most resources a scope lists; past it the scope is inexact (the catalog checks each match).
 pub const MAX_SCOPE_RESOURCES: usize = 10_000;
@@ -36,8 +37,8 @@ impl DescribeScope {
 }
 
 impl AccessIndex {
-    pub fn describe_scope(&self, subject: &Subject) -> DescribeScope {
-        if subject.is_admin {
+    pub fn describe_scope(&self, caller: &Caller) -> DescribeScope {
+        if caller.is_admin {
             return DescribeScope {
                 everything: true,
                 exact: true,
@@ -46,7 +47,7 @@ impl AccessIndex {
         }
         let acting = self
             .memberships()
-            .acting_as(&subject.principal, &subject.groups);
+            .acting_as(caller.subject(), &caller.principal.groups);
         let principals: Vec<String> = acting.iter().map(|a| a.principal.clone()).collect();
         // Every role may use DESCRIBE (a VIEWER only that), so no acting principal is skipped.
         if self

@@ -5,9 +5,10 @@ use weft_proto::weft::catalog::v1::Column;
 use weft_proto::weft::common::v1::{DataFilter, Permission, RowFilter};
 use weft_proto::weft::governance::v1::{Grant, GrantState, TagClause, TagExpression, grant};
 
+use super::AccessIndex;
 use super::nodes::{ColumnIndex, Node, NodeKind};
-use super::{AccessIndex, Subject};
 use crate::domain::row_filter;
+use weft_runtime::Caller;
 
 const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
 
@@ -77,12 +78,8 @@ fn catalog() -> AccessIndex {
     index
 }
 
-fn user(name: &str) -> Subject {
-    Subject {
-        principal: name.to_string(),
-        groups: Vec::new(),
-        is_admin: false,
-    }
+fn user(name: &str) -> Caller {
+    Caller::new(name.to_string(), Vec::new(), false)
 }
 
 fn grant_on(name: &str, principal: &str, resource: &str, filter: Option<DataFilter>) -> Grant {
@@ -244,11 +241,7 @@ fn a_grant_on_a_domain_covers_what_is_inside_and_groups_act_for_members() {
         "domains/sales",
         None,
     ));
-    let member = Subject {
-        principal: "users/bob".into(),
-        groups: vec!["groups/analysts".into()],
-        is_admin: false,
-    };
+    let member = Caller::new("users/bob", vec!["groups/analysts".into()], false);
     assert!(
         index
             .evaluate(&member, Permission::Select, ASSET, false)
@@ -369,11 +362,7 @@ fn guardrails_permit_and_forbid_and_a_forbid_wins() {
             "{column}"
         );
     }
-    let officer = Subject {
-        principal: "users/alice".into(),
-        groups: vec!["groups/privacy".into()],
-        is_admin: false,
-    };
+    let officer = Caller::new("users/alice", vec!["groups/privacy".into()], false);
     assert!(
         index
             .evaluate(&officer, Permission::Select, &email, false)
@@ -436,11 +425,7 @@ fn scoped_guardrails_apply_exactly_to_their_principal_action_and_resource() {
         "",
         true,
     );
-    let blocked = Subject {
-        principal: "users/alice".into(),
-        groups: vec!["groups/blocked".into()],
-        is_admin: false,
-    };
+    let blocked = Caller::new("users/alice", vec!["groups/blocked".into()], false);
     let decision = index.evaluate(&blocked, Permission::Select, ASSET, false);
     assert_eq!(decision.reason, "forbidden by policies/blocked");
     let column = format!("{ASSET}#region");

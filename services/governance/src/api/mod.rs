@@ -10,18 +10,8 @@ use weft_runtime::ServiceKind;
 use weft_runtime::interceptors::{CallingService, caller};
 use weft_storage::service::{EventStream, watch_events};
 
-use crate::access::Subject;
 use crate::domain::Governance;
-
-/// The subject of an authenticated public request.
-fn subject_of<T>(request: &Request<T>) -> Result<Subject, Status> {
-    let caller = caller(request)?;
-    Ok(Subject {
-        principal: caller.principal.subject,
-        groups: caller.principal.groups,
-        is_admin: caller.is_admin,
-    })
-}
+use weft_runtime::Caller;
 
 /// `weft.governance.v1.GovernanceService`.
 pub struct GovernanceApi {
@@ -33,10 +23,10 @@ impl GovernanceApi {
         Self { governance }
     }
 
-    /// The subject of an authenticated public request, once the catalog projection reflects
+    /// The caller of an authenticated public request, once the catalog projection reflects
     /// what the caller has caused or seen of the catalog (the gateway says how far): a grant on
     /// a domain created a moment ago finds the domain (read-your-writes across services).
-    async fn subject_of<T>(&self, request: &Request<T>) -> Result<Subject, Status> {
+    async fn caller_of<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
         let position = caller(request)?.catalog_position;
         let engine = self.governance.engine();
         if position > engine.catalog_position() {
@@ -44,7 +34,7 @@ impl GovernanceApi {
                 .reach_catalog_position(position, CATALOG_POSITION_WAIT)
                 .await;
         }
-        subject_of(request)
+        caller(request)
     }
 }
 
@@ -54,10 +44,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<User>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_user(&subject, request.into_inner())
+            .create_user(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -81,10 +71,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<User>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_user(&subject, request.into_inner())
+            .update_user(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -93,10 +83,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteUserRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_user(&subject, request.into_inner())
+            .delete_user(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -105,10 +95,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateGroupRequest>,
     ) -> Result<Response<Group>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_group(&subject, request.into_inner())
+            .create_group(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -137,10 +127,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateGroupRequest>,
     ) -> Result<Response<Group>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_group(&subject, request.into_inner())
+            .update_group(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -149,10 +139,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteGroupRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_group(&subject, request.into_inner())
+            .delete_group(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -161,10 +151,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateProjectRequest>,
     ) -> Result<Response<Project>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_project(&subject, request.into_inner())
+            .create_project(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -193,10 +183,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateProjectRequest>,
     ) -> Result<Response<Project>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_project(&subject, request.into_inner())
+            .update_project(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -205,10 +195,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteProjectRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_project(&subject, request.into_inner())
+            .delete_project(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -217,10 +207,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<Response<ServiceAccount>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_service_account(&subject, request.into_inner())
+            .create_service_account(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -251,10 +241,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateServiceAccountRequest>,
     ) -> Result<Response<ServiceAccount>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_service_account(&subject, request.into_inner())
+            .update_service_account(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -263,10 +253,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteServiceAccountRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_service_account(&subject, request.into_inner())
+            .delete_service_account(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -275,10 +265,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreatePolicyRequest>,
     ) -> Result<Response<Policy>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_policy(&subject, request.into_inner())
+            .create_policy(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -307,10 +297,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdatePolicyRequest>,
     ) -> Result<Response<Policy>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_policy(&subject, request.into_inner())
+            .update_policy(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -319,10 +309,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeletePolicyRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_policy(&subject, request.into_inner())
+            .delete_policy(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -331,10 +321,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateRuleRequest>,
     ) -> Result<Response<Rule>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_rule(&subject, request.into_inner())
+            .create_rule(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -358,10 +348,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<UpdateRuleRequest>,
     ) -> Result<Response<Rule>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .update_rule(&subject, request.into_inner())
+            .update_rule(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -370,10 +360,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<DeleteRuleRequest>,
     ) -> Result<Response<()>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .delete_rule(&subject, request.into_inner())
+            .delete_rule(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -391,10 +381,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_subscription_request(&subject, request.into_inner())
+            .create_subscription_request(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -403,10 +393,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .read_subscription_request(&subject, &request.into_inner().name)
+                .read_subscription_request(&caller, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -415,10 +405,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionRequestsRequest>,
     ) -> Result<Response<ListSubscriptionRequestsResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .list_subscription_requests(&subject, request.into_inner())
+                .list_subscription_requests(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -427,10 +417,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ApproveSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .approve_subscription_request(&subject, request.into_inner())
+            .approve_subscription_request(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -439,10 +429,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RejectSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .reject_subscription_request(&subject, request.into_inner())
+            .reject_subscription_request(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -451,10 +441,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CancelSubscriptionRequestRequest>,
     ) -> Result<Response<SubscriptionRequest>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .cancel_subscription_request(&subject, request.into_inner())
+            .cancel_subscription_request(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -463,10 +453,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .read_subscription(&subject, &request.into_inner().name)
+                .read_subscription(&caller, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -475,10 +465,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListSubscriptionsRequest>,
     ) -> Result<Response<ListSubscriptionsResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .list_subscriptions(&subject, request.into_inner())
+                .list_subscriptions(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -487,10 +477,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RevokeSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .revoke_subscription(&subject, request.into_inner())
+            .revoke_subscription(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -499,10 +489,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CancelSubscriptionRequest>,
     ) -> Result<Response<Subscription>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .cancel_subscription(&subject, request.into_inner())
+            .cancel_subscription(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -511,10 +501,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<QueryAuditRequest>,
     ) -> Result<Response<QueryAuditResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .query_audit(&subject, request.into_inner())
+            .query_audit(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -523,10 +513,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CreateGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .create_grant(&subject, request.into_inner())
+            .create_grant(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -535,10 +525,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<GetGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .read_grant(&subject, &request.into_inner().name)
+                .read_grant(&caller, &request.into_inner().name)
                 .await?,
         ))
     }
@@ -547,10 +537,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListGrantsRequest>,
     ) -> Result<Response<ListGrantsResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(
             self.governance
-                .list_grants(&subject, request.into_inner())
+                .list_grants(&caller, request.into_inner())
                 .await?,
         ))
     }
@@ -559,10 +549,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<RevokeGrantRequest>,
     ) -> Result<Response<Grant>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let response = self
             .governance
-            .revoke_grant(&subject, request.into_inner())
+            .revoke_grant(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -571,8 +561,8 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
-        let answer = self.governance.check(&subject, request.into_inner());
+        let caller = self.caller_of(&request).await?;
+        let answer = self.governance.check(&caller, request.into_inner());
         // Before answering: the decision's audit record is queued (see `DecisionLog`).
         self.governance.decision_log().settle().await;
         Ok(Response::new(answer?))
@@ -582,8 +572,8 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
-        let answer = self.governance.batch_check(&subject, request.into_inner());
+        let caller = self.caller_of(&request).await?;
+        let answer = self.governance.batch_check(&caller, request.into_inner());
         // Before answering: the decision's audit record is queued (see `DecisionLog`).
         self.governance.decision_log().settle().await;
         Ok(Response::new(answer?))
@@ -593,10 +583,10 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ExplainAccessRequest>,
     ) -> Result<Response<ExplainAccessResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         let answer = self
             .governance
-            .explain_access(&subject, request.into_inner());
+            .explain_access(&caller, request.into_inner());
         // Before answering: the decision's audit record is queued (see `DecisionLog`).
         self.governance.decision_log().settle().await;
         Ok(Response::new(answer?))
@@ -606,9 +596,9 @@ impl GovernanceService for GovernanceApi {
         &self,
         request: Request<ListEffectivePermissionsRequest>,
     ) -> Result<Response<ListEffectivePermissionsResponse>, Status> {
-        let subject = self.subject_of(&request).await?;
+        let caller = self.caller_of(&request).await?;
         Ok(Response::new(self.governance.list_effective_permissions(
-            &subject,
+            &caller,
             request.into_inner(),
         )?))
     }
@@ -755,11 +745,7 @@ impl GovernanceInternalService for GovernanceInternalApi {
             .into_iter()
             .map(|check| {
                 let is_admin = check.groups.contains(&self.admin_group);
-                let caller = Subject {
-                    principal: check.principal,
-                    groups: check.groups,
-                    is_admin,
-                };
+                let caller = Caller::new(check.principal, check.groups, is_admin);
                 (caller, check.request.unwrap_or_default())
             })
             .collect();

@@ -10,7 +10,7 @@ use weft_storage::journal::{self, AuditQuery};
 use weft_storage::write::db_error;
 
 use super::{Governance, require_admin};
-use crate::access::Subject;
+use weft_runtime::Caller;
 
 fn to_time(timestamp: &prost_types::Timestamp) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     weft_proto::time::date_time(timestamp)
@@ -20,10 +20,10 @@ fn to_time(timestamp: &prost_types::Timestamp) -> Result<chrono::DateTime<chrono
 impl Governance {
     pub async fn query_audit(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: QueryAuditRequest,
     ) -> Result<QueryAuditResponse, ApiError> {
-        require_admin(subject, "query the audit journal")?;
+        require_admin(caller, "query the audit journal")?;
         let fingerprint = format!(
             "audit?{}&{}&{:?}&{}&{:?}&{:?}",
             request.actor,

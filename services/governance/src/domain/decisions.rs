@@ -11,9 +11,10 @@ use weft_runtime::{ApiError, FieldErrors};
 
 use super::Governance;
 use super::row_filter;
+use crate::access::AccessIndex;
 use crate::access::decision::Evaluation;
-use crate::access::{AccessIndex, Subject};
 use crate::decision_log::DecisionLog;
+use weft_runtime::Caller;
 
 /// Most questions of one BatchCheck.
 pub const MAX_BATCH: usize = 1_000;
@@ -45,8 +46,8 @@ fn validate_query(errors: &mut FieldErrors, field: &str, query: &AccessQuery) ->
 
 /// Who a question is about: the caller itself, or (administrators only) another principal,
 /// with the groups governance knows for it.
-fn subject_of(caller: &Subject, principal: &str, field: &str) -> Result<Subject, ApiError> {
-    if principal.is_empty() || principal == caller.principal {
+fn subject_of(caller: &Caller, principal: &str, field: &str) -> Result<Caller, ApiError> {
+    if principal.is_empty() || principal == caller.subject() {
         return Ok(caller.clone());
     }
     if !caller.is_admin {
@@ -57,11 +58,7 @@ fn subject_of(caller: &Subject, principal: &str, field: &str) -> Result<Subject,
     let mut errors = FieldErrors::new();
     weft_runtime::validate::principal(&mut errors, field, principal);
     errors.into_result()?;
-    Ok(Subject {
-        principal: principal.to_string(),
-        groups: Vec::new(),
-        is_admin: false,
-    })
+    Ok(Caller::new(principal.to_string(), Vec::new(), false))
 }
 
 /// Decides one question and records it in the decision audit (data permissions, sampled).
@@ -69,31 +66,31 @@ fn decide(
     index: &AccessIndex,
     log: &DecisionLog,
     asker: &str,
-    subject: &Subject,
+    caller: &Caller,
     permission: Permission,
     resource: &str,
 ) -> AccessDecision {
     record(
         log,
         asker,
-        subject,
+        caller,
         permission,
         resource,
-        index.evaluate(subject, permission, resource, false),
+        index.evaluate(caller, permission, resource, false),
     )
 }
 
 fn record(
     log: &DecisionLog,
     asker: &str,
-    subject: &Subject,
+    caller: &Caller,
     permission: Permission,
     resource: &str,
     evaluation: Evaluation,
 ) -> AccessDecision {
     log.record(
         asker,
-        &subject.principal,
+        caller.subject(),
         permission,
         resource,
         evaluation.allowed,
@@ -106,11 +103,7 @@ fn record(
 }
 
 impl Governance {
-    pub fn check(
-        &self,
-        caller: &Subject,
-        request: CheckRequest,
-    ) -> Result<CheckResponse, ApiError> {
+    pub fn check(&self, caller: &Caller, request: CheckRequest) -> Result<CheckResponse, ApiError> {
         self.check_on(&self.engine().index(), caller, request)
     }
 
@@ -118,7 +111,7 @@ impl Governance {
     /// its own `check`, on one state of the index; with the sequence that state reflects.
     pub fn check_for_callers(
         &self,
-        calls: Vec<(Subject, CheckRequest)>,
+        calls: Vec<(Caller, CheckRequest)>,
     ) -> Result<(Vec<Result<CheckResponse, ApiError>>, i64), ApiError> {
         if calls.len() > MAX_BATCH {
             return Err(ApiError::invalid(
@@ -131,7 +124,7 @@ impl Governance {
         let outcomes = calls
             .into_iter()
             .map(|(caller, request)| {
-                if caller.principal.is_empty() {
+                if caller.subject().is_empty() {
                     return Err(ApiError::invalid(
                         "principal",
                         "is required (the caller the gateway authenticated)",
@@ -146,7 +139,7 @@ impl Governance {
     fn check_on(
         &self,
         index: &AccessIndex,
-        caller: &Subject,
+        caller: &Caller,
         request: CheckRequest,
     ) -> Result<CheckResponse, ApiError> {
         let query = request.query.unwrap_or_default();
@@ -157,7 +150,7 @@ impl Governance {
         let decision = decide(
             index,
             self.decision_log(),
-            &caller.principal,
+            caller.subject(),
             &subject,
             permission,
             &query.resource,
@@ -171,7 +164,7 @@ impl Governance {
     /// groups of the questions' principal as the gateway saw them.
     pub fn batch_check(
         &self,
-        caller: &Subject,
+        caller: &Caller,
         request: BatchCheckRequest,
     ) -> Result<BatchCheckResponse, ApiError> {
         if request.queries.len() > MAX_BATCH {
@@ -201,7 +194,7 @@ impl Governance {
             decisions.push(decide(
                 &index,
                 self.decision_log(),
-                &caller.principal,
+                caller.subject(),
                 &subject,
                 permission,
                 &query.resource,
@@ -247,11 +240,8 @@ impl Governance {
         let decisions = questions
             .into_iter()
             .map(|(permission, query)| {
-                let subject = Subject {
-                    principal: query.principal.clone(),
-                    groups: request.groups.clone(),
-                    is_admin,
-                };
+                let subject =
+                    Caller::new(query.principal.clone(), request.groups.clone(), is_admin);
                 // A sub-resource, or a resource not projected yet, is decided on its nearest
                 // known ancestor (a permission there covers everything inside it).
                 let evaluation = match index.nearest_known(&query.resource) {
@@ -288,12 +278,9 @@ impl Governance {
         weft_runtime::validate::principal(&mut errors, "principal", &request.principal);
         errors.into_result()?;
         let catalog_sequence = self.engine().catalog_position();
-        let subject = Subject {
-            is_admin: request.groups.iter().any(|group| group == admin_group),
-            principal: request.principal,
-            groups: request.groups,
-        };
-        let scope = self.engine().index().describe_scope(&subject);
+        let is_admin = request.groups.iter().any(|group| group == admin_group);
+        let caller = Caller::new(request.principal, request.groups, is_admin);
+        let scope = self.engine().index().describe_scope(&caller);
         Ok(DescribeScopeResponse {
             everything: scope.everything,
             principals: scope.principals,
@@ -306,7 +293,7 @@ impl Governance {
 
     pub fn explain_access(
         &self,
-        caller: &Subject,
+        caller: &Caller,
         request: ExplainAccessRequest,
     ) -> Result<ExplainAccessResponse, ApiError> {
         let query = request.query.unwrap_or_default();
@@ -319,8 +306,8 @@ impl Governance {
                 .index()
                 .evaluate(&subject, permission, &query.resource, true);
         self.decision_log().record(
-            &caller.principal,
-            &subject.principal,
+            caller.subject(),
+            caller.subject(),
             permission,
             &query.resource,
             evaluation.allowed,
@@ -369,14 +356,14 @@ impl Governance {
     /// name order; resources where it holds nothing are left out.
     pub fn list_effective_permissions(
         &self,
-        caller: &Subject,
+        caller: &Caller,
         request: ListEffectivePermissionsRequest,
     ) -> Result<ListEffectivePermissionsResponse, ApiError> {
         let subject = subject_of(caller, &request.principal, "principal")?;
         let page = PageRequest::parse(
             request.page_size,
             &request.page_token,
-            &format!("effective?{}&{}", subject.principal, request.resource),
+            &format!("effective?{}&{}", caller.subject(), request.resource),
         )?;
         let index = self.engine().index();
         if !request.resource.is_empty() && index.node(&request.resource).is_none() {
@@ -465,18 +452,14 @@ impl Governance {
             if holders.len() as u64 >= page.fetch_limit() {
                 break;
             }
-            let subject = Subject {
-                principal: principal.to_string(),
-                groups: Vec::new(),
-                is_admin: false,
-            };
+            let holder = Caller::new(principal.to_string(), Vec::new(), false);
             let mut held = Vec::new();
             let mut via: Vec<String> = Vec::new();
             for permission in PERMISSIONS {
                 if wanted.is_some_and(|w| w != permission) {
                     continue;
                 }
-                let evaluation = index.evaluate(&subject, permission, &request.resource, true);
+                let evaluation = index.evaluate(&holder, permission, &request.resource, true);
                 if evaluation.allowed {
                     held.push(permission as i32);
                     for factor in evaluation.factors.into_iter().filter(|f| f.permits) {

@@ -11,7 +11,8 @@ use weft_storage::resources::{self, Edit};
 use super::row_filter::{self, FilterError};
 use super::{Governance, Indexed, list_filtered};
 use crate::access::nodes::NodeKind;
-use crate::access::{AccessIndex, Subject, tags};
+use crate::access::{AccessIndex, tags};
+use weft_runtime::Caller;
 
 /// Most clauses of a tag expression, and values of one clause.
 const MAX_CLAUSES: usize = 20;
@@ -148,16 +149,16 @@ impl Governance {
     pub(crate) fn require_grant_rights(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         grant: &Grant,
     ) -> Result<(), ApiError> {
-        if subject.is_admin {
+        if caller.is_admin {
             return Ok(());
         }
         // Granting is managing: a project's rights are granted by its OWNERs only.
         let acting: Vec<_> = index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups)
+            .acting_as(caller.subject(), &caller.principal.groups)
             .into_iter()
             .filter(|acting| acting.may_manage())
             .collect();
@@ -226,7 +227,7 @@ impl Governance {
         }
         Err(ApiError::PermissionDenied(format!(
             "{} may not grant {} on {}: it needs them with grant option (or MANAGE_GRANTS), ownership, or administrator rights",
-            subject.principal,
+            caller.subject(),
             missing.join(", "),
             crate::access::grant_target(grant)
         )))
@@ -234,7 +235,7 @@ impl Governance {
 
     pub async fn create_grant(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateGrantRequest,
     ) -> Result<Grant, ApiError> {
         let Some(input) = request.grant.clone() else {
@@ -272,7 +273,7 @@ impl Governance {
                 grant_option: input.grant_option,
                 data_filter: None,
                 state: GrantState::Active as i32,
-                granted_by: subject.principal.clone(),
+                granted_by: caller.subject().to_string(),
                 subscription: String::new(),
                 create_time: None,
                 etag: String::new(),
@@ -287,7 +288,7 @@ impl Governance {
             // Authorized before the target and the filter are looked at: a caller without the
             // right to grant learns nothing of the resource (whether it exists, its columns).
             if grant.target.is_some() {
-                self.require_grant_rights(&index, subject, &grant)?;
+                self.require_grant_rights(&index, caller, &grant)?;
             }
             if grant.principal.starts_with("projects/")
                 && !index.memberships().has_project(&grant.principal)
@@ -328,7 +329,7 @@ impl Governance {
         };
         let created = resources::create(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             "CreateGrant",
             &request.request_id,
             &request,
@@ -339,9 +340,9 @@ impl Governance {
     }
 
     /// The grant, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
-    pub async fn read_grant(&self, subject: &Subject, name: &str) -> Result<Grant, ApiError> {
+    pub async fn read_grant(&self, caller: &Caller, name: &str) -> Result<Grant, ApiError> {
         let grant = self.get_grant(name).await?;
-        if self.may_read_grant(&self.engine().index(), subject, &grant) {
+        if self.may_read_grant(&self.engine().index(), caller, &grant) {
             return Ok(grant);
         }
         Err(ApiError::not_found(name))
@@ -359,7 +360,7 @@ impl Governance {
     /// The grants `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_grants(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: ListGrantsRequest,
     ) -> Result<ListGrantsResponse, ApiError> {
         let (mut grants, next_page_token) = list_filtered(
@@ -384,7 +385,7 @@ impl Governance {
         .await?;
         {
             let index = self.engine().index();
-            grants.retain(|grant: &Grant| self.may_read_grant(&index, subject, grant));
+            grants.retain(|grant: &Grant| self.may_read_grant(&index, caller, grant));
         }
         Ok(ListGrantsResponse {
             grants,
@@ -395,7 +396,7 @@ impl Governance {
     /// Revokes a grant (the same rights as granting it); it is kept, REVOKED, for history.
     pub async fn revoke_grant(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: RevokeGrantRequest,
     ) -> Result<Grant, ApiError> {
         let current = self.get_grant(&request.name).await?;
@@ -407,11 +408,11 @@ impl Governance {
         }
         {
             let index = self.engine().index();
-            self.require_grant_rights(&index, subject, &current)?;
+            self.require_grant_rights(&index, caller, &current)?;
         }
         let revoked = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("RevokeGrant", &request.name, &request.etag).verb("revoked"),
             |_, mut grant: Grant| {
                 Box::pin(async move {

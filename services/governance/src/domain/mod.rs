@@ -21,9 +21,9 @@ use weft_runtime::filter;
 use weft_runtime::paging::PageRequest;
 use weft_storage::{Store, resources};
 
-use crate::access::Subject;
 use crate::decision_log::DecisionLog;
 use crate::follow::engine::Engine;
+use weft_runtime::Caller;
 
 #[derive(Clone)]
 pub struct Governance {
@@ -61,8 +61,8 @@ impl Governance {
 }
 
 /// PERMISSION_DENIED unless `subject` is an administrator.
-pub fn require_admin(subject: &Subject, action: &str) -> Result<(), ApiError> {
-    if subject.is_admin {
+pub fn require_admin(caller: &Caller, action: &str) -> Result<(), ApiError> {
+    if caller.is_admin {
         return Ok(());
     }
     Err(ApiError::PermissionDenied(format!(

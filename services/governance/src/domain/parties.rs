@@ -11,14 +11,15 @@
 use weft_proto::weft::governance::v1::{Grant, Subscription, SubscriptionRequest};
 
 use super::Governance;
-use crate::access::{AccessIndex, Subject};
+use crate::access::AccessIndex;
+use weft_runtime::Caller;
 
 /// Whether `subject` acts as `principal` (is it, or is in that group or project).
-fn acts_as(index: &AccessIndex, subject: &Subject, principal: &str) -> bool {
-    subject.principal == principal
+fn acts_as(index: &AccessIndex, caller: &Caller, principal: &str) -> bool {
+    caller.subject() == principal
         || index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups)
+            .acting_as(caller.subject(), &caller.principal.groups)
             .iter()
             .any(|acting| acting.principal == principal)
 }
@@ -27,51 +28,46 @@ impl Governance {
     pub(crate) fn may_read_grant(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         grant: &Grant,
     ) -> bool {
-        subject.is_admin
-            || grant.granted_by == subject.principal
-            || acts_as(index, subject, &grant.principal)
-            || self.require_grant_rights(index, subject, grant).is_ok()
+        caller.is_admin
+            || grant.granted_by == caller.subject()
+            || acts_as(index, caller, &grant.principal)
+            || self.require_grant_rights(index, caller, grant).is_ok()
     }
 
     fn may_read_subscription_of(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         project: &str,
         product: &str,
     ) -> bool {
-        subject.is_admin
-            || acts_as(index, subject, project)
-            || self.may_approve(index, subject, product)
+        caller.is_admin
+            || acts_as(index, caller, project)
+            || self.may_approve(index, caller, product)
     }
 
     pub(crate) fn may_read_request(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         request: &SubscriptionRequest,
     ) -> bool {
-        request.requested_by == subject.principal
-            || self.may_read_subscription_of(
-                index,
-                subject,
-                &request.project,
-                &request.data_product,
-            )
+        request.requested_by == caller.subject()
+            || self.may_read_subscription_of(index, caller, &request.project, &request.data_product)
     }
 
     pub(crate) fn may_read_subscription(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         subscription: &Subscription,
     ) -> bool {
         self.may_read_subscription_of(
             index,
-            subject,
+            caller,
             &subscription.project,
             &subscription.data_product,
         )

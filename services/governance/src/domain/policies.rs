@@ -7,7 +7,7 @@ use weft_runtime::{ApiError, FieldErrors, fieldmask, validate};
 use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
-use crate::access::Subject;
+use weft_runtime::Caller;
 
 /// Longest policy text.
 const MAX_POLICY: usize = 100_000;
@@ -37,10 +37,10 @@ impl Governance {
 
     pub async fn create_policy(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreatePolicyRequest,
     ) -> Result<Policy, ApiError> {
-        require_admin(subject, "create policies")?;
+        require_admin(caller, "create policies")?;
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "policy_id", &request.policy_id);
         let input = request.policy.clone().unwrap_or_default();
@@ -57,7 +57,7 @@ impl Governance {
         };
         let created = resources::create(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             "CreatePolicy",
             &request.request_id,
             &request,
@@ -96,10 +96,10 @@ impl Governance {
 
     pub async fn update_policy(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdatePolicyRequest,
     ) -> Result<Policy, ApiError> {
-        require_admin(subject, "update policies")?;
+        require_admin(caller, "update policies")?;
         let input = request.policy.unwrap_or_default();
         let fields = fieldmask::resolve(
             request.update_mask.as_ref(),
@@ -124,7 +124,7 @@ impl Governance {
         errors.into_result()?;
         let updated = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdatePolicy", &input.name, &input.etag).mask(&fields),
             move |_, mut policy: Policy| {
                 Box::pin(async move {
@@ -142,14 +142,14 @@ impl Governance {
 
     pub async fn delete_policy(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeletePolicyRequest,
     ) -> Result<(), ApiError> {
-        require_admin(subject, "delete policies")?;
+        require_admin(caller, "delete policies")?;
         self.get_policy(&request.name).await?;
         resources::delete::<Policy, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeletePolicy", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )

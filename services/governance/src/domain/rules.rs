@@ -16,7 +16,7 @@ use weft_runtime::{ApiError, FieldErrors, fieldmask, recursion, validate};
 use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
-use crate::access::Subject;
+use weft_runtime::Caller;
 
 /// Longest rule expression: each operator of a chain is a level of CEL's evaluator (1,000 of
 /// them need tens of MiB of stack in a debug build); real rules are a few hundred characters.
@@ -177,10 +177,10 @@ impl Governance {
 
     pub async fn create_rule(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateRuleRequest,
     ) -> Result<Rule, ApiError> {
-        require_admin(subject, "create rules")?;
+        require_admin(caller, "create rules")?;
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "rule_id", &request.rule_id);
         let input = request.rule.clone().unwrap_or_default();
@@ -196,7 +196,7 @@ impl Governance {
         };
         resources::create(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             "CreateRule",
             &request.request_id,
             &request,
@@ -235,10 +235,10 @@ impl Governance {
     /// Updates a rule; every change makes a new version.
     pub async fn update_rule(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdateRuleRequest,
     ) -> Result<Rule, ApiError> {
-        require_admin(subject, "update rules")?;
+        require_admin(caller, "update rules")?;
         let input = request.rule.unwrap_or_default();
         let fields = fieldmask::resolve(
             request.update_mask.as_ref(),
@@ -258,7 +258,7 @@ impl Governance {
         let (name, etag) = (input.name.clone(), input.etag.clone());
         resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdateRule", &name, &etag).mask(&fields),
             move |_, mut rule: Rule| {
                 Box::pin(async move {
@@ -287,14 +287,14 @@ impl Governance {
 
     pub async fn delete_rule(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeleteRuleRequest,
     ) -> Result<(), ApiError> {
-        require_admin(subject, "delete rules")?;
+        require_admin(caller, "delete rules")?;
         self.get_rule(&request.name).await?;
         resources::delete::<Rule, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeleteRule", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )

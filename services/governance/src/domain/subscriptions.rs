@@ -16,8 +16,9 @@ use weft_storage::write::now;
 
 use super::grants::check_data_filter;
 use super::{Governance, Indexed, list_filtered};
+use crate::access::AccessIndex;
 use crate::access::nodes::NodeKind;
-use crate::access::{AccessIndex, Subject};
+use weft_runtime::Caller;
 
 /// What listings of requests and subscriptions filter on.
 const SUBSCRIPTION_FIELDS: &[(&str, Indexed)] = &[
@@ -83,20 +84,15 @@ fn descriptor(index: &AccessIndex, product: &str) -> Value {
 impl Governance {
     /// Whether `subject` may decide requests for `product`: an administrator, an owner of the
     /// product (or above it), or one of its approvers.
-    pub(crate) fn may_approve(
-        &self,
-        index: &AccessIndex,
-        subject: &Subject,
-        product: &str,
-    ) -> bool {
-        if subject.is_admin {
+    pub(crate) fn may_approve(&self, index: &AccessIndex, caller: &Caller, product: &str) -> bool {
+        if caller.is_admin {
             return true;
         }
         // Deciding requests is managing the product: a project that owns or approves it does
         // so through its OWNERs only.
         let acting: Vec<_> = index
             .memberships()
-            .acting_as(&subject.principal, &subject.groups)
+            .acting_as(caller.subject(), &caller.principal.groups)
             .into_iter()
             .filter(|acting| acting.may_manage())
             .collect();
@@ -115,20 +111,20 @@ impl Governance {
     fn has_project_role(
         &self,
         index: &AccessIndex,
-        subject: &Subject,
+        caller: &Caller,
         project: &str,
         roles: &[ProjectRole],
     ) -> bool {
-        subject.is_admin
+        caller.is_admin
             || index
                 .memberships()
-                .role_in(project, &subject.principal, &subject.groups)
+                .role_in(project, caller.subject(), &caller.principal.groups)
                 .is_some_and(|role| roles.contains(&role))
     }
 
     pub async fn create_subscription_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateSubscriptionRequestRequest,
     ) -> Result<SubscriptionRequest, ApiError> {
         let input = request.subscription_request.clone().unwrap_or_default();
@@ -163,7 +159,7 @@ impl Governance {
             }
             if !self.has_project_role(
                 &index,
-                subject,
+                caller,
                 &input.project,
                 &[ProjectRole::Owner, ProjectRole::Contributor],
             ) {
@@ -175,7 +171,7 @@ impl Governance {
             // A product the caller may not see is absent to it (a draft's existence, say).
             let Some(product) = index.node(&input.data_product).filter(|_| {
                 index
-                    .evaluate(subject, Permission::Describe, &input.data_product, false)
+                    .evaluate(caller, Permission::Describe, &input.data_product, false)
                     .allowed
             }) else {
                 return Err(ApiError::not_found(input.data_product.clone()));
@@ -243,7 +239,7 @@ impl Governance {
             justification: input.justification.clone(),
             requested_filter,
             state: SubscriptionRequestState::Pending as i32,
-            requested_by: subject.principal.clone(),
+            requested_by: caller.subject().to_string(),
             ..Default::default()
         };
         let evaluation = self
@@ -282,7 +278,7 @@ impl Governance {
             .is_some_and(|product| product.auto_approve);
         let created = resources::create(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             "CreateSubscriptionRequest",
             &request.request_id,
             &request,
@@ -293,11 +289,7 @@ impl Governance {
         // A retried create replays its first answer: approve only what is still pending now.
         let created = self.get_subscription_request(&created.name).await?;
         if auto_approve && created.state() == SubscriptionRequestState::Pending {
-            let system = Subject {
-                principal: "services/governance".to_string(),
-                groups: Vec::new(),
-                is_admin: true,
-            };
+            let system = Caller::new("services/governance".to_string(), Vec::new(), true);
             return self
                 .approve_subscription_request(
                     &system,
@@ -317,11 +309,11 @@ impl Governance {
     /// The request, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
     pub async fn read_subscription_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         name: &str,
     ) -> Result<SubscriptionRequest, ApiError> {
         let request = self.get_subscription_request(name).await?;
-        if self.may_read_request(&self.engine().index(), subject, &request) {
+        if self.may_read_request(&self.engine().index(), caller, &request) {
             return Ok(request);
         }
         Err(ApiError::not_found(name))
@@ -346,7 +338,7 @@ impl Governance {
     /// The requests `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_subscription_requests(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: ListSubscriptionRequestsRequest,
     ) -> Result<ListSubscriptionRequestsResponse, ApiError> {
         let (mut subscription_requests, next_page_token) = list_filtered(
@@ -368,7 +360,7 @@ impl Governance {
         {
             let index = self.engine().index();
             subscription_requests.retain(|request: &SubscriptionRequest| {
-                self.may_read_request(&index, subject, request)
+                self.may_read_request(&index, caller, request)
             });
         }
         Ok(ListSubscriptionRequestsResponse {
@@ -381,7 +373,7 @@ impl Governance {
     /// in one transaction with the request's new state.
     pub async fn approve_subscription_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: ApproveSubscriptionRequestRequest,
     ) -> Result<SubscriptionRequest, ApiError> {
         let current = self.get_subscription_request(&request.name).await?;
@@ -391,7 +383,7 @@ impl Governance {
         }
         let approved_filter = {
             let index = self.engine().index();
-            if !self.may_approve(&index, subject, &current.data_product) {
+            if !self.may_approve(&index, caller, &current.data_product) {
                 return Err(ApiError::PermissionDenied(format!(
                     "only owners and approvers of {} may decide its requests",
                     current.data_product
@@ -417,7 +409,7 @@ impl Governance {
             return Err(wrong_state(&current.name, current.state(), "approved"));
         }
         resources::check_etag(&current.name, &request.etag, &current.etag)?;
-        let txn = self.store().begin_write(&subject.principal).await?;
+        let txn = self.store().begin_write(caller.subject()).await?;
         let stored: SubscriptionRequest = resources::get(txn.conn(), &current.name).await?;
         if stored.state() != SubscriptionRequestState::Pending {
             return Err(wrong_state(&stored.name, stored.state(), "approved"));
@@ -434,7 +426,7 @@ impl Governance {
                 grant_option: false,
                 data_filter: approved_filter.clone(),
                 state: GrantState::Active as i32,
-                granted_by: subject.principal.clone(),
+                granted_by: caller.subject().to_string(),
                 subscription: subscription_name.clone(),
                 create_time: None,
                 etag: String::new(),
@@ -474,7 +466,7 @@ impl Governance {
         let revision: i64 = stored.etag.parse().unwrap_or_default();
         let approved = SubscriptionRequest {
             state: SubscriptionRequestState::Approved as i32,
-            decided_by: subject.principal.clone(),
+            decided_by: caller.subject().to_string(),
             decision_comment: request.comment.clone(),
             subscription: subscription_name,
             update_time: Some(timestamp_now()),
@@ -495,7 +487,7 @@ impl Governance {
     /// request.
     async fn close_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         name: &str,
         etag: &str,
         comment: &str,
@@ -511,15 +503,15 @@ impl Governance {
         {
             let index = self.engine().index();
             let allowed = if cancel {
-                current.requested_by == subject.principal
+                current.requested_by == caller.subject()
                     || self.has_project_role(
                         &index,
-                        subject,
+                        caller,
                         &current.project,
                         &[ProjectRole::Owner],
                     )
             } else {
-                self.may_approve(&index, subject, &current.data_product)
+                self.may_approve(&index, caller, &current.data_product)
             };
             if !allowed {
                 return Err(ApiError::PermissionDenied(if cancel {
@@ -548,11 +540,11 @@ impl Governance {
                 SubscriptionRequestState::Rejected,
             )
         };
-        let decided_by = subject.principal.clone();
+        let decided_by = caller.subject().to_string();
         let comment = comment.to_string();
         let closed = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new(method, name, etag)
                 .verb(verb)
                 .detail(json!({ "comment": comment })),
@@ -575,11 +567,11 @@ impl Governance {
 
     pub async fn reject_subscription_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: RejectSubscriptionRequestRequest,
     ) -> Result<SubscriptionRequest, ApiError> {
         self.close_request(
-            subject,
+            caller,
             &request.name,
             &request.etag,
             &request.comment,
@@ -590,21 +582,21 @@ impl Governance {
 
     pub async fn cancel_subscription_request(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CancelSubscriptionRequestRequest,
     ) -> Result<SubscriptionRequest, ApiError> {
-        self.close_request(subject, &request.name, &request.etag, "", true)
+        self.close_request(caller, &request.name, &request.etag, "", true)
             .await
     }
 
     /// The subscription, if `subject` is a party to it (see `parties`); NOT_FOUND otherwise.
     pub async fn read_subscription(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         name: &str,
     ) -> Result<Subscription, ApiError> {
         let subscription = self.get_subscription(name).await?;
-        if self.may_read_subscription(&self.engine().index(), subject, &subscription) {
+        if self.may_read_subscription(&self.engine().index(), caller, &subscription) {
             return Ok(subscription);
         }
         Err(ApiError::not_found(name))
@@ -623,7 +615,7 @@ impl Governance {
     /// The subscriptions `subject` is a party to (a page may hold fewer than asked, AIP-158).
     pub async fn list_subscriptions(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: ListSubscriptionsRequest,
     ) -> Result<ListSubscriptionsResponse, ApiError> {
         let (mut subscriptions, next_page_token) = list_filtered(
@@ -643,7 +635,7 @@ impl Governance {
         {
             let index = self.engine().index();
             subscriptions.retain(|subscription: &Subscription| {
-                self.may_read_subscription(&index, subject, subscription)
+                self.may_read_subscription(&index, caller, subscription)
             });
         }
         Ok(ListSubscriptionsResponse {
@@ -656,7 +648,7 @@ impl Governance {
     /// revokes its grants, in one transaction.
     async fn end_subscription(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         name: &str,
         comment: &str,
         revoke: bool,
@@ -665,11 +657,11 @@ impl Governance {
         {
             let index = self.engine().index();
             let allowed = if revoke {
-                self.may_approve(&index, subject, &current.data_product)
+                self.may_approve(&index, caller, &current.data_product)
             } else {
                 self.has_project_role(
                     &index,
-                    subject,
+                    caller,
                     &current.project,
                     &[ProjectRole::Owner, ProjectRole::Contributor],
                 )
@@ -697,7 +689,7 @@ impl Governance {
                 SubscriptionState::Cancelled,
             )
         };
-        let txn = self.store().begin_write(&subject.principal).await?;
+        let txn = self.store().begin_write(caller.subject()).await?;
         let stored: Subscription = resources::get(txn.conn(), name).await?;
         if stored.state() != SubscriptionState::Active {
             return Err(wrong_state(&stored.name, stored.state(), verb));
@@ -738,19 +730,19 @@ impl Governance {
 
     pub async fn revoke_subscription(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: RevokeSubscriptionRequest,
     ) -> Result<Subscription, ApiError> {
-        self.end_subscription(subject, &request.name, &request.comment, true)
+        self.end_subscription(caller, &request.name, &request.comment, true)
             .await
     }
 
     pub async fn cancel_subscription(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CancelSubscriptionRequest,
     ) -> Result<Subscription, ApiError> {
-        self.end_subscription(subject, &request.name, "", false)
+        self.end_subscription(caller, &request.name, "", false)
             .await
     }
 }

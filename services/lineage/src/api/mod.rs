@@ -36,7 +36,7 @@ impl LineageService for LineageApi {
         let caller = caller(&request)?;
         let created = self
             .lineage
-            .ingest_event(caller.subject(), &request.into_inner().event_json)
+            .ingest_event(&caller, &request.into_inner().event_json)
             .await?;
         Ok(Response::new(IngestEventResponse { created }))
     }
@@ -48,7 +48,7 @@ impl LineageService for LineageApi {
         let caller = caller(&request)?;
         let outcome = self
             .lineage
-            .ingest_events(caller.subject(), request.into_inner().events_json)
+            .ingest_events(&caller, request.into_inner().events_json)
             .await?;
         Ok(Response::new(IngestEventsResponse {
             succeeded: outcome.succeeded as i32,

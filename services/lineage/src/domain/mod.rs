@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Notify;
 use weft_proto::weft::lineage::v1::{FailedEvent, LineageChange, LineageChanges};
-use weft_runtime::ApiError;
+use weft_runtime::{ApiError, Caller};
 use weft_storage::Store;
 use weft_storage::projection;
 
@@ -106,7 +106,8 @@ impl Lineage {
     }
 
     /// Ingests one event; false when it had been ingested before.
-    pub async fn ingest_event(&self, actor: &str, json: &str) -> Result<bool, ApiError> {
+    pub async fn ingest_event(&self, caller: &Caller, json: &str) -> Result<bool, ApiError> {
+        let actor = caller.subject();
         let event = ParsedEvent::parse(json).map_err(|fault| {
             ApiError::invalid("event_json", format!("{}: {}", fault.path, fault.message))
         })?;
@@ -118,9 +119,10 @@ impl Lineage {
     /// ones are all written (in one transaction).
     pub async fn ingest_events(
         &self,
-        actor: &str,
+        caller: &Caller,
         events: Vec<String>,
     ) -> Result<BatchOutcome, ApiError> {
+        let actor = caller.subject();
         if events.len() > MAX_BATCH {
             return Err(ApiError::invalid(
                 "events_json",

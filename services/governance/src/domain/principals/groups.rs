@@ -5,10 +5,10 @@ use super::*;
 impl Governance {
     pub async fn create_group(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateGroupRequest,
     ) -> Result<Group, ApiError> {
-        require_admin(subject, "create groups")?;
+        require_admin(caller, "create groups")?;
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "group_id", &request.group_id);
         let input = request.group.clone().unwrap_or_default();
@@ -23,7 +23,7 @@ impl Governance {
         };
         create_kind(
             self,
-            subject,
+            caller,
             "CreateGroup",
             &request.request_id,
             &request,
@@ -58,10 +58,10 @@ impl Governance {
 
     pub async fn update_group(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdateGroupRequest,
     ) -> Result<Group, ApiError> {
-        require_admin(subject, "update groups")?;
+        require_admin(caller, "update groups")?;
         let input = request.group.unwrap_or_default();
         let fields =
             fieldmask::resolve(request.update_mask.as_ref(), &["display_name", "members"])?;
@@ -73,7 +73,7 @@ impl Governance {
         let (name, etag) = (input.name.clone(), input.etag.clone());
         let updated = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdateGroup", &name, &etag).mask(&fields),
             move |_, mut group: Group| {
                 Box::pin(async move {
@@ -94,14 +94,14 @@ impl Governance {
 
     pub async fn delete_group(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeleteGroupRequest,
     ) -> Result<(), ApiError> {
-        require_admin(subject, "delete groups")?;
+        require_admin(caller, "delete groups")?;
         get_kind::<Group>(self, &request.name, "groups").await?;
         resources::delete::<Group, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeleteGroup", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )

@@ -10,7 +10,7 @@ use weft_runtime::{ApiError, FieldErrors, Violation, fieldmask, validate};
 use weft_storage::resources::{self, Edit};
 
 use super::{Governance, Indexed, list_filtered, no_state, require_admin};
-use crate::access::Subject;
+use weft_runtime::Caller;
 
 /// Most members of a group or project.
 const MAX_MEMBERS: usize = 1_000;
@@ -99,7 +99,7 @@ async fn get_kind<R: Resource>(
 /// Creates `value` named `{collection}/{id}` (idempotent by `request_id`).
 async fn create_kind<R: Resource + 'static>(
     governance: &Governance,
-    subject: &Subject,
+    caller: &Caller,
     method: &'static str,
     request_id: &str,
     request: &impl Message,
@@ -107,7 +107,7 @@ async fn create_kind<R: Resource + 'static>(
 ) -> Result<R, ApiError> {
     let created = resources::create(
         governance.store(),
-        &subject.principal,
+        caller.subject(),
         method,
         request_id,
         request,

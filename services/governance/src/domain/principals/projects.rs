@@ -7,7 +7,7 @@ impl Governance {
     /// Creates a project; the caller becomes an OWNER when no member list names one.
     pub async fn create_project(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateProjectRequest,
     ) -> Result<Project, ApiError> {
         let mut errors = FieldErrors::new();
@@ -22,11 +22,11 @@ impl Governance {
         errors.into_result()?;
         let mut members = input.members;
         if !members.iter().any(|m| m.role() == ProjectRole::Owner) {
-            members.retain(|m| m.principal != subject.principal);
+            members.retain(|m| m.principal != caller.subject());
             members.insert(
                 0,
                 ProjectMember {
-                    principal: subject.principal.clone(),
+                    principal: caller.subject().to_string(),
                     role: ProjectRole::Owner as i32,
                 },
             );
@@ -41,7 +41,7 @@ impl Governance {
         };
         create_kind(
             self,
-            subject,
+            caller,
             "CreateProject",
             &request.request_id,
             &request,
@@ -75,14 +75,14 @@ impl Governance {
     }
 
     /// PERMISSION_DENIED unless `subject` is an administrator or an OWNER of `project`.
-    fn require_project_owner(&self, subject: &Subject, project: &str) -> Result<(), ApiError> {
-        if subject.is_admin {
+    fn require_project_owner(&self, caller: &Caller, project: &str) -> Result<(), ApiError> {
+        if caller.is_admin {
             return Ok(());
         }
         let role = self.engine().index().memberships().role_in(
             project,
-            &subject.principal,
-            &subject.groups,
+            caller.subject(),
+            &caller.principal.groups,
         );
         if role == Some(ProjectRole::Owner) {
             return Ok(());
@@ -94,7 +94,7 @@ impl Governance {
 
     pub async fn update_project(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdateProjectRequest,
     ) -> Result<Project, ApiError> {
         let input = request.project.unwrap_or_default();
@@ -117,11 +117,11 @@ impl Governance {
         }
         errors.into_result()?;
         get_kind::<Project>(self, &input.name, "projects").await?;
-        self.require_project_owner(subject, &input.name)?;
+        self.require_project_owner(caller, &input.name)?;
         let (name, etag) = (input.name.clone(), input.etag.clone());
         let updated = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdateProject", &name, &etag).mask(&fields),
             move |_, mut project: Project| {
                 Box::pin(async move {
@@ -145,11 +145,11 @@ impl Governance {
     /// Deletes a project; refused while grants to it are active (revoke them first).
     pub async fn delete_project(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeleteProjectRequest,
     ) -> Result<(), ApiError> {
         get_kind::<Project>(self, &request.name, "projects").await?;
-        self.require_project_owner(subject, &request.name)?;
+        self.require_project_owner(caller, &request.name)?;
         // Whoever created a project of the same id later would own what this one owns.
         let held = self
             .engine()
@@ -173,7 +173,7 @@ impl Governance {
         let name = request.name.clone();
         resources::delete::<Project, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeleteProject", &request.name, &request.etag),
             move |conn, _| {
                 Box::pin(async move {

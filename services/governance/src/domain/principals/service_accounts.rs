@@ -5,10 +5,10 @@ use super::*;
 impl Governance {
     pub async fn create_service_account(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateServiceAccountRequest,
     ) -> Result<ServiceAccount, ApiError> {
-        require_admin(subject, "create service accounts")?;
+        require_admin(caller, "create service accounts")?;
         let mut errors = FieldErrors::new();
         validate::resource_id(
             &mut errors,
@@ -31,7 +31,7 @@ impl Governance {
         };
         create_kind(
             self,
-            subject,
+            caller,
             "CreateServiceAccount",
             &request.request_id,
             &request,
@@ -66,10 +66,10 @@ impl Governance {
 
     pub async fn update_service_account(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdateServiceAccountRequest,
     ) -> Result<ServiceAccount, ApiError> {
-        require_admin(subject, "update service accounts")?;
+        require_admin(caller, "update service accounts")?;
         let input = request.service_account.unwrap_or_default();
         let fields = fieldmask::resolve(request.update_mask.as_ref(), &["display_name", "owners"])?;
         let mut errors = FieldErrors::new();
@@ -89,7 +89,7 @@ impl Governance {
         let (name, etag) = (input.name.clone(), input.etag.clone());
         let updated = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdateServiceAccount", &name, &etag).mask(&fields),
             move |_, mut account: ServiceAccount| {
                 Box::pin(async move {
@@ -110,14 +110,14 @@ impl Governance {
 
     pub async fn delete_service_account(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeleteServiceAccountRequest,
     ) -> Result<(), ApiError> {
-        require_admin(subject, "delete service accounts")?;
+        require_admin(caller, "delete service accounts")?;
         get_kind::<ServiceAccount>(self, &request.name, "serviceAccounts").await?;
         resources::delete::<ServiceAccount, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeleteServiceAccount", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )

@@ -6,10 +6,10 @@ use super::*;
 impl Governance {
     pub async fn create_user(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: CreateUserRequest,
     ) -> Result<User, ApiError> {
-        require_admin(subject, "create users")?;
+        require_admin(caller, "create users")?;
         let mut errors = FieldErrors::new();
         validate::resource_id(&mut errors, "user_id", &request.user_id);
         let input = request.user.clone().unwrap_or_default();
@@ -24,7 +24,7 @@ impl Governance {
         };
         create_kind(
             self,
-            subject,
+            caller,
             "CreateUser",
             &request.request_id,
             &request,
@@ -59,10 +59,10 @@ impl Governance {
 
     pub async fn update_user(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: UpdateUserRequest,
     ) -> Result<User, ApiError> {
-        require_admin(subject, "update users")?;
+        require_admin(caller, "update users")?;
         let input = request.user.unwrap_or_default();
         let fields = fieldmask::resolve(request.update_mask.as_ref(), &["display_name", "email"])?;
         let mut errors = FieldErrors::new();
@@ -73,7 +73,7 @@ impl Governance {
         let (name, etag) = (input.name.clone(), input.etag.clone());
         let updated = resources::update(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("UpdateUser", &name, &etag).mask(&fields),
             move |_, mut user: User| {
                 Box::pin(async move {
@@ -94,14 +94,14 @@ impl Governance {
 
     pub async fn delete_user(
         &self,
-        subject: &Subject,
+        caller: &Caller,
         request: DeleteUserRequest,
     ) -> Result<(), ApiError> {
-        require_admin(subject, "delete users")?;
+        require_admin(caller, "delete users")?;
         get_kind::<User>(self, &request.name, "users").await?;
         resources::delete::<User, _>(
             self.store(),
-            &subject.principal,
+            caller.subject(),
             Edit::new("DeleteUser", &request.name, &request.etag),
             |_, _| Box::pin(async { Ok(()) }),
         )
