@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use futures::StreamExt;
 use prost::Message;
 use tokio::sync::{Mutex, watch};
 use tonic::transport::Channel;
@@ -124,32 +125,64 @@ impl Engine {
         let mut applied = self.applied.lock().await;
         loop {
             let events = outbox::read_after(&self.store, *applied, 1_000).await?;
-            let Some(last) = events.last().map(|event| event.sequence) else {
+            if events.is_empty() {
                 return Ok(());
-            };
-            {
-                let mut index = self.index.write().expect("access index lock");
-                for event in &events {
-                    apply_own_event(&mut index, event);
-                }
             }
-            *applied = last;
-            self.index_sequence.store(last, Ordering::Release);
+            self.apply_own_events(&mut applied, &events);
         }
     }
 
-    /// Follows governance's own outbox (writes of other replicas) until the task is dropped.
+    /// Follows governance's own outbox (writes of other replicas) with `outbox::watch`, a
+    /// batch of ready events at a time, until the service shuts down; a failed read is retried
+    /// from the last event applied.
     pub async fn tail_own_outbox(self: Arc<Self>) {
         loop {
-            let notified = self.store.committed().notified();
-            if let Err(error) = self.catch_up().await {
-                tracing::warn!(%error, "access index: outbox read failed");
+            let after = *self.applied.lock().await;
+            let events = outbox::watch(self.store.clone(), after, vec![]).ready_chunks(1_000);
+            tokio::pin!(events);
+            let mut failed = false;
+            while let Some(batch) = events.next().await {
+                let mut ready = Vec::with_capacity(batch.len());
+                for event in batch {
+                    match event {
+                        Ok(event) => ready.push(event),
+                        Err(error) => {
+                            tracing::warn!(%error, "access index: outbox read failed");
+                            failed = true;
+                        }
+                    }
+                }
+                let mut applied = self.applied.lock().await;
+                self.apply_own_events(&mut applied, &ready);
+                if failed {
+                    break;
+                }
             }
-            tokio::select! {
-                () = notified => {}
-                () = tokio::time::sleep(outbox::POLL_INTERVAL) => {}
+            if !failed {
+                return;
+            }
+            tokio::time::sleep(outbox::POLL_INTERVAL).await;
+        }
+    }
+
+    /// Applies the events after `applied` (a writer's `catch_up` may have applied some of them
+    /// already) and moves `applied` to the last.
+    fn apply_own_events(&self, applied: &mut i64, events: &[Event]) {
+        let fresh: Vec<&Event> = events
+            .iter()
+            .filter(|event| event.sequence > *applied)
+            .collect();
+        let Some(last) = fresh.last().map(|event| event.sequence) else {
+            return;
+        };
+        {
+            let mut index = self.index.write().expect("access index lock");
+            for event in fresh {
+                apply_own_event(&mut index, event);
             }
         }
+        *applied = last;
+        self.index_sequence.store(last, Ordering::Release);
     }
 
     /// Follows the catalog's stream into the projection until the task is dropped.
