@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use weft_runtime::data_type::DataType;
+use weft_proto::data_type::DataType;
 
 fuzz_target!(|text: &str| {
     if let Ok(parsed) = DataType::parse(text) {

@@ -29,8 +29,11 @@ pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
 }
 
 pub mod columns;
+pub mod data_type;
 pub mod names;
+pub mod packed_strs;
 pub mod resource;
+pub mod text;
 pub mod time;
 
 pub use names::permission_name;

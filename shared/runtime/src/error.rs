@@ -18,14 +18,7 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// Most violations listed; past them one more says how many were left out.
 const MAX_VIOLATIONS: usize = 16;
 
-/// `text` cut to at most `max_chars` characters, marked with '…' where it was cut. Use it for
-/// anything user-supplied that a message quotes.
-pub fn clip(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
-        None => std::borrow::Cow::Borrowed(text),
-    }
-}
+pub use weft_proto::text::clip;
 
 /// At most `MAX_VIOLATIONS` items, the last of them saying how many more there were.
 fn bounded<T>(mut items: Vec<T>, more: impl FnOnce(usize) -> T) -> Vec<T> {

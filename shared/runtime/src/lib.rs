@@ -4,13 +4,11 @@
 pub mod access_checks;
 pub mod auth;
 pub mod config;
-pub mod data_type;
 pub mod error;
 pub mod fieldmask;
 pub mod filter;
 pub mod interceptors;
 pub mod overload;
-pub mod packed_strs;
 pub mod paging;
 pub mod probe;
 pub mod recursion;

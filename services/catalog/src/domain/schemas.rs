@@ -17,7 +17,7 @@ use weft_proto::weft::catalog::v1::{
 use weft_runtime::{FieldErrors, Violation, validate};
 
 use super::custom_properties;
-use weft_runtime::data_type::DataType;
+use weft_proto::data_type::DataType;
 
 const MAX_COLUMNS: usize = 2_000;
 const MAX_DEPTH: usize = 8;

@@ -5,9 +5,9 @@
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
+use weft_proto::packed_strs::PackedStrs;
 use weft_proto::weft::common::v1::{DataFilter, Expr, ExprList, Permission, expr};
 use weft_proto::weft::governance::v1::{Grant, grant};
-use weft_runtime::packed_strs::PackedStrs;
 
 use super::memberships::Acting;
 use super::nodes::{NodeKind, is_within};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use prost::Message;
 use weft_proto::columns;
+use weft_proto::packed_strs::PackedStrs;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, Domain};
 use weft_proto::weft::common::v1::Tag;
-use weft_runtime::packed_strs::PackedStrs;
 
 /// Kind of a projected catalog resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use prost::Message;
 use weft_proto::columns;
+use weft_proto::packed_strs::PackedStrs;
 use weft_proto::weft::catalog::v1::{Asset, Column, DataProduct, InheritedTag, TagKey};
 use weft_proto::weft::common::v1::Tag;
-use weft_runtime::packed_strs::PackedStrs;
 
 /// Payload types lineage keeps from the catalog's stream.
 const KEPT: [&str; 3] = [

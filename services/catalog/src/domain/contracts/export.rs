@@ -10,7 +10,7 @@ use super::import::{LOCATION_PROPERTY, derive_location, kind_of, owner_member};
 use super::sla;
 use super::types::{Nesting, nesting_of, odcs_type, weft_type};
 use super::values::{kept, kept_keys, own_custom_properties};
-use weft_runtime::data_type::DataType;
+use weft_proto::data_type::DataType;
 
 fn tag_text(tag: &Tag) -> Value {
     if tag.value.is_empty() {

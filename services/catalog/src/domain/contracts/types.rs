@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use weft_runtime::data_type::DataType;
+use weft_proto::data_type::DataType;
 
 /// Where a property's nested properties are: on itself (an object), on its array items, or
 /// nowhere.

@@ -12,8 +12,8 @@ mod render;
 pub use parser::{MAX_NESTING, parse};
 pub use render::render;
 
+use weft_proto::data_type::DataType;
 use weft_proto::weft::common::v1::Expr;
-use weft_runtime::data_type::DataType;
 
 use crate::access::nodes::ColumnIndex;
 

@@ -96,7 +96,7 @@ impl DataType {
 
 /// At most 40 characters of `text`, to quote it in an error.
 fn quote(text: &str) -> std::borrow::Cow<'_, str> {
-    crate::error::clip(text, 40)
+    crate::text::clip(text, 40)
 }
 
 /// Parses one type at nesting `depth` (1 for the outermost).
