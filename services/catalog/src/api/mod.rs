@@ -52,10 +52,9 @@ impl CatalogService for CatalogApi {
         request: Request<ListDomainsRequest>,
     ) -> Result<Response<ListDomainsResponse>, Status> {
         let caller = caller(&request)?;
-        let mut response = self.catalog.list_domains(request.into_inner()).await?;
-        self.catalog
-            .visibility()
-            .retain_describable(&caller, &mut response.domains, |d| Some(&d.name))
+        let response = self
+            .catalog
+            .list_domains(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }
@@ -111,13 +110,9 @@ impl CatalogService for CatalogApi {
         request: Request<ListDataProductsRequest>,
     ) -> Result<Response<ListDataProductsResponse>, Status> {
         let caller = caller(&request)?;
-        let mut response = self
+        let response = self
             .catalog
-            .list_data_products(request.into_inner())
-            .await?;
-        self.catalog
-            .visibility()
-            .retain_describable(&caller, &mut response.data_products, |p| Some(&p.name))
+            .list_data_products(&caller, request.into_inner())
             .await?;
         Ok(Response::new(response))
     }

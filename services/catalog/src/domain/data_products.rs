@@ -195,8 +195,11 @@ impl Catalog {
         resources::get(self.store().db(), name).await
     }
 
+    /// The page's products `caller` may DESCRIBE (a page may come back short; its token still
+    /// leads on).
     pub async fn list_data_products(
         &self,
+        caller: &Caller,
         request: ListDataProductsRequest,
     ) -> Result<ListDataProductsResponse, ApiError> {
         let all_domains = request.parent == "domains/-";
@@ -234,6 +237,9 @@ impl Catalog {
         )
         .await?;
         let next_page_token = page.finish(&mut data_products, |p| &p.name);
+        self.visibility()
+            .retain_describable(caller, &mut data_products, |p| Some(&p.name))
+            .await?;
         Ok(ListDataProductsResponse {
             data_products,
             next_page_token,

@@ -116,8 +116,11 @@ impl Catalog {
         resources::get(self.store().db(), name).await
     }
 
+    /// The page's domains `caller` may DESCRIBE (a page may come back short; its token still
+    /// leads on).
     pub async fn list_domains(
         &self,
+        caller: &Caller,
         request: ListDomainsRequest,
     ) -> Result<ListDomainsResponse, ApiError> {
         let terms = filter::parse(&request.filter, FILTER_FIELDS)?;
@@ -142,6 +145,9 @@ impl Catalog {
         )
         .await?;
         let next_page_token = page.finish(&mut domains, |d| &d.name);
+        self.visibility()
+            .retain_describable(caller, &mut domains, |d| Some(&d.name))
+            .await?;
         Ok(ListDomainsResponse {
             domains,
             next_page_token,
