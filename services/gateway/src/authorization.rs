@@ -18,7 +18,7 @@ use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest};
 use weft_runtime::auth::{
     CATALOG_SEQUENCE_HEADER, INDEX_SEQUENCE_HEADER, MIN_CATALOG_SEQUENCE_HEADER,
 };
-use weft_runtime::{ApiError, Caller, access_checks, validate};
+use weft_runtime::{ApiError, Caller, validate};
 
 use crate::access_rules::{AccessRule, AccessRules};
 use crate::decision_cache::{Decision, DecisionCache, Question};
@@ -183,7 +183,7 @@ impl Authorizer {
             groups: question.groups.clone(),
             min_catalog_sequence: catalog_position,
         };
-        let response = access_checks::batch_check(&self.governance, request, "access").await?;
+        let response = weft_access_checks::batch_check(&self.governance, request, "access").await?;
         self.governance_catalog_position
             .fetch_max(response.catalog_sequence, Ordering::AcqRel);
         let answer = &response.decisions[0];

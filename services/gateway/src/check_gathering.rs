@@ -14,12 +14,12 @@ use tonic::server::{Grpc, UnaryService};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
+use weft_access_checks::DECISION_TIMEOUT;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{
     CallerCheck, CheckForCallersRequest, CheckRequest, CheckResponse, check_outcome,
 };
 use weft_runtime::Principal;
-use weft_runtime::access_checks::DECISION_TIMEOUT;
 
 use crate::authorization::Authorizer;
 

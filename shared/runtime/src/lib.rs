@@ -1,7 +1,6 @@
 //! The shared runtime of every Weft process: one configuration loader, one server bootstrap,
 //! one error mapping, one authenticator, one telemetry setup.
 
-pub mod access_checks;
 pub mod auth;
 pub mod config;
 pub mod error;

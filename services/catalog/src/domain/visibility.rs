@@ -10,7 +10,7 @@ use weft_proto::weft::governance::v1::governance_internal_service_client::Govern
 use weft_proto::weft::governance::v1::{
     AccessQuery, BatchCheckRequest, DescribeScopeRequest, FindMissingPrincipalsRequest,
 };
-use weft_runtime::{ApiError, Caller, access_checks};
+use weft_runtime::{ApiError, Caller};
 
 use crate::search::{Scope, Visible};
 
@@ -42,7 +42,7 @@ impl Visibility {
             .map(|item| name_of(item).map(str::to_string))
             .collect();
         let asked: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
-        let allowed = access_checks::describable(
+        let allowed = weft_access_checks::describable(
             &self.client,
             caller,
             &asked,
@@ -71,7 +71,7 @@ impl Visibility {
             groups: caller.principal.groups.clone(),
             min_catalog_sequence: caller.catalog_position,
         });
-        request.set_timeout(access_checks::DECISION_TIMEOUT);
+        request.set_timeout(weft_access_checks::DECISION_TIMEOUT);
         let scope = self
             .client
             .clone()
@@ -114,7 +114,7 @@ impl Visibility {
             groups: caller.principal.groups.clone(),
             min_catalog_sequence: caller.catalog_position,
         };
-        let response = access_checks::batch_check(&self.client, request, "access").await?;
+        let response = weft_access_checks::batch_check(&self.client, request, "access").await?;
         Ok(response.decisions[0].allowed)
     }
 
@@ -123,7 +123,7 @@ impl Visibility {
         let mut request = tonic::Request::new(FindMissingPrincipalsRequest {
             principals: principals.to_vec(),
         });
-        request.set_timeout(access_checks::DECISION_TIMEOUT);
+        request.set_timeout(weft_access_checks::DECISION_TIMEOUT);
         let response = self
             .client
             .clone()

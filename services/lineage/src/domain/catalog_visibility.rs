@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use tonic::transport::Channel;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::lineage::v1::{AnalyzeImpactResponse, Dataset, GetLineageGraphResponse};
-use weft_runtime::{ApiError, Caller, access_checks};
+use weft_runtime::{ApiError, Caller};
 
 #[derive(Clone)]
 pub struct CatalogVisibility {
@@ -34,7 +34,7 @@ impl CatalogVisibility {
             return Ok(HashMap::new());
         }
         let names: Vec<&str> = names.into_iter().collect();
-        let allowed = access_checks::describable(
+        let allowed = weft_access_checks::describable(
             &self.client,
             caller,
             &names,

@@ -9,7 +9,7 @@ use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{AccessQuery, BatchCheckRequest, BatchCheckResponse};
 
-use crate::{ApiError, Caller};
+use weft_runtime::{ApiError, Caller};
 
 /// Most questions governance takes in one BatchCheck.
 const MAX_BATCH: usize = 1_000;
