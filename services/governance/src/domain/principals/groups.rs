@@ -70,26 +70,7 @@ impl Governance {
         validate::description(&mut errors, "group.display_name", &input.display_name);
         validate_members(&mut errors, "group.members", &input.members);
         errors.into_result()?;
-        let (name, etag) = (input.name.clone(), input.etag.clone());
-        let updated = resources::update(
-            self.store(),
-            caller.subject(),
-            Edit::new("UpdateGroup", &name, &etag).mask(&fields),
-            move |_, mut group: Group| {
-                Box::pin(async move {
-                    for field in &fields {
-                        match *field {
-                            "display_name" => group.display_name = input.display_name.clone(),
-                            "members" => group.members = input.members.clone(),
-                            other => return Err(fieldmask::unhandled(other)),
-                        }
-                    }
-                    Ok(group)
-                })
-            },
-        )
-        .await?;
-        self.applied(updated).await
+        update_fields(self, caller, "UpdateGroup", input, fields).await
     }
 
     pub async fn delete_group(
@@ -98,14 +79,14 @@ impl Governance {
         request: DeleteGroupRequest,
     ) -> Result<(), ApiError> {
         require_admin(caller, "delete groups")?;
-        get_kind::<Group>(self, &request.name, "groups").await?;
-        resources::delete::<Group, _>(
-            self.store(),
-            caller.subject(),
-            Edit::new("DeleteGroup", &request.name, &request.etag),
-            |_, _| Box::pin(async { Ok(()) }),
+        delete_kind::<Group>(
+            self,
+            caller,
+            "DeleteGroup",
+            "groups",
+            &request.name,
+            &request.etag,
         )
-        .await?;
-        self.applied(()).await
+        .await
     }
 }

@@ -117,6 +117,92 @@ async fn create_kind<R: Resource + 'static>(
     governance.applied(created).await
 }
 
+/// A kind whose update replaces the fields its mask names with the request's values, one field
+/// at a time; a mask path it does not know is INVALID_ARGUMENT naming it.
+trait MaskedFields: Resource + Send + 'static {
+    fn set_field(&mut self, field: &str, input: &Self) -> Result<(), ApiError>;
+}
+
+impl MaskedFields for User {
+    fn set_field(&mut self, field: &str, input: &Self) -> Result<(), ApiError> {
+        match field {
+            "display_name" => self.display_name = input.display_name.clone(),
+            "email" => self.email = input.email.clone(),
+            other => return Err(fieldmask::unhandled(other)),
+        }
+        Ok(())
+    }
+}
+
+impl MaskedFields for Group {
+    fn set_field(&mut self, field: &str, input: &Self) -> Result<(), ApiError> {
+        match field {
+            "display_name" => self.display_name = input.display_name.clone(),
+            "members" => self.members = input.members.clone(),
+            other => return Err(fieldmask::unhandled(other)),
+        }
+        Ok(())
+    }
+}
+
+impl MaskedFields for ServiceAccount {
+    fn set_field(&mut self, field: &str, input: &Self) -> Result<(), ApiError> {
+        match field {
+            "display_name" => self.display_name = input.display_name.clone(),
+            "owners" => self.owners = input.owners.clone(),
+            other => return Err(fieldmask::unhandled(other)),
+        }
+        Ok(())
+    }
+}
+
+/// Updates the resource `input` names, at `input`'s etag: the masked `fields` taken from
+/// `input` (validated by the caller).
+async fn update_fields<R: MaskedFields>(
+    governance: &Governance,
+    caller: &Caller,
+    method: &'static str,
+    input: R,
+    fields: Vec<&'static str>,
+) -> Result<R, ApiError> {
+    let (name, etag) = (input.name().to_string(), input.etag().to_string());
+    let updated = resources::update(
+        governance.store(),
+        caller.subject(),
+        Edit::new(method, &name, &etag).mask(&fields),
+        move |_, mut current: R| {
+            Box::pin(async move {
+                for field in &fields {
+                    current.set_field(field, &input)?;
+                }
+                Ok(current)
+            })
+        },
+    )
+    .await?;
+    governance.applied(updated).await
+}
+
+/// Deletes resource `name` of `collection` (NOT_FOUND when absent, ABORTED on a stale etag).
+async fn delete_kind<R: Resource>(
+    governance: &Governance,
+    caller: &Caller,
+    method: &'static str,
+    collection: &str,
+    name: &str,
+    etag: &str,
+) -> Result<(), ApiError> {
+    get_kind::<R>(governance, name, collection).await?;
+    resources::delete::<R, _>(
+        governance.store(),
+        caller.subject(),
+        Edit::new(method, name, etag),
+        |_, _| Box::pin(async { Ok(()) }),
+    )
+    .await?;
+    governance.applied(()).await
+}
+
 mod groups;
 mod projects;
 mod service_accounts;

@@ -86,26 +86,7 @@ impl Governance {
         );
         validate::principals(&mut errors, "service_account.owners", &input.owners);
         errors.into_result()?;
-        let (name, etag) = (input.name.clone(), input.etag.clone());
-        let updated = resources::update(
-            self.store(),
-            caller.subject(),
-            Edit::new("UpdateServiceAccount", &name, &etag).mask(&fields),
-            move |_, mut account: ServiceAccount| {
-                Box::pin(async move {
-                    for field in &fields {
-                        match *field {
-                            "display_name" => account.display_name = input.display_name.clone(),
-                            "owners" => account.owners = input.owners.clone(),
-                            other => return Err(fieldmask::unhandled(other)),
-                        }
-                    }
-                    Ok(account)
-                })
-            },
-        )
-        .await?;
-        self.applied(updated).await
+        update_fields(self, caller, "UpdateServiceAccount", input, fields).await
     }
 
     pub async fn delete_service_account(
@@ -114,14 +95,14 @@ impl Governance {
         request: DeleteServiceAccountRequest,
     ) -> Result<(), ApiError> {
         require_admin(caller, "delete service accounts")?;
-        get_kind::<ServiceAccount>(self, &request.name, "serviceAccounts").await?;
-        resources::delete::<ServiceAccount, _>(
-            self.store(),
-            caller.subject(),
-            Edit::new("DeleteServiceAccount", &request.name, &request.etag),
-            |_, _| Box::pin(async { Ok(()) }),
+        delete_kind::<ServiceAccount>(
+            self,
+            caller,
+            "DeleteServiceAccount",
+            "serviceAccounts",
+            &request.name,
+            &request.etag,
         )
-        .await?;
-        self.applied(()).await
+        .await
     }
 }

@@ -70,26 +70,7 @@ impl Governance {
         validate::description(&mut errors, "user.display_name", &input.display_name);
         validate_email(&mut errors, "user.email", &input.email);
         errors.into_result()?;
-        let (name, etag) = (input.name.clone(), input.etag.clone());
-        let updated = resources::update(
-            self.store(),
-            caller.subject(),
-            Edit::new("UpdateUser", &name, &etag).mask(&fields),
-            move |_, mut user: User| {
-                Box::pin(async move {
-                    for field in &fields {
-                        match *field {
-                            "display_name" => user.display_name = input.display_name.clone(),
-                            "email" => user.email = input.email.clone(),
-                            other => return Err(fieldmask::unhandled(other)),
-                        }
-                    }
-                    Ok(user)
-                })
-            },
-        )
-        .await?;
-        self.applied(updated).await
+        update_fields(self, caller, "UpdateUser", input, fields).await
     }
 
     pub async fn delete_user(
@@ -98,14 +79,14 @@ impl Governance {
         request: DeleteUserRequest,
     ) -> Result<(), ApiError> {
         require_admin(caller, "delete users")?;
-        get_kind::<User>(self, &request.name, "users").await?;
-        resources::delete::<User, _>(
-            self.store(),
-            caller.subject(),
-            Edit::new("DeleteUser", &request.name, &request.etag),
-            |_, _| Box::pin(async { Ok(()) }),
+        delete_kind::<User>(
+            self,
+            caller,
+            "DeleteUser",
+            "users",
+            &request.name,
+            &request.etag,
         )
-        .await?;
-        self.applied(()).await
+        .await
     }
 }
