@@ -206,8 +206,8 @@ async fn query_audit_tells_administrators_how_many_decision_records_were_dropped
     for when_full in [AuditOverflow::Drop, AuditOverflow::Wait] {
         let suite = TestSuite::start_with(Backend::Sqlite, |kind, config| {
             if kind == ServiceKind::Governance {
-                config.decision_audit_when_full = when_full;
-                config.decision_audit_queue = 1;
+                config.governance.decision_audit_when_full = when_full;
+                config.governance.decision_audit_queue = 1;
             }
         })
         .await

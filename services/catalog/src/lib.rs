@@ -8,9 +8,11 @@ pub mod search;
 pub mod store;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
+use weft_access_checks::Governance;
 use weft_proto::weft::catalog::v1::catalog_internal_service_server::CatalogInternalServiceServer;
 use weft_proto::weft::catalog::v1::catalog_service_server::CatalogServiceServer;
 use weft_runtime::auth::CATALOG_SEQUENCE_HEADER;
@@ -35,7 +37,10 @@ pub async fn serve(
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Catalog).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
     let search = SearchIndex::open(&config.data_dir.join("catalog-index"), store.clone())?;
-    let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
+    let governance = Arc::new(Governance::new(weft_runtime::tls::channel(
+        &config,
+        ServiceKind::Governance,
+    )?));
     let catalog = Catalog::new(
         store.clone(),
         search.clone(),

@@ -1,9 +1,9 @@
 //! The audit of access decisions: every decision on a data permission (SELECT, INSERT, UPDATE,
-//! DELETE), or the configured share of them (`decision_audit_sample_rate`), is appended to
+//! DELETE), or the configured share of them (`[governance] decision_audit_sample_rate`), is appended to
 //! governance's hash-chained journal as a `Check` record (outcome SUCCEEDED when allowed, DENIED
 //! when not, with the reason). A decision answers from memory in microseconds, so the records are
 //! handed to a writer task through a bounded queue and written in batches, one transaction each.
-//! When the writer falls behind and the queue is full (`decision_audit_when_full`):
+//! When the writer falls behind and the queue is full (`[governance] decision_audit_when_full`):
 //! - `wait` (default): the record is set aside and the deciding call, before it answers, waits
 //!   until its records are queued (`settle`): the audit loses nothing and slows decisions down
 //!   instead, as Vault's audit fails closed;

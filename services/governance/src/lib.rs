@@ -46,9 +46,9 @@ pub async fn serve(
     let engine = Engine::rebuild(store.clone()).await?;
     let decision_log = DecisionLog::with_queue(
         store.clone(),
-        config.decision_audit_sample_rate,
-        config.decision_audit_when_full,
-        config.decision_audit_queue,
+        config.governance.decision_audit_sample_rate,
+        config.governance.decision_audit_when_full,
+        config.governance.decision_audit_queue,
     );
     let governance = Governance::new(store.clone(), engine.clone(), decision_log.clone());
     governance.seed_default_rules().await?;

@@ -11,9 +11,11 @@ pub mod openlineage;
 pub mod store;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
+use weft_access_checks::Governance;
 use weft_proto::weft::lineage::v1::lineage_internal_service_server::LineageInternalServiceServer;
 use weft_proto::weft::lineage::v1::lineage_service_server::LineageServiceServer;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
@@ -36,13 +38,16 @@ pub async fn serve(
     // Connects lazily: the catalog may start later; the projection catches up once it answers.
     let catalog = weft_runtime::tls::channel(&config, ServiceKind::Catalog)?;
     // Which catalog links a caller may see is governance's to decide.
-    let governance = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
+    let governance = Arc::new(Governance::new(weft_runtime::tls::channel(
+        &config,
+        ServiceKind::Governance,
+    )?));
     // The outbox position the graph is loaded at: the follower starts there, so no change
     // committed meanwhile is missed (applying one twice is harmless).
     let loaded_at = weft_storage::outbox::last_sequence(&store).await?;
     let lineage = Lineage::open(store.clone()).await?;
     let max_message_bytes = config.max_message_bytes;
-    let retention = config.lineage_event_retention;
+    let retention = config.lineage.event_retention;
 
     let mut server = GrpcServer::new(ServiceKind::Lineage, config);
     server.on_draining({

@@ -1,6 +1,11 @@
 //! Access decisions other Weft services ask of governance (the gateway's authorization, the
 //! catalog's visibility filtering): governance's internal `BatchCheck`, bounded in time and
-//! failing closed, so every caller refuses the same way when governance can not answer.
+//! failing closed, so every caller refuses the same way when governance can not answer; and
+//! the traits through which the services' domains ask governance (`governance`).
+
+mod governance;
+
+pub use governance::{Decisions, Governance, Memberships, RuleEvaluator};
 
 use std::time::Duration;
 

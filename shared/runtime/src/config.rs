@@ -11,6 +11,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod sections;
+
+pub use sections::{AuditOverflow, GovernanceConfig, LineageConfig};
+
 /// The five Weft services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -222,29 +226,10 @@ pub struct ServiceConfig {
     pub client_tls: TlsConfig,
     pub auth: AuthConfig,
     pub backends: BackendUrls,
-    /// Share of governance's decisions on data permissions (SELECT, INSERT, UPDATE, DELETE)
-    /// recorded in its audit journal, from 0 (none) to 1 (all).
-    pub decision_audit_sample_rate: f64,
-    /// What governance does when its decision records come faster than its journal takes them:
-    /// `wait` (the default) holds the deciding call until its records are queued, so that no
-    /// record is lost (Vault's audit fails closed the same way); `drop` answers at once and
-    /// counts the records it could not keep.
-    pub decision_audit_when_full: AuditOverflow,
-    /// Decision records governance queues for its journal's writer at most (the memory the
-    /// audit may take when the journal falls behind).
-    pub decision_audit_queue: usize,
-    /// How long lineage keeps the raw OpenLineage events it ingested (the graph, runs and
-    /// datasets they produced are kept for good).
-    #[serde(with = "humantime_serde")]
-    pub lineage_event_retention: Duration,
-}
-
-/// See `ServiceConfig::decision_audit_when_full`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuditOverflow {
-    Wait,
-    Drop,
+    /// `[governance]`: settings only governance reads.
+    pub governance: GovernanceConfig,
+    /// `[lineage]`: settings only lineage reads.
+    pub lineage: LineageConfig,
 }
 
 impl ServiceConfig {
@@ -275,10 +260,8 @@ impl ServiceConfig {
                 provisioning: backend(ServiceKind::Provisioning),
                 lineage: backend(ServiceKind::Lineage),
             },
-            decision_audit_sample_rate: 1.0,
-            decision_audit_when_full: AuditOverflow::Wait,
-            decision_audit_queue: 65_536,
-            lineage_event_retention: Duration::from_secs(30 * 24 * 3600),
+            governance: GovernanceConfig::default(),
+            lineage: LineageConfig::default(),
         }
     }
 
@@ -299,6 +282,12 @@ impl ServiceConfig {
                 })
                 .split("__"),
         );
+        for (old, new) in sections::MOVED_KEYS {
+            if figment.contains(old) {
+                let env = format!("WEFT_{}", new.replace('.', "__").to_ascii_uppercase());
+                bail!("{old}: this setting moved; set {new} (or {env}) instead");
+            }
+        }
         let config: ServiceConfig = figment
             .extract()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
@@ -383,15 +372,8 @@ impl ServiceConfig {
         if self.auth.lineage_producer_group.trim().is_empty() {
             bail!("auth.lineage_producer_group: must not be empty");
         }
-        if self.lineage_event_retention.is_zero() {
-            bail!("lineage_event_retention: must be longer than zero");
-        }
-        if !(1..=16 * 1024 * 1024).contains(&self.decision_audit_queue) {
-            bail!("decision_audit_queue: must be between 1 and 16777216 records");
-        }
-        if !(0.0..=1.0).contains(&self.decision_audit_sample_rate) {
-            bail!("decision_audit_sample_rate: must be between 0 and 1");
-        }
+        self.governance.validate()?;
+        self.lineage.validate()?;
         for kind in ServiceKind::BACKENDS {
             let url = self.backends.url(kind).unwrap_or_default();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -457,15 +439,63 @@ mod tests {
     fn the_audit_queue_holds_at_least_one_record_and_a_bounded_number() {
         for (queue, valid) in [(0, false), (1, true), (65_536, true), (1 << 30, false)] {
             let mut config = with_secret(ServiceConfig::defaults(ServiceKind::Governance));
-            config.decision_audit_queue = queue;
+            config.governance.decision_audit_queue = queue;
             match config.validate() {
                 Ok(()) => assert!(valid, "{queue} accepted"),
                 Err(error) => {
                     assert!(!valid, "{queue}: {error}");
-                    assert!(error.to_string().starts_with("decision_audit_queue:"));
+                    assert!(
+                        error
+                            .to_string()
+                            .starts_with("governance.decision_audit_queue:")
+                    );
                 }
             }
         }
+    }
+
+    #[test]
+    fn sections_are_read_from_the_file_and_moved_keys_say_where_they_went() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weft.toml");
+        let secret = "[auth]\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n";
+        std::fs::write(
+            &file,
+            format!(
+                "[governance]\ndecision_audit_queue = 7\n[lineage]\nevent_retention = \"2days\"\n{secret}"
+            ),
+        )
+        .unwrap();
+        let config = ServiceConfig::load(ServiceKind::Governance, Some(&file)).unwrap();
+        assert_eq!(config.governance.decision_audit_queue, 7);
+        assert_eq!(
+            config.lineage.event_retention,
+            Duration::from_secs(2 * 24 * 3600)
+        );
+
+        std::fs::write(
+            &file,
+            format!("lineage_event_retention = \"2days\"\n{secret}"),
+        )
+        .unwrap();
+        let error = ServiceConfig::load(ServiceKind::Lineage, Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("lineage_event_retention: this setting moved; set lineage.event_retention (or WEFT_LINEAGE__EVENT_RETENTION)"),
+            "{error}"
+        );
+
+        std::fs::write(
+            &file,
+            format!("[lineage]\nevent_retention = \"0s\"\n{secret}"),
+        )
+        .unwrap();
+        let error = ServiceConfig::load(ServiceKind::Lineage, Some(&file)).unwrap_err();
+        assert!(
+            error.to_string().starts_with("lineage.event_retention:"),
+            "{error}"
+        );
     }
 
     #[test]

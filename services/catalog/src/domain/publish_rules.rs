@@ -1,25 +1,21 @@
 //! The PUBLISH rules of governance, asked before a product is published: the product and its
-//! assets go to governance's `EvaluateRules` as a JSON descriptor (proto field names, every field
+//! assets go to governance's rule evaluation (`RuleEvaluator`) as a JSON descriptor (proto field names, every field
 //! present, so rules can rely on them); any BLOCK violation refuses the publish with the
 //! violations listed, and an unreachable governance refuses it too (fail closed).
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use prost::Message;
 use prost_reflect::{DynamicMessage, SerializeOptions};
-use tonic::transport::Channel;
+use weft_access_checks::RuleEvaluator;
 use weft_proto::weft::catalog::v1::{Asset, DataProduct};
-use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{EvaluateRulesRequest, RuleAction, RuleSeverity};
 use weft_runtime::{ApiError, Violation};
 
-/// How long a publish waits for governance before refusing.
-const EVALUATION_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The client of governance's rule evaluation.
+/// Governance's PUBLISH rules, as the catalog asks them.
 #[derive(Clone)]
 pub struct PublishRules {
-    client: GovernanceInternalServiceClient<Channel>,
+    rules: Arc<dyn RuleEvaluator>,
 }
 
 /// `message` as JSON with proto field names and default values written out.
@@ -38,10 +34,8 @@ fn to_json(message: &impl Message, full_name: &str) -> Result<serde_json::Value,
 }
 
 impl PublishRules {
-    pub fn new(channel: Channel) -> Self {
-        Self {
-            client: GovernanceInternalServiceClient::new(channel),
-        }
+    pub fn new(rules: Arc<dyn RuleEvaluator>) -> Self {
+        Self { rules }
     }
 
     /// Evaluates the rules on the product about to be published; returns the evaluation id,
@@ -60,25 +54,22 @@ impl PublishRules {
             .split_once("/dataProducts/")
             .map(|(domain, _)| domain.to_string())
             .unwrap_or_default();
-        let mut request = tonic::Request::new(EvaluateRulesRequest {
+        let request = EvaluateRulesRequest {
             action: RuleAction::Publish as i32,
             descriptor_json: descriptor.to_string(),
             request: None,
             domain,
-        });
-        request.set_timeout(EVALUATION_TIMEOUT);
+        };
         let evaluation = self
-            .client
-            .clone()
-            .evaluate_rules(request)
+            .rules
+            .evaluate(request)
             .await
-            .map_err(|status| {
-                ApiError::Unavailable(format!(
-                    "governance could not evaluate the publish rules ({}): publishing is refused until it can",
-                    status.message()
-                ))
-            })?
-            .into_inner();
+            .map_err(|error| match error {
+                ApiError::Unavailable(reason) => {
+                    ApiError::Unavailable(format!("{reason}: publishing is refused until it can"))
+                }
+                other => other,
+            })?;
         if evaluation.blocked {
             let violations = evaluation
                 .violations

@@ -717,6 +717,16 @@ impl GovernanceInternalService for GovernanceInternalApi {
         ))
     }
 
+    /// Provisioning shows environments and hands credentials to their project's members.
+    async fn list_caller_projects(
+        &self,
+        request: Request<ListCallerProjectsRequest>,
+    ) -> Result<Response<ListCallerProjectsResponse>, Status> {
+        Ok(Response::new(
+            self.governance.list_caller_projects(request.into_inner())?,
+        ))
+    }
+
     /// The gateway's gathered public Check calls: each caller is who the gateway authenticated
     /// (trusted as the principal header of a forwarded call is), and gets what Check would have
     /// answered it, an error included.

@@ -1,26 +1,25 @@
 //! What a caller may see of the catalog through lineage: a dataset's link to its catalog asset
 //! (the asset, its product, their owners) is shown only when the caller may DESCRIBE the asset,
-//! as governance decides (its internal BatchCheck, one call per answer), as every catalog
+//! as governance decides (`Decisions`: one BatchCheck per answer), as every catalog
 //! listing does; the lineage itself (datasets, jobs, edges) is every reader's. Administrators
 //! see every link; an unreachable governance refuses the query (fail closed).
 
 use std::collections::{BTreeSet, HashMap};
 
-use tonic::transport::Channel;
-use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
+use std::sync::Arc;
+
+use weft_access_checks::Decisions;
 use weft_proto::weft::lineage::v1::{AnalyzeImpactResponse, Dataset, GetLineageGraphResponse};
 use weft_runtime::{ApiError, Caller};
 
 #[derive(Clone)]
 pub struct CatalogVisibility {
-    client: GovernanceInternalServiceClient<Channel>,
+    decisions: Arc<dyn Decisions>,
 }
 
 impl CatalogVisibility {
-    pub fn new(governance: Channel) -> Self {
-        Self {
-            client: GovernanceInternalServiceClient::new(governance),
-        }
+    pub fn new(decisions: Arc<dyn Decisions>) -> Self {
+        Self { decisions }
     }
 
     /// Of `assets`, those `caller` may DESCRIBE.
@@ -34,14 +33,10 @@ impl CatalogVisibility {
             return Ok(HashMap::new());
         }
         let names: Vec<&str> = names.into_iter().collect();
-        let allowed = weft_access_checks::describable(
-            &self.client,
-            caller,
-            &names,
-            caller.catalog_position,
-            "catalog links",
-        )
-        .await?;
+        let allowed = self
+            .decisions
+            .describable(caller, &names, "catalog links")
+            .await?;
         Ok(names.into_iter().map(str::to_string).zip(allowed).collect())
     }
 

@@ -223,4 +223,29 @@ impl Governance {
             .collect();
         Ok(FindMissingPrincipalsResponse { missing })
     }
+
+    /// The projects `request.principal` is a member of (itself or by a group), with its
+    /// strongest role in each.
+    pub fn list_caller_projects(
+        &self,
+        request: ListCallerProjectsRequest,
+    ) -> Result<ListCallerProjectsResponse, ApiError> {
+        const MAX_GROUPS: usize = 1_000;
+        if request.groups.len() > MAX_GROUPS {
+            return Err(ApiError::invalid("groups", format!("at most {MAX_GROUPS}")));
+        }
+        let index = self.engine().index();
+        let projects = index
+            .memberships()
+            .acting_as(&request.principal, &request.groups)
+            .into_iter()
+            .filter_map(|acting| {
+                acting.role.map(|role| ProjectMember {
+                    principal: acting.principal,
+                    role: role as i32,
+                })
+            })
+            .collect();
+        Ok(ListCallerProjectsResponse { projects })
+    }
 }
