@@ -1,61 +1,30 @@
-//! Weft's provisioning service. This process boots with its own database, migrations, health,
-//! reflection and outbox stream; the RPCs of `weft.provisioning.v1.ProvisioningService` are built by later
-//! issues and until then answer UNIMPLEMENTED (the generated default of every method).
+//! Weft's provisioning service: blueprints, environments of projects on a PostgreSQL data
+//! plane (a consumer's login role, a producer's schema), their deployments and credentials.
+//! The data-plane fulfilment of governance's grants, drift reconciliation and introspection
+//! are not built yet (their RPCs answer UNIMPLEMENTED).
+
+pub mod api;
+pub mod dataplane;
+pub mod domain;
+pub mod follow;
+pub mod sealing;
+pub mod store;
 
 use std::future::Future;
+use std::sync::Arc;
 
-use sea_orm_migration::prelude::*;
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Response, Status};
-use weft_proto::weft::common::v1::WatchEventsRequest;
-use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::{
-    ProvisioningInternalService, ProvisioningInternalServiceServer,
-};
-use weft_proto::weft::provisioning::v1::provisioning_service_server::{
-    ProvisioningService, ProvisioningServiceServer,
-};
+use weft_access_checks::Governance;
+use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::ProvisioningInternalServiceServer;
+use weft_proto::weft::provisioning::v1::provisioning_service_server::ProvisioningServiceServer;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
-use weft_storage::Store;
-use weft_storage::service::{EventStream, watch_events};
 
-/// The provisioning database's migrations: the shared outbox, journal and idempotency tables so far.
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(weft_storage::migration::CreateRuntimeTables)]
-    }
-
-    fn migration_table_name() -> DynIden {
-        Alias::new("provisioning_migrations").into_iden()
-    }
-}
-
-/// `weft.provisioning.v1.ProvisioningService`: not built yet, every RPC answers UNIMPLEMENTED.
-pub struct ProvisioningApi;
-
-impl ProvisioningService for ProvisioningApi {}
-
-/// `weft.provisioning.v1.ProvisioningInternalService`: the outbox stream.
-pub struct ProvisioningInternalApi {
-    store: Store,
-}
-
-#[tonic::async_trait]
-impl ProvisioningInternalService for ProvisioningInternalApi {
-    async fn watch_events(
-        &self,
-        request: Request<WatchEventsRequest>,
-    ) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(watch_events(
-            &self.store,
-            request.into_inner(),
-        )?))
-    }
-}
+use crate::api::{ProvisioningApi, ProvisioningInternalApi};
+use crate::domain::Provisioning;
+use crate::sealing::Sealer;
+use crate::store::migrations::Migrator;
 
 /// Runs the provisioning service on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -66,18 +35,36 @@ pub async fn serve(
     let store =
         weft_storage::service::open_store::<Migrator>(&config, ServiceKind::Provisioning).await?;
     let authenticator = Authenticator::from_config(&config.auth)?;
+    let key_file = config.provisioning.key_file(&config.data_dir);
+    let sealer = Arc::new(Sealer::load_or_create(&key_file)?);
+    // Who belongs to which project is governance's to say.
+    let governance = Arc::new(Governance::new(weft_runtime::tls::channel(
+        &config,
+        ServiceKind::Governance,
+    )?));
+    let provisioning = Provisioning::new(store.clone(), governance, sealer);
+    provisioning.seed_blueprints().await?;
+    let max_message_bytes = config.max_message_bytes;
+
     let mut server = GrpcServer::new(ServiceKind::Provisioning, config);
     server.on_draining({
         let store = store.clone();
         move || store.end_streams()
     });
     server.add_service(InterceptedService::new(
-        ProvisioningServiceServer::new(ProvisioningApi),
+        ProvisioningServiceServer::new(ProvisioningApi::new(provisioning.clone()))
+            .max_decoding_message_size(max_message_bytes),
         BehindGateway(authenticator.clone()),
     ));
     server.add_service(InterceptedService::new(
-        ProvisioningInternalServiceServer::new(ProvisioningInternalApi { store }),
+        ProvisioningInternalServiceServer::new(ProvisioningInternalApi::new(provisioning.clone()))
+            .max_decoding_message_size(max_message_bytes),
         InternalAuth(authenticator),
     ));
-    server.serve(listener, async { Ok(()) }, shutdown).await
+    let tasks = server.background_tasks();
+    let warm_up = async move {
+        tasks.spawn(follow::deployer::run(provisioning));
+        Ok(())
+    };
+    server.serve(listener, warm_up, shutdown).await
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod sections;
 
-pub use sections::{AuditOverflow, GovernanceConfig, LineageConfig};
+pub use sections::{AuditOverflow, GovernanceConfig, LineageConfig, ProvisioningConfig};
 
 /// The five Weft services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -230,6 +230,8 @@ pub struct ServiceConfig {
     pub governance: GovernanceConfig,
     /// `[lineage]`: settings only lineage reads.
     pub lineage: LineageConfig,
+    /// `[provisioning]`: settings only provisioning reads.
+    pub provisioning: ProvisioningConfig,
 }
 
 impl ServiceConfig {
@@ -262,6 +264,7 @@ impl ServiceConfig {
             },
             governance: GovernanceConfig::default(),
             lineage: LineageConfig::default(),
+            provisioning: ProvisioningConfig::default(),
         }
     }
 

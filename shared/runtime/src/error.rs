@@ -224,6 +224,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// How many faults were added.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The fields named so far, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(field, _)| field.as_str())
+    }
+
     /// Adds the faults of one part of a larger request, their paths under `prefix`.
     pub fn nest(&mut self, prefix: &str, part: FieldErrors) {
         self.0.extend(

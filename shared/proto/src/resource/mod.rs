@@ -6,6 +6,7 @@
 
 mod catalog;
 mod governance;
+mod provisioning;
 
 pub use catalog::{asset_kind_column, lifecycle_column, term_state_column};
 

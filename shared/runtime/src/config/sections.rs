@@ -1,7 +1,8 @@
 //! The settings only one service reads, each in its own section of the configuration
-//! (`[governance]`, `[lineage]`; `WEFT_GOVERNANCE__…`, `WEFT_LINEAGE__…`), so that the shared
+//! (`[governance]`, `[lineage]`, `[provisioning]`; `WEFT_GOVERNANCE__…`, …), so that the shared
 //! part stays what every process needs. Each section checks its own values and names its key.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::bail;
@@ -78,6 +79,25 @@ impl LineageConfig {
             bail!("lineage.event_retention: must be longer than zero");
         }
         Ok(())
+    }
+}
+
+/// `[provisioning]`: the key its secrets are sealed with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisioningConfig {
+    /// File holding the 32-byte key (64 hex digits) that seals the data planes' admin URLs and
+    /// the generated passwords. Default: `provisioning.key` in `data_dir`, created when absent
+    /// (`weft up` does so); every replica must read the same key.
+    pub key_file: Option<PathBuf>,
+}
+
+impl ProvisioningConfig {
+    /// The key file in use.
+    pub fn key_file(&self, data_dir: &Path) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("provisioning.key"))
     }
 }
 

@@ -1,0 +1,52 @@
+//! Provisioning's rules: blueprints, environments of projects made from them, their
+//! deployments and credentials. Governance is reached only through `Memberships` (who belongs
+//! to which project); the data plane through `crate::dataplane`.
+
+pub mod blueprints;
+pub mod credentials;
+pub mod deployments;
+pub mod environments;
+mod members;
+pub mod parameters;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use weft_access_checks::Memberships;
+use weft_storage::Store;
+
+use crate::sealing::Sealer;
+
+/// Provisioning, as the gRPC adapter and the deployer see it.
+#[derive(Clone)]
+pub struct Provisioning {
+    store: Store,
+    memberships: Arc<dyn Memberships>,
+    sealer: Arc<Sealer>,
+    /// Wakes the deployer when an environment has work to do.
+    deployer: Arc<Notify>,
+}
+
+impl Provisioning {
+    pub fn new(store: Store, memberships: Arc<dyn Memberships>, sealer: Arc<Sealer>) -> Self {
+        Self {
+            store,
+            memberships,
+            sealer,
+            deployer: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// What the deployer waits on.
+    pub fn deployer_wake(&self) -> Arc<Notify> {
+        self.deployer.clone()
+    }
+}

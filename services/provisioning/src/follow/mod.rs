@@ -1,0 +1,3 @@
+//! Provisioning's background work: the deployer.
+
+pub mod deployer;
