@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end tests: clients through the gateway, error-detail readers.
 
+pub mod data_plane;
 pub mod openlineage;
 
 use tonic::service::interceptor::InterceptedService;
@@ -8,6 +9,7 @@ use tonic_types::StatusExt;
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
+use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
 use weft_testkit::{Bearer, TestSuite};
 
 pub type Catalog = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
@@ -22,6 +24,13 @@ pub type Governance = GovernanceServiceClient<InterceptedService<Channel, Bearer
 /// A governance client through the gateway with `token`.
 pub fn governance(suite: &TestSuite, token: &str) -> Governance {
     GovernanceServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
+}
+
+pub type Provisioning = ProvisioningServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A provisioning client through the gateway with `token`.
+pub fn provisioning(suite: &TestSuite, token: &str) -> Provisioning {
+    ProvisioningServiceClient::with_interceptor(suite.gateway_channel(), Bearer(token.to_string()))
 }
 
 pub type Lineage = LineageServiceClient<InterceptedService<Channel, Bearer>>;

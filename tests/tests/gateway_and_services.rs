@@ -21,8 +21,8 @@ use weft_proto::weft::governance::v1::governance_service_client::GovernanceServi
 use weft_proto::weft::governance::v1::{CreateProjectRequest, Project};
 use weft_proto::weft::lineage::v1::ListJobsRequest;
 use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
-use weft_proto::weft::provisioning::v1::{ListBlueprintsRequest, ListGrantFulfilmentsRequest};
 use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
+use weft_proto::weft::provisioning::v1::{ListBlueprintsRequest, ListGrantFulfilmentsRequest};
 use weft_runtime::ServiceKind;
 use weft_testkit::{Bearer, TestSuite};
 use weft_tests::catalog;
@@ -136,20 +136,24 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
     assert!(jobs.jobs.is_empty());
 
     // Provisioning answers through the gateway: the built-in blueprint is seeded at start.
-    let blueprints =
-        ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
-            .list_blueprints(ListBlueprintsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
+    let blueprints = ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
+        .list_blueprints(ListBlueprintsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(blueprints.blueprints[0].name, "blueprints/postgres");
 
     // Not built yet: UNIMPLEMENTED from the service itself, after authentication.
-    let unimplemented = ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
-        .list_grant_fulfilments(ListGrantFulfilmentsRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(unimplemented.code(), Code::Unimplemented, "{unimplemented:?}");
+    let unimplemented =
+        ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
+            .list_grant_fulfilments(ListGrantFulfilmentsRequest::default())
+            .await
+            .unwrap_err();
+    assert_eq!(
+        unimplemented.code(),
+        Code::Unimplemented,
+        "{unimplemented:?}"
+    );
 
     // The gateway's own RPCs are held to their declared rules like the forwarded ones: DESCRIBE
     // on the product for its overview, administrators only for the merged audit.

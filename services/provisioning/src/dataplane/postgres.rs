@@ -21,11 +21,14 @@ const STATEMENT_TIMEOUT_MS: &str = "30000";
 
 /// Connection options of `target` (never logged; errors say what is wrong, not the URL).
 pub fn options(target: &Target) -> Result<PgConnectOptions, String> {
-    let mut options = PgConnectOptions::from_str(target.admin_url.expose())
-        .map_err(|_| {
-            "admin_url is not a PostgreSQL URL (postgres://user:password@host:port/database)"
-                .to_string()
-        })?
+    let refused =
+        || "admin_url is not a PostgreSQL URL (postgres://user:password@host:port/database)";
+    let url = target.admin_url.expose();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(refused().to_string());
+    }
+    let mut options = PgConnectOptions::from_str(url)
+        .map_err(|_| refused().to_string())?
         .log_statements(LevelFilter::Off)
         .log_slow_statements(LevelFilter::Off, Duration::from_secs(3600))
         .application_name("weft-provisioning")

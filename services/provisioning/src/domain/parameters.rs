@@ -335,6 +335,17 @@ mod tests {
         assert!(fields.contains(&"environment.parameters.admin_url".to_string()));
 
         let mut errors = FieldErrors::new();
+        let mut other_scheme = Struct::default();
+        other_scheme
+            .fields
+            .insert(ADMIN_URL.into(), text("mysql://root:hunter2@db/x"));
+        split_values(&mut errors, &blueprint, Some(&other_scheme), &[]);
+        assert_eq!(
+            errors.fields().collect::<Vec<_>>(),
+            vec!["environment.parameters.admin_url"]
+        );
+
+        let mut errors = FieldErrors::new();
         split_values(&mut errors, &blueprint, None, &[]);
         assert_eq!(
             errors.fields().collect::<Vec<_>>(),
