@@ -1,7 +1,8 @@
 //! Weft's provisioning service: blueprints, environments of projects on a PostgreSQL data
 //! plane (a consumer's login role, a producer's schema), their deployments and credentials.
-//! The data-plane fulfilment of governance's grants, drift reconciliation and introspection
-//! are not built yet (their RPCs answer UNIMPLEMENTED).
+//! Governance's grants are fulfilled as PostgreSQL privileges and row-level security policies
+//! of the consumer environments' roles (`domain::fulfilment`). ReconcileEnvironment,
+//! ListGrantFulfilments and IntrospectEnvironment are not built yet (UNIMPLEMENTED).
 
 pub mod api;
 pub mod dataplane;
@@ -20,6 +21,7 @@ use weft_proto::weft::provisioning::v1::provisioning_internal_service_server::Pr
 use weft_proto::weft::provisioning::v1::provisioning_service_server::ProvisioningServiceServer;
 use weft_runtime::interceptors::{BehindGateway, InternalAuth};
 use weft_runtime::{Authenticator, GrpcServer, ServiceConfig, ServiceKind};
+use weft_storage::projection;
 
 use crate::api::{ProvisioningApi, ProvisioningInternalApi};
 use crate::domain::Provisioning;
@@ -42,7 +44,11 @@ pub async fn serve(
         &config,
         ServiceKind::Governance,
     )?));
-    let provisioning = Provisioning::new(store.clone(), governance, sealer);
+    let provisioning = Provisioning::new(store.clone(), governance.clone(), governance, sealer);
+    // The streams fulfilment follows (each connects lazily and catches up from its cursor).
+    let catalog_stream = weft_runtime::tls::channel(&config, ServiceKind::Catalog)?;
+    let governance_stream = weft_runtime::tls::channel(&config, ServiceKind::Governance)?;
+    let reconcile_interval = config.provisioning.reconcile_interval;
     provisioning.seed_blueprints().await?;
     let max_message_bytes = config.max_message_bytes;
 
@@ -63,7 +69,23 @@ pub async fn serve(
     ));
     let tasks = server.background_tasks();
     let warm_up = async move {
-        tasks.spawn(follow::deployer::run(provisioning));
+        let triggers = Arc::new(follow::fulfiller::Triggers {
+            wake: provisioning.fulfiller_wake(),
+        });
+        tasks.spawn(projection::follow(
+            store.clone(),
+            projection::Source::Catalog,
+            catalog_stream,
+            triggers.clone(),
+        ));
+        tasks.spawn(projection::follow(
+            store,
+            projection::Source::Governance,
+            governance_stream,
+            triggers,
+        ));
+        tasks.spawn(follow::deployer::run(provisioning.clone()));
+        tasks.spawn(follow::fulfiller::run(provisioning, reconcile_interval));
         Ok(())
     };
     server.serve(listener, warm_up, shutdown).await

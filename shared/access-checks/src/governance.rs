@@ -11,8 +11,9 @@ use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{
     AccessQuery, BatchCheckRequest, DescribeScopeRequest, DescribeScopeResponse,
-    EvaluateRulesRequest, EvaluateRulesResponse, FindMissingPrincipalsRequest,
-    ListCallerProjectsRequest, ProjectRole,
+    EvaluateRulesRequest, EvaluateRulesResponse, ExplainAccessRequest, ExplainAccessResponse,
+    FindMissingPrincipalsRequest, FulfilmentReport, ListCallerProjectsRequest, ProjectRole,
+    ReportFulfilmentRequest,
 };
 use weft_runtime::{ApiError, Caller};
 
@@ -63,6 +64,20 @@ pub trait RuleEvaluator: Send + Sync {
 pub trait Memberships: Send + Sync {
     /// The projects `caller` is a member of (itself or by a group), with its strongest role.
     async fn projects_of(&self, caller: &Caller) -> Result<Vec<(String, ProjectRole)>, ApiError>;
+}
+
+/// What provisioning asks and tells governance while it fulfils grants on the data plane.
+#[async_trait]
+pub trait GrantFulfilment: Send + Sync {
+    /// What `principal` may SELECT of `asset`: the decision, its effective columns and rows.
+    async fn explain_select(
+        &self,
+        principal: &str,
+        asset: &str,
+    ) -> Result<ExplainAccessResponse, ApiError>;
+
+    /// Tells governance how the grants' fulfilment went.
+    async fn report(&self, reports: Vec<FulfilmentReport>) -> Result<(), ApiError>;
 }
 
 /// The traits above answered by governance's internal service.
@@ -207,5 +222,44 @@ impl Memberships for Governance {
                 (member.principal, role)
             })
             .collect())
+    }
+}
+
+#[async_trait]
+impl GrantFulfilment for Governance {
+    async fn explain_select(
+        &self,
+        principal: &str,
+        asset: &str,
+    ) -> Result<ExplainAccessResponse, ApiError> {
+        let request = Self::bounded(
+            ExplainAccessRequest {
+                query: Some(AccessQuery {
+                    principal: principal.to_string(),
+                    permission: Permission::Select as i32,
+                    resource: asset.to_string(),
+                }),
+            },
+            DECISION_TIMEOUT,
+        );
+        self.client
+            .clone()
+            .explain_access_for_service(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|status| unavailable(status, "what a grant gives"))
+    }
+
+    async fn report(&self, reports: Vec<FulfilmentReport>) -> Result<(), ApiError> {
+        if reports.is_empty() {
+            return Ok(());
+        }
+        let request = Self::bounded(ReportFulfilmentRequest { reports }, DECISION_TIMEOUT);
+        self.client
+            .clone()
+            .report_fulfilment(request)
+            .await
+            .map(|_| ())
+            .map_err(|status| unavailable(status, "the fulfilment report"))
     }
 }

@@ -5,7 +5,7 @@
 
 mod governance;
 
-pub use governance::{Decisions, Governance, Memberships, RuleEvaluator};
+pub use governance::{Decisions, Governance, GrantFulfilment, Memberships, RuleEvaluator};
 
 use std::time::Duration;
 

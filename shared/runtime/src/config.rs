@@ -377,6 +377,7 @@ impl ServiceConfig {
         }
         self.governance.validate()?;
         self.lineage.validate()?;
+        self.provisioning.validate()?;
         for kind in ServiceKind::BACKENDS {
             let url = self.backends.url(kind).unwrap_or_default();
             if !(url.starts_with("http://") || url.starts_with("https://")) {

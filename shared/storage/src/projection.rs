@@ -1,4 +1,4 @@
-//! Projections of another service's event stream (each service's outbox is its event stream;
+//! Projections of another service's event stream (the catalog's, governance's) (each service's outbox is its event stream;
 //! there is no broker between them): the last payload of every projected resource and how far the stream was read,
 //! stored in the consuming service's own database in one transaction per batch, so that a
 //! restart of either side resumes exactly where the projection stopped and no event is skipped
@@ -20,6 +20,7 @@ use sea_orm_migration::prelude::*;
 use tonic::transport::Channel;
 use weft_proto::weft::catalog::v1::catalog_internal_service_client::CatalogInternalServiceClient;
 use weft_proto::weft::common::v1::{Event, WatchEventsRequest};
+use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_runtime::ApiError;
 
 use crate::Store;
@@ -27,6 +28,42 @@ use crate::write::{Change, db_error};
 
 /// Name of the catalog's stream, as a projection source.
 pub const CATALOG: &str = "catalog";
+/// Name of governance's stream, as a projection source.
+pub const GOVERNANCE: &str = "governance";
+
+/// Whose stream a projection follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Catalog,
+    Governance,
+}
+
+impl Source {
+    /// The source's name in the projection's tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Catalog => CATALOG,
+            Source::Governance => GOVERNANCE,
+        }
+    }
+
+    async fn watch(
+        self,
+        channel: Channel,
+        request: WatchEventsRequest,
+    ) -> Result<tonic::Streaming<Event>, tonic::Status> {
+        Ok(match self {
+            Source::Catalog => CatalogInternalServiceClient::new(channel)
+                .watch_events(request)
+                .await?
+                .into_inner(),
+            Source::Governance => GovernanceInternalServiceClient::new(channel)
+                .watch_events(request)
+                .await?
+                .into_inner(),
+        })
+    }
+}
 /// Events of a stream applied per transaction.
 const BATCH: usize = 500;
 /// Wait before reconnecting after a stream failed.
@@ -42,12 +79,12 @@ pub trait Projector: Send + Sync + 'static {
     fn apply(&self, events: &[&Event]) -> Vec<Change>;
 }
 
-/// Follows the catalog's stream into the projection until the task is dropped, reconnecting
+/// Follows `source`'s stream into the projection until the task is dropped, reconnecting
 /// after failures.
-pub async fn follow(store: Store, channel: Channel, projector: Arc<dyn Projector>) {
+pub async fn follow(store: Store, source: Source, channel: Channel, projector: Arc<dyn Projector>) {
     loop {
-        if let Err(error) = follow_once(&store, channel.clone(), projector.as_ref()).await {
-            tracing::warn!(%error, "catalog projection: stream interrupted; reconnecting");
+        if let Err(error) = follow_once(&store, source, channel.clone(), projector.as_ref()).await {
+            tracing::warn!(%error, source = source.name(), "projection: stream interrupted; reconnecting");
         }
         tokio::time::sleep(RECONNECT_DELAY).await;
     }
@@ -55,17 +92,20 @@ pub async fn follow(store: Store, channel: Channel, projector: Arc<dyn Projector
 
 async fn follow_once(
     store: &Store,
+    source: Source,
     channel: Channel,
     projector: &dyn Projector,
 ) -> anyhow::Result<()> {
-    let after = cursor(store.db(), CATALOG).await?;
-    let stream = CatalogInternalServiceClient::new(channel)
-        .watch_events(WatchEventsRequest {
-            after_sequence: after,
-            types: Vec::new(),
-        })
-        .await?
-        .into_inner();
+    let after = cursor(store.db(), source.name()).await?;
+    let stream = source
+        .watch(
+            channel,
+            WatchEventsRequest {
+                after_sequence: after,
+                types: Vec::new(),
+            },
+        )
+        .await?;
     let mut batches = std::pin::pin!(stream.ready_chunks(BATCH));
     while let Some(batch) = batches.next().await {
         let mut events = Vec::with_capacity(batch.len());
@@ -79,7 +119,7 @@ async fn follow_once(
                 }
             }
         }
-        project(store, &events, projector).await?;
+        project(store, source, &events, projector).await?;
         if let Some(status) = failure {
             return Err(status.into());
         }
@@ -91,6 +131,7 @@ async fn follow_once(
 /// projector makes of it.
 pub async fn project(
     store: &Store,
+    source: Source,
     events: &[Event],
     projector: &dyn Projector,
 ) -> Result<(), ApiError> {
@@ -109,12 +150,12 @@ pub async fn project(
             continue;
         }
         if is_deletion(event) {
-            remove_node(txn.conn(), CATALOG, &event.resource).await?;
+            remove_node(txn.conn(), source.name(), &event.resource).await?;
         } else {
             let kind = event.r#type.split('.').next().unwrap_or_default();
             put_node(
                 txn.conn(),
-                CATALOG,
+                source.name(),
                 &event.resource,
                 kind,
                 &payload.type_url,
@@ -124,7 +165,7 @@ pub async fn project(
         }
         kept.push(event);
     }
-    set_cursor(txn.conn(), CATALOG, last.sequence).await?;
+    set_cursor(txn.conn(), source.name(), last.sequence).await?;
     let changes = if kept.is_empty() {
         Vec::new()
     } else {

@@ -717,6 +717,46 @@ impl GovernanceInternalService for GovernanceInternalApi {
         ))
     }
 
+    /// Provisioning reports how grants were applied on the data plane.
+    async fn report_fulfilment(
+        &self,
+        request: Request<ReportFulfilmentRequest>,
+    ) -> Result<Response<ReportFulfilmentResponse>, Status> {
+        if request.extensions().get::<CallingService>()
+            != Some(&CallingService(ServiceKind::Provisioning))
+        {
+            return Err(Status::permission_denied(
+                "ReportFulfilment is provisioning's: only it fulfils grants",
+            ));
+        }
+        let reporter = Caller::service(ServiceKind::Provisioning);
+        Ok(Response::new(
+            self.governance
+                .report_fulfilment(&reporter, request.into_inner())
+                .await?,
+        ))
+    }
+
+    /// Provisioning's fulfilment asks what a project may read of an asset.
+    async fn explain_access_for_service(
+        &self,
+        request: Request<ExplainAccessRequest>,
+    ) -> Result<Response<ExplainAccessResponse>, Status> {
+        if request.extensions().get::<CallingService>()
+            != Some(&CallingService(ServiceKind::Provisioning))
+        {
+            return Err(Status::permission_denied(
+                "ExplainAccessForService is provisioning's: only it fulfils grants",
+            ));
+        }
+        // Provisioning may ask about any principal (as an administrator may).
+        let asker = Caller::new("services/provisioning", Vec::new(), true);
+        Ok(Response::new(
+            self.governance
+                .explain_access(&asker, request.into_inner())?,
+        ))
+    }
+
     /// Provisioning shows environments and hands credentials to their project's members.
     async fn list_caller_projects(
         &self,

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod decisions;
+pub mod fulfilment;
 pub mod grants;
 mod parties;
 pub mod policies;

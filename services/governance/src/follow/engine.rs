@@ -187,7 +187,13 @@ impl Engine {
 
     /// Follows the catalog's stream into the projection until the task is dropped.
     pub async fn follow_catalog(self: Arc<Self>, channel: Channel) {
-        projection::follow(self.store.clone(), channel, self).await
+        projection::follow(
+            self.store.clone(),
+            projection::Source::Catalog,
+            channel,
+            self,
+        )
+        .await
     }
 }
 

@@ -75,7 +75,13 @@ impl Lineage {
 
     /// Follows the catalog's stream into the catalog view until the task is dropped.
     pub async fn follow_catalog(self, channel: Channel) {
-        projection::follow(self.store.clone(), channel, Arc::new(self)).await
+        projection::follow(
+            self.store.clone(),
+            projection::Source::Catalog,
+            channel,
+            Arc::new(self),
+        )
+        .await
     }
 
     /// Keeps the catalog's inherited tags equal to what lineage propagates (see `propagation`),

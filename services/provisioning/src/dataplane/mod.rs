@@ -3,7 +3,9 @@
 //! PostgreSQL's identifier rules here once more; every statement is built by the database's own
 //! `format()` (`%I` quotes identifiers, `%L` escapes literals), never by splicing text.
 
+pub mod grants;
 pub mod postgres;
+pub mod row_filter;
 pub mod scram;
 
 use weft_proto::weft::provisioning::v1::DeploymentAction;

@@ -328,6 +328,10 @@ async fn execute_owned(
 }
 
 /// What went wrong, in words that hold no connection string.
+pub fn describe(error: &sqlx::Error) -> String {
+    message(error)
+}
+
 fn message(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(error) => error.message().to_string(),

@@ -261,6 +261,8 @@ impl Provisioning {
             ),
         ])
         .await?;
+        // A new or changed login: its grants are applied now, not at the next interval.
+        self.fulfiller.notify_one();
         Ok(deployment)
     }
 }

@@ -6,13 +6,14 @@ pub mod blueprints;
 pub mod credentials;
 pub mod deployments;
 pub mod environments;
+pub mod fulfilment;
 mod members;
 pub mod parameters;
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
-use weft_access_checks::Memberships;
+use weft_access_checks::{GrantFulfilment, Memberships};
 use weft_storage::Store;
 
 use crate::sealing::Sealer;
@@ -22,18 +23,28 @@ use crate::sealing::Sealer;
 pub struct Provisioning {
     store: Store,
     memberships: Arc<dyn Memberships>,
+    fulfilment: Arc<dyn GrantFulfilment>,
     sealer: Arc<Sealer>,
     /// Wakes the deployer when an environment has work to do.
     deployer: Arc<Notify>,
+    /// Wakes the fulfiller when what is granted, or where, may have changed.
+    fulfiller: Arc<Notify>,
 }
 
 impl Provisioning {
-    pub fn new(store: Store, memberships: Arc<dyn Memberships>, sealer: Arc<Sealer>) -> Self {
+    pub fn new(
+        store: Store,
+        memberships: Arc<dyn Memberships>,
+        fulfilment: Arc<dyn GrantFulfilment>,
+        sealer: Arc<Sealer>,
+    ) -> Self {
         Self {
             store,
             memberships,
+            fulfilment,
             sealer,
             deployer: Arc::new(Notify::new()),
+            fulfiller: Arc::new(Notify::new()),
         }
     }
 
@@ -48,5 +59,10 @@ impl Provisioning {
     /// What the deployer waits on.
     pub fn deployer_wake(&self) -> Arc<Notify> {
         self.deployer.clone()
+    }
+
+    /// What the fulfiller waits on.
+    pub fn fulfiller_wake(&self) -> Arc<Notify> {
+        self.fulfiller.clone()
     }
 }

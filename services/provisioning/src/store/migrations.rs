@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(weft_storage::resource_migration::CreateResourceTable),
             Box::new(weft_storage::resource_migration::CreateResourceLabelTables),
             Box::new(CreateSecrets),
+            Box::new(weft_storage::projection::CreateProjectionTables),
         ]
     }
 

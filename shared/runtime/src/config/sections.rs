@@ -82,17 +82,37 @@ impl LineageConfig {
     }
 }
 
-/// `[provisioning]`: the key its secrets are sealed with.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// `[provisioning]`: the key its secrets are sealed with, how often grants are reconciled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisioningConfig {
     /// File holding the 32-byte key (64 hex digits) that seals the data planes' admin URLs and
     /// the generated passwords. Default: `provisioning.key` in `data_dir`, created when absent
     /// (`weft up` does so); every replica must read the same key.
     pub key_file: Option<PathBuf>,
+    /// How often every consumer environment's privileges are compared with its grants and
+    /// repaired, besides after every change of grants or assets.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_interval: Duration,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            reconcile_interval: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ProvisioningConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.reconcile_interval < Duration::from_secs(1) {
+            bail!("provisioning.reconcile_interval: must be at least 1s");
+        }
+        Ok(())
+    }
+
     /// The key file in use.
     pub fn key_file(&self, data_dir: &Path) -> PathBuf {
         self.key_file

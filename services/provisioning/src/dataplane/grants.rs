@@ -1,0 +1,229 @@
+//! A consumer role's privileges made equal to what governance grants it: for every granted
+//! table, USAGE on its schema, SELECT on exactly the effective columns and one row-level
+//! security policy named after the role (its predicate compiled from governance's row-filter
+//! tree; `TRUE` when every row is granted); every other table privilege and Weft policy of the
+//! role is revoked, whoever granted it (drift included). Read from PostgreSQL's own catalogs,
+//! applied in one transaction, each table behind a savepoint so one bad table fails alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::BoxFuture;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
+use weft_proto::weft::common::v1::Expr;
+
+use super::row_filter::{self, Quotes};
+use super::{Target, postgres};
+
+/// What a role may read of one table.
+#[derive(Debug, Clone)]
+pub struct TableAccess {
+    pub schema: String,
+    pub table: String,
+    /// Columns granted; the whole table when empty.
+    pub columns: Vec<String>,
+    pub row_filter: Option<Expr>,
+}
+
+impl TableAccess {
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+}
+
+/// What converging did to one table.
+#[derive(Debug, Clone, Default)]
+pub struct TableOutcome {
+    pub statements: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// What converging a role did: per granted table ("schema.table"), and the tables revoked.
+#[derive(Debug, Default)]
+pub struct Converged {
+    pub granted: BTreeMap<String, TableOutcome>,
+    pub revoked: BTreeMap<String, TableOutcome>,
+}
+
+/// Makes `role`'s privileges on `target` equal to `desired`.
+pub async fn converge(
+    target: &Target,
+    role: &str,
+    desired: &[TableAccess],
+) -> Result<Converged, String> {
+    let mut connection = postgres::connect(target).await?;
+    let result = converge_on(&mut connection, role, desired).await;
+    let _ = connection.close().await;
+    result
+}
+
+fn converge_on<'a>(
+    connection: &'a mut PgConnection,
+    role: &'a str,
+    desired: &'a [TableAccess],
+) -> BoxFuture<'a, Result<Converged, String>> {
+    Box::pin(async move {
+        let mut transaction = connection.begin().await.map_err(|e| e.to_string())?;
+        let held = held_tables(&mut transaction, role).await?;
+        let schemas_held = schemas_with_usage(&mut transaction, role).await?;
+        let wanted: BTreeSet<(String, String)> = desired
+            .iter()
+            .map(|access| (access.schema.clone(), access.table.clone()))
+            .collect();
+
+        let mut quotes = Quotes::default();
+        quotes.identifier(role);
+        for (schema, table) in held.iter().chain(wanted.iter()) {
+            quotes.identifier(schema);
+            quotes.identifier(table);
+        }
+        for schema in &schemas_held {
+            quotes.identifier(schema);
+        }
+        let mut filter_errors = BTreeMap::new();
+        for access in desired {
+            for column in &access.columns {
+                quotes.identifier(column);
+            }
+            if let Some(filter) = &access.row_filter
+                && let Err(error) = row_filter::collect(filter, &mut quotes, 0)
+            {
+                filter_errors.insert(access.key(), error);
+            }
+        }
+        quotes.resolve(&mut transaction).await?;
+        let q = |raw: &str| quotes.quoted_identifier(raw).map(str::to_string);
+        let role_q = q(role)?;
+
+        let mut converged = Converged::default();
+        for (schema, table) in held.difference(&wanted) {
+            let table_q = format!("{}.{}", q(schema)?, q(table)?);
+            let statements = vec![
+                format!("REVOKE ALL ON TABLE {table_q} FROM {role_q}"),
+                format!("DROP POLICY IF EXISTS {role_q} ON {table_q}"),
+            ];
+            let outcome = run_savepointed(&mut transaction, statements).await;
+            converged
+                .revoked
+                .insert(format!("{schema}.{table}"), outcome);
+        }
+        for access in desired {
+            let key = access.key();
+            if let Some(error) = filter_errors.remove(&key) {
+                converged.granted.insert(
+                    key,
+                    TableOutcome {
+                        statements: Vec::new(),
+                        error: Some(error),
+                    },
+                );
+                continue;
+            }
+            let table_q = format!("{}.{}", q(&access.schema)?, q(&access.table)?);
+            let select = if access.columns.is_empty() {
+                "SELECT".to_string()
+            } else {
+                let columns: Vec<String> = access
+                    .columns
+                    .iter()
+                    .map(|c| q(c))
+                    .collect::<Result<_, _>>()?;
+                format!("SELECT ({})", columns.join(", "))
+            };
+            let predicate = match &access.row_filter {
+                Some(filter) => row_filter::render(filter, &quotes)?,
+                None => "TRUE".to_string(),
+            };
+            let mut statements = vec![
+                format!("GRANT USAGE ON SCHEMA {} TO {role_q}", q(&access.schema)?),
+                format!("REVOKE ALL ON TABLE {table_q} FROM {role_q}"),
+                format!("GRANT {select} ON TABLE {table_q} TO {role_q}"),
+                format!("DROP POLICY IF EXISTS {role_q} ON {table_q}"),
+                format!(
+                    "CREATE POLICY {role_q} ON {table_q} AS PERMISSIVE FOR SELECT TO {role_q} USING ({predicate})"
+                ),
+            ];
+            if access.row_filter.is_some() {
+                statements.push(format!("ALTER TABLE {table_q} ENABLE ROW LEVEL SECURITY"));
+            }
+            let outcome = run_savepointed(&mut transaction, statements).await;
+            converged.granted.insert(key, outcome);
+        }
+        let granted_schemas: BTreeSet<&str> = converged
+            .granted
+            .iter()
+            .filter(|(_, outcome)| outcome.error.is_none())
+            .filter_map(|(key, _)| key.split_once('.').map(|(schema, _)| schema))
+            .collect();
+        for schema in &schemas_held {
+            if !granted_schemas.contains(schema.as_str()) {
+                let statement = format!("REVOKE USAGE ON SCHEMA {} FROM {role_q}", q(schema)?);
+                let outcome = run_savepointed(&mut transaction, vec![statement]).await;
+                converged
+                    .revoked
+                    .insert(format!("schema {schema}"), outcome);
+            }
+        }
+        transaction.commit().await.map_err(|e| e.to_string())?;
+        Ok(converged)
+    })
+}
+
+/// Runs `statements` behind a savepoint: all of them, or none with the error.
+async fn run_savepointed(connection: &mut PgConnection, statements: Vec<String>) -> TableOutcome {
+    let result = async {
+        let mut savepoint = connection.begin().await.map_err(|e| e.to_string())?;
+        for statement in &statements {
+            savepoint
+                .execute(statement.as_str())
+                .await
+                .map_err(|e| postgres::describe(&e))?;
+        }
+        savepoint.commit().await.map_err(|e| e.to_string())
+    }
+    .await;
+    TableOutcome {
+        error: result.err(),
+        statements,
+    }
+}
+
+/// Tables on which `role` holds any privilege (table or column), or has a Weft policy.
+async fn held_tables(
+    connection: &mut PgConnection,
+    role: &str,
+) -> Result<BTreeSet<(String, String)>, String> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1) \
+         SELECT n.nspname::text, c.relname::text FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace, r \
+          WHERE EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid) \
+             OR EXISTS (SELECT 1 FROM pg_attribute at, aclexplode(at.attacl) a \
+                         WHERE at.attrelid = c.oid AND a.grantee = r.oid) \
+         UNION \
+         SELECT schemaname::text, tablename::text FROM pg_policies WHERE policyname = $1",
+    )
+    .bind(role)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(|e| postgres::describe(&e))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Schemas on which `role` was granted USAGE explicitly.
+async fn schemas_with_usage(
+    connection: &mut PgConnection,
+    role: &str,
+) -> Result<Vec<String>, String> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT n.nspname::text FROM pg_namespace n, pg_roles r \
+          WHERE r.rolname = $1 \
+            AND EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a \
+                         WHERE a.grantee = r.oid AND a.privilege_type = 'USAGE')",
+    )
+    .bind(role)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(|e| postgres::describe(&e))?;
+    Ok(rows.into_iter().map(|(schema,)| schema).collect())
+}

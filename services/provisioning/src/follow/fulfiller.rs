@@ -1,0 +1,53 @@
+//! The fulfiller: converges every consumer environment's privileges when governance's or the
+//! catalog's projected stream brings a change of grants, policies, subscriptions or assets,
+//! when an environment becomes ACTIVE, and every reconcile interval (drift made by hand).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft_proto::weft::common::v1::Event;
+use weft_storage::Change;
+use weft_storage::projection::Projector;
+
+use crate::domain::Provisioning;
+
+pub async fn run(provisioning: Provisioning, interval: Duration) {
+    let wake = provisioning.fulfiller_wake();
+    loop {
+        // Waits first: the projections catch up at start and wake it.
+        let _ = tokio::time::timeout(interval, wake.notified()).await;
+        // A projection wakes it just before its batch commits: let the batch land first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Err(error) = provisioning.fulfil_all().await {
+            tracing::warn!(%error, "fulfilment round failed; it is tried again");
+        }
+    }
+}
+
+/// Keeps the payloads fulfilment reads (assets; grants, policies and subscriptions only as
+/// triggers) and wakes the fulfiller when a batch brought any.
+pub struct Triggers {
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl Projector for Triggers {
+    fn keeps(&self, type_url: &str) -> bool {
+        matches!(
+            type_url.rsplit('/').next(),
+            Some(
+                "weft.catalog.v1.Asset"
+                    | "weft.governance.v1.Grant"
+                    | "weft.governance.v1.Policy"
+                    | "weft.governance.v1.Subscription"
+                    | "weft.governance.v1.Project"
+            )
+        )
+    }
+
+    fn apply(&self, events: &[&Event]) -> Vec<Change> {
+        if !events.is_empty() {
+            self.wake.notify_one();
+        }
+        Vec::new()
+    }
+}

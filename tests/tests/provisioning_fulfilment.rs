@@ -1,0 +1,340 @@
+//! Grants enforced on the data: a project's consumer environment on a PostgreSQL data plane of
+//! the test's own, an asset whose location is a table there, and governance's grants to the
+//! project. The test logs in as the consumer with the credentials Weft hands out and sees
+//! exactly what the grants give: the allowed columns (not `SELECT *`), only the rows of the
+//! row filter (a value with quotes and `--` read as data), a Cedar forbid on a pii column
+//! taking that column away, nothing after the revoke; a privilege granted by hand is revoked
+//! again by the reconcile loop.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use prost_types::value::Kind;
+use prost_types::{Struct, Value};
+use sqlx::{Connection, PgConnection, Row};
+use weft_proto::weft::catalog::v1::{
+    Asset, AssetKind, Column, CreateAssetRequest, CreateTagKeyRequest, Location, Schema, TagKey,
+};
+use weft_proto::weft::common::v1::{DataFilter, Permission, Tag};
+use weft_proto::weft::governance::v1::*;
+use weft_proto::weft::provisioning::v1::*;
+use weft_testkit::{TestSuite, backends};
+use weft_tests::data_plane::DataPlane;
+use weft_tests::{catalog, domain_request, governance, product_request, provisioning};
+
+const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
+
+fn column(name: &str, data_type: &str, tags: &[(&str, &str)]) -> Column {
+    Column {
+        name: name.into(),
+        r#type: data_type.into(),
+        nullable: true,
+        tags: tags
+            .iter()
+            .map(|(key, value)| Tag {
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+async fn login(plane: &DataPlane, user: &str, password: &str) -> PgConnection {
+    PgConnection::connect(&plane.url(user, password, "postgres"))
+        .await
+        .unwrap()
+}
+
+/// What the consumer reads: the regions of the rows it sees, or the error.
+async fn regions(session: &mut PgConnection, query: &str) -> Result<Vec<String>, String> {
+    sqlx::query(query)
+        .fetch_all(session)
+        .await
+        .map(|rows| {
+            rows.iter()
+                .map(|row| row.get::<String, _>("region"))
+                .collect()
+        })
+        .map_err(|error| error.to_string())
+}
+
+/// Polls `check` (on a fresh session each time) until it holds, for at most 30 s.
+async fn eventually<F, Fut>(plane: &DataPlane, user: &str, password: &str, what: &str, check: F)
+where
+    F: Fn(PgConnection) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check(login(plane, user, password).await).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not reached in 30 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_become_privileges_and_row_policies_on_the_data_plane() {
+    for backend in backends() {
+        let plane = DataPlane::start().unwrap();
+        let suite = TestSuite::start_with(backend.clone(), |kind, config| {
+            if kind == weft_runtime::ServiceKind::Provisioning {
+                config.provisioning.reconcile_interval = Duration::from_secs(1);
+            }
+        })
+        .await
+        .unwrap();
+        run(&suite, &plane).await;
+        suite.stop().await.unwrap();
+    }
+}
+
+async fn run(suite: &TestSuite, plane: &DataPlane) {
+    // The producer's table, with rows of three regions (one with a quote and a comment marker).
+    let mut admin = login(plane, &plane.admin_user, &plane.admin_password).await;
+    for statement in [
+        "CREATE SCHEMA sales",
+        "CREATE TABLE sales.orders (id int, region text, amount int, email text)",
+        "INSERT INTO sales.orders VALUES (1, 'EU', 10, 'a@x'), (2, 'US', 20, 'b@x'), \
+         (3, 'O''Brien''s -- shop', 30, 'c@x')",
+    ] {
+        sqlx::query(statement).execute(&mut admin).await.unwrap();
+    }
+
+    // The catalog knows the table as an asset of a product.
+    let mut admin_catalog = catalog(suite, &suite.admin_token());
+    admin_catalog
+        .create_tag_key(CreateTagKeyRequest {
+            tag_key_id: "pii".into(),
+            tag_key: Some(TagKey {
+                allowed_values: vec!["email".into()],
+                classification: true,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    admin_catalog
+        .create_domain(domain_request("sales", "Sales", "", &["users/olivia"]))
+        .await
+        .unwrap();
+    admin_catalog
+        .create_data_product(product_request("domains/sales", "orders", "Orders"))
+        .await
+        .unwrap();
+    admin_catalog
+        .create_asset(CreateAssetRequest {
+            parent: "domains/sales/dataProducts/orders".into(),
+            asset_id: "orders".into(),
+            asset: Some(Asset {
+                display_name: "Orders".into(),
+                kind: AssetKind::Table as i32,
+                location: Some(Location {
+                    namespace: format!("postgres://127.0.0.1:{}", plane.port),
+                    name: "postgres.sales.orders".into(),
+                }),
+                schema: Some(Schema {
+                    columns: vec![
+                        column("id", "int", &[]),
+                        column("region", "string", &[]),
+                        column("amount", "int", &[]),
+                        column("email", "string", &[("pii", "email")]),
+                    ],
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
+    // A consumer project with an environment on the data plane.
+    let alice = suite.token("users/alice", &[]);
+    governance(suite, &alice)
+        .create_project(CreateProjectRequest {
+            project_id: "churn".into(),
+            project: Some(Project::default()),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut owner = provisioning(suite, &alice);
+    let parameters = Struct {
+        fields: BTreeMap::from([(
+            "admin_url".to_string(),
+            Value {
+                kind: Some(Kind::StringValue(plane.admin_url("postgres"))),
+            },
+        )]),
+    };
+    owner
+        .create_environment(CreateEnvironmentRequest {
+            environment: Some(Environment {
+                blueprint: "blueprints/postgres".into(),
+                project: "projects/churn".into(),
+                parameters: Some(parameters),
+                kind: EnvironmentKind::Consumer as i32,
+                ..Default::default()
+            }),
+            environment_id: "churn".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut credentials = None;
+    for _ in 0..300 {
+        match owner
+            .get_environment_credentials(GetEnvironmentCredentialsRequest {
+                name: "environments/churn".into(),
+            })
+            .await
+        {
+            Ok(handed) => {
+                credentials = Some(handed.into_inner());
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let credentials = credentials.expect("the environment becomes ACTIVE");
+    let (user, password) = (credentials.username.as_str(), credentials.password.as_str());
+
+    // Nothing is granted yet: the table is refused.
+    let mut session = login(plane, user, password).await;
+    assert!(
+        regions(&mut session, "SELECT region FROM sales.orders")
+            .await
+            .is_err()
+    );
+
+    // A grant without `amount`, rows of EU and of the quoted region only.
+    let mut admin_governance = governance(suite, &suite.admin_token());
+    let grant = admin_governance
+        .create_grant(CreateGrantRequest {
+            grant: Some(Grant {
+                principal: "projects/churn".into(),
+                target: Some(grant::Target::Resource(ASSET.into())),
+                permissions: vec![Permission::Select as i32],
+                data_filter: Some(DataFilter {
+                    exclude_columns: vec!["amount".into()],
+                    row_filter_text: "region = 'EU' OR region = 'O''Brien''s -- shop'".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    eventually(
+        plane,
+        user,
+        password,
+        "the grant is applied",
+        |mut session| async move {
+            regions(
+                &mut session,
+                "SELECT id, region, email FROM sales.orders ORDER BY id",
+            )
+            .await
+            .is_ok()
+        },
+    )
+    .await;
+    let mut session = login(plane, user, password).await;
+    let seen = regions(
+        &mut session,
+        "SELECT id, region, email FROM sales.orders ORDER BY id",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec!["EU", "O'Brien's -- shop"],
+        "only the filtered rows"
+    );
+    let star = regions(&mut session, "SELECT * FROM sales.orders")
+        .await
+        .unwrap_err();
+    assert!(star.contains("permission denied"), "{star}");
+    assert!(
+        regions(&mut session, "SELECT region, amount FROM sales.orders")
+            .await
+            .is_err(),
+        "the excluded column is refused"
+    );
+
+    // A Cedar guardrail forbidding pii columns takes `email` away.
+    admin_governance
+        .create_policy(CreatePolicyRequest {
+            policy_id: "no-pii".into(),
+            policy: Some(Policy {
+                description: "No PII to projects".into(),
+                cedar: r#"forbid (principal, action == Weft::Action::"SELECT", resource is Weft::Column)
+                        when { resource.classification.contains("pii=email") };"#
+                    .into(),
+                enabled: true,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    eventually(
+        plane,
+        user,
+        password,
+        "the forbidden column is revoked",
+        |mut session| async move {
+            regions(&mut session, "SELECT id, region, email FROM sales.orders")
+                .await
+                .is_err()
+                && regions(&mut session, "SELECT id, region FROM sales.orders")
+                    .await
+                    .is_ok()
+        },
+    )
+    .await;
+
+    // A privilege granted by hand is drift: the reconcile loop revokes it.
+    sqlx::query(&format!("GRANT SELECT ON sales.orders TO {user}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    eventually(
+        plane,
+        user,
+        password,
+        "the hand-made grant is revoked",
+        |mut session| async move {
+            regions(&mut session, "SELECT amount, region FROM sales.orders")
+                .await
+                .is_err()
+        },
+    )
+    .await;
+
+    // Revoked: the next query is refused.
+    admin_governance
+        .revoke_grant(RevokeGrantRequest {
+            name: grant.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    eventually(
+        plane,
+        user,
+        password,
+        "the revoke is applied",
+        |mut session| async move {
+            regions(&mut session, "SELECT id, region FROM sales.orders")
+                .await
+                .is_err()
+        },
+    )
+    .await;
+}
