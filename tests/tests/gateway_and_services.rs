@@ -22,7 +22,7 @@ use weft_proto::weft::governance::v1::{CreateProjectRequest, Project};
 use weft_proto::weft::lineage::v1::ListJobsRequest;
 use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
 use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
-use weft_proto::weft::provisioning::v1::{ListBlueprintsRequest, ListGrantFulfilmentsRequest};
+use weft_proto::weft::provisioning::v1::{ListBlueprintsRequest, ReconcileEnvironmentRequest};
 use weft_runtime::ServiceKind;
 use weft_testkit::{Bearer, TestSuite};
 use weft_tests::catalog;
@@ -146,7 +146,7 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
     // Not built yet: UNIMPLEMENTED from the service itself, after authentication.
     let unimplemented =
         ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
-            .list_grant_fulfilments(ListGrantFulfilmentsRequest::default())
+            .reconcile_environment(ReconcileEnvironmentRequest::default())
             .await
             .unwrap_err();
     assert_eq!(

@@ -267,6 +267,29 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         "the excluded column is refused"
     );
 
+    // The fulfilment shows the statements applied: the literal quoted by the database.
+    // (Recorded just after the data plane changed: it may take a moment.)
+    let listed = listed_fulfilments(&mut owner, &format!("grant={}", grant.name)).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].state, "GRANTED");
+    assert_eq!(listed[0].environment, "environments/churn");
+    let policy = listed[0]
+        .statements
+        .iter()
+        .find(|statement| statement.starts_with("CREATE POLICY"))
+        .expect("a row policy");
+    assert!(
+        policy.contains("(region = 'O''Brien''s -- shop')"),
+        "{policy}"
+    );
+    assert!(!listed[0].statements.iter().any(|s| s.contains(password)));
+    let hidden = provisioning(suite, &suite.token("users/mallory", &[]))
+        .list_grant_fulfilments(ListGrantFulfilmentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(hidden.fulfilments.is_empty(), "{hidden:?}");
+
     // A Cedar guardrail forbidding pii columns takes `email` away.
     admin_governance
         .create_policy(CreatePolicyRequest {
@@ -337,4 +360,31 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         },
     )
     .await;
+    let revoked = listed_fulfilments(&mut owner, "state=REVOKED").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0].grant, grant.name);
+}
+
+/// The fulfilments matching `filter`, once there are any (for at most 30 s).
+async fn listed_fulfilments(
+    client: &mut weft_tests::Provisioning,
+    filter: &str,
+) -> Vec<GrantFulfilment> {
+    let mut listed = Vec::new();
+    for _ in 0..300 {
+        listed = client
+            .list_grant_fulfilments(ListGrantFulfilmentsRequest {
+                filter: filter.to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .fulfilments;
+        if !listed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    listed
 }

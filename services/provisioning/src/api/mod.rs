@@ -1,6 +1,6 @@
 //! Provisioning's tonic adapter: takes the caller the interceptor authenticated, unwraps the
 //! request, calls the domain and maps `ApiError` to `Status`. No rules live here.
-//! ReconcileEnvironment, ListGrantFulfilments and IntrospectEnvironment are not built yet:
+//! ReconcileEnvironment and IntrospectEnvironment are not built yet:
 //! they answer UNIMPLEMENTED (the generated default).
 
 use tonic::{Request, Response, Status};
@@ -163,6 +163,18 @@ impl ProvisioningService for ProvisioningApi {
         Ok(Response::new(
             self.provisioning
                 .get_environment_credentials(&caller, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn list_grant_fulfilments(
+        &self,
+        request: Request<ListGrantFulfilmentsRequest>,
+    ) -> Result<Response<ListGrantFulfilmentsResponse>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.provisioning
+                .list_grant_fulfilments(&caller, request.into_inner())
                 .await?,
         ))
     }

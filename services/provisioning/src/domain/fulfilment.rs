@@ -8,19 +8,28 @@
 //! Runs when a projected grant, policy, subscription or asset changes, when an environment
 //! becomes ACTIVE, and every reconcile interval (so drift made by hand is repaired).
 
+use std::collections::BTreeSet;
+
 use prost::Message;
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::catalog::v1::Asset;
-use weft_proto::weft::governance::v1::{FulfilmentReport, FulfilmentState};
-use weft_proto::weft::provisioning::v1::{
-    Blueprint, Environment, EnvironmentKind, EnvironmentState,
+use weft_proto::weft::governance::v1::{
+    FulfilmentReport, FulfilmentState, Grant, GrantState, grant,
 };
-use weft_runtime::ApiError;
+use weft_proto::weft::provisioning::v1::{
+    Blueprint, Environment, EnvironmentKind, EnvironmentState, GrantFulfilment,
+    ListGrantFulfilmentsRequest, ListGrantFulfilmentsResponse,
+};
+use weft_runtime::paging::PageRequest;
+use weft_runtime::{ApiError, Caller, filter};
 use weft_storage::{projection, resources};
 
 use super::Provisioning;
 use super::parameters;
 use crate::dataplane::grants::{self, TableAccess};
 use crate::dataplane::postgres;
+use crate::store::fulfilments::{self, Fulfilment};
 
 impl Provisioning {
     /// Fulfils every ACTIVE consumer environment; an environment that fails is logged and
@@ -51,12 +60,16 @@ impl Provisioning {
             );
         }
         let mut converged = 0;
+        let mut fulfilled: BTreeSet<(String, String)> = BTreeSet::new();
         for environment in environments {
             if environment.kind() == EnvironmentKind::Producer {
                 continue;
             }
             match self.fulfil(&environment, &assets).await {
-                Ok(()) => converged += 1,
+                Ok(pairs) => {
+                    converged += 1;
+                    fulfilled.extend(pairs);
+                }
                 Err(error) => tracing::warn!(
                     environment = %environment.name,
                     %error,
@@ -64,10 +77,59 @@ impl Provisioning {
                 ),
             }
         }
+        self.report_not_applicable(&assets, &fulfilled).await?;
         Ok(converged)
     }
 
-    async fn fulfil(&self, environment: &Environment, assets: &[Asset]) -> Result<(), ApiError> {
+    /// Subscribed assets whose grant no consumer environment fulfils (the project has none on
+    /// the asset's data plane, or the asset lives elsewhere) are reported NOT_APPLICABLE, so a
+    /// subscription does not wait for provisioning forever.
+    async fn report_not_applicable(
+        &self,
+        assets: &[Asset],
+        fulfilled: &BTreeSet<(String, String)>,
+    ) -> Result<(), ApiError> {
+        let mut grants = Vec::new();
+        projection::for_each_node(self.store().db(), projection::GOVERNANCE, |row| {
+            if row.kind == "grant"
+                && let Ok(grant) = Grant::decode(row.payload.as_slice())
+            {
+                grants.push(grant);
+            }
+        })
+        .await?;
+        let mut reports = Vec::new();
+        for grant in grants {
+            if grant.state() != GrantState::Active || grant.subscription.is_empty() {
+                continue;
+            }
+            let Some(grant::Target::Resource(resource)) = &grant.target else {
+                continue;
+            };
+            let inside = format!("{resource}/");
+            for asset in assets
+                .iter()
+                .filter(|asset| &asset.name == resource || asset.name.starts_with(&inside))
+            {
+                if !fulfilled.contains(&(asset.name.clone(), grant.name.clone())) {
+                    reports.push(report(
+                        grant.name.clone(),
+                        asset.name.clone(),
+                        FulfilmentState::NotApplicable,
+                        "",
+                    ));
+                }
+            }
+        }
+        self.fulfilment.report(reports).await
+    }
+
+    /// Converges one environment; returns the (asset, grant) pairs it fulfils.
+    async fn fulfil(
+        &self,
+        environment: &Environment,
+        assets: &[Asset],
+    ) -> Result<Vec<(String, String)>, ApiError> {
         let blueprint: Blueprint =
             resources::get(self.store().db(), &environment.blueprint).await?;
         let target = self.target_of(environment, &blueprint).await?;
@@ -134,32 +196,219 @@ impl Provisioning {
             given_by.push((asset.name.clone(), access.key(), grants));
             desired.push(access);
         }
+        let stored = fulfilments::of_environment(self.store().db(), &environment.name).await?;
+        let granted_before: BTreeSet<(String, String)> = stored
+            .iter()
+            .filter(|row| row.state == state_name(FulfilmentState::Granted))
+            .map(|row| (row.asset.clone(), row.grant.clone()))
+            .collect();
+        let starting: Vec<FulfilmentReport> = given_by
+            .iter()
+            .flat_map(|(asset, _, grants)| {
+                grants
+                    .iter()
+                    .map(move |grant| (asset.clone(), grant.clone()))
+            })
+            .filter(|pair| !granted_before.contains(pair))
+            .map(|(asset, grant)| report(grant, asset, FulfilmentState::GrantInProgress, ""))
+            .collect();
+        self.fulfilment.report(starting).await?;
+
         let converged = grants::converge(&target, &role, &desired)
             .await
             .map_err(|error| ApiError::Unavailable(format!("{}: {error}", environment.name)))?;
+        let now = weft_storage::write::now();
+        let mut rows = Vec::new();
         let mut reports = Vec::new();
+        let mut kept = BTreeSet::new();
         for (asset, key, grants) in given_by {
-            let outcome = converged.granted.get(&key);
-            let error = outcome.and_then(|o| o.error.clone()).unwrap_or_default();
+            let outcome = converged.granted.get(&key).cloned().unwrap_or_default();
+            let error = outcome.error.clone().unwrap_or_default();
             let state = if error.is_empty() {
                 FulfilmentState::Granted
             } else {
                 FulfilmentState::GrantFailed
             };
             for grant in grants {
-                reports.push(FulfilmentReport {
-                    grant,
+                kept.insert((asset.clone(), grant.clone()));
+                reports.push(report(grant.clone(), asset.clone(), state, &error));
+                rows.push(Fulfilment {
+                    environment: environment.name.clone(),
                     asset: asset.clone(),
-                    state: state as i32,
+                    grant,
+                    state: state_name(state),
+                    statements: serde_json::to_string(&outcome.statements).unwrap_or_default(),
                     error: error.clone(),
+                    update_time: now,
                 });
             }
+        }
+        // What was granted before and is no longer: revoked (its table's revoke, if any).
+        for row in stored {
+            let pair = (row.asset.clone(), row.grant.clone());
+            if kept.contains(&pair) || row.state == state_name(FulfilmentState::Revoked) {
+                continue;
+            }
+            let table = assets
+                .iter()
+                .find(|asset| asset.name == row.asset)
+                .and_then(|asset| asset.location.as_ref())
+                .and_then(|location| location.name.split_once('.'))
+                .map(|(_, table)| table.to_string());
+            let outcome = table.and_then(|table| converged.revoked.get(&table).cloned());
+            let error = outcome
+                .as_ref()
+                .and_then(|outcome| outcome.error.clone())
+                .unwrap_or_default();
+            let state = if error.is_empty() {
+                FulfilmentState::Revoked
+            } else {
+                FulfilmentState::RevokeFailed
+            };
+            reports.push(report(row.grant.clone(), row.asset.clone(), state, &error));
+            rows.push(Fulfilment {
+                state: state_name(state),
+                statements: outcome
+                    .map(|outcome| serde_json::to_string(&outcome.statements).unwrap_or_default())
+                    .unwrap_or_else(|| "[]".to_string()),
+                error,
+                update_time: now,
+                ..row
+            });
         }
         for (table, outcome) in &converged.revoked {
             if let Some(error) = &outcome.error {
                 tracing::warn!(environment = %environment.name, table, error, "a revoke failed");
             }
         }
-        self.fulfilment.report(reports).await
+        let txn = self
+            .store()
+            .begin_write(super::deployments::DEPLOYER)
+            .await?;
+        for row in rows {
+            fulfilments::put(txn.conn(), row).await?;
+        }
+        txn.commit(Vec::new()).await?;
+        self.fulfilment.report(reports).await?;
+        Ok(kept.into_iter().collect())
+    }
+}
+
+fn report(grant: String, asset: String, state: FulfilmentState, error: &str) -> FulfilmentReport {
+    FulfilmentReport {
+        grant,
+        asset,
+        state: state as i32,
+        error: error.to_string(),
+    }
+}
+
+/// "GRANTED" for `FULFILMENT_STATE_GRANTED`.
+pub fn state_name(state: FulfilmentState) -> String {
+    state
+        .as_str_name()
+        .trim_start_matches("FULFILMENT_STATE_")
+        .to_string()
+}
+
+impl Provisioning {
+    /// The fulfilments of the environments the caller may see (administrators: all), filtered
+    /// by `grant`, `asset`, `environment` or `state` (e.g. `state=GRANTED`).
+    pub async fn list_grant_fulfilments(
+        &self,
+        caller: &Caller,
+        request: ListGrantFulfilmentsRequest,
+    ) -> Result<ListGrantFulfilmentsResponse, ApiError> {
+        use fulfilments::fulfilment::Column;
+        let terms = filter::parse(&request.filter, &["grant", "asset", "environment", "state"])?;
+        let page = PageRequest::parse(
+            request.page_size,
+            &request.page_token,
+            &format!("fulfilments?{}", request.filter),
+        )?;
+        let mut conditions: Vec<SimpleExpr> = Vec::new();
+        for term in &terms {
+            conditions.push(match term.field.as_str() {
+                "grant" => Column::Grant.eq(term.value.clone()),
+                "asset" => Column::Asset.eq(term.value.clone()),
+                "environment" => Column::Environment.eq(term.value.clone()),
+                "state" => {
+                    let full = format!(
+                        "FULFILMENT_STATE_{}",
+                        term.value.trim_start_matches("FULFILMENT_STATE_")
+                    );
+                    let state = FulfilmentState::from_str_name(&full).ok_or_else(|| {
+                        ApiError::invalid(
+                            "filter",
+                            format!("'{}' is not a fulfilment state", term.value),
+                        )
+                    })?;
+                    Column::State.eq(state_name(state))
+                }
+                other => return Err(filter::unhandled(other)),
+            });
+        }
+        if !caller.is_admin {
+            let projects = self.projects_of(caller).await?;
+            let Some(mine) = projects
+                .iter()
+                .map(|project| resources::subject_is(project))
+                .reduce(SimpleExpr::or)
+            else {
+                return Ok(ListGrantFulfilmentsResponse::default());
+            };
+            let environments =
+                resources::list::<Environment, _>(self.store().db(), vec![mine], None, 10_000)
+                    .await?;
+            let names: Vec<String> = environments.into_iter().map(|e| e.name).collect();
+            conditions.push(Column::Environment.is_in(names));
+        }
+        let after = match &page.after {
+            Some(token) => {
+                let mut parts = token.splitn(3, '\n').map(str::to_string);
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(environment), Some(asset), Some(grant)) => {
+                        Some((environment, asset, grant))
+                    }
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "page_token",
+                            "is not a token from this listing",
+                        ));
+                    }
+                }
+            }
+            None => None,
+        };
+        let rows =
+            fulfilments::list(self.store().db(), conditions, after, page.fetch_limit()).await?;
+        let mut listed: Vec<(String, GrantFulfilment)> = rows
+            .into_iter()
+            .map(|row| {
+                let key = format!("{}\n{}\n{}", row.environment, row.asset, row.grant);
+                let statements: Vec<String> =
+                    serde_json::from_str(&row.statements).unwrap_or_default();
+                (
+                    key,
+                    GrantFulfilment {
+                        grant: row.grant,
+                        asset: row.asset,
+                        environment: row.environment,
+                        state: row.state,
+                        statements,
+                        error: row.error,
+                        update_time: Some(weft_proto::time::timestamp(row.update_time)),
+                    },
+                )
+            })
+            .collect();
+        let next_page_token = page.finish(&mut listed, |(key, _)| key.as_str());
+        Ok(ListGrantFulfilmentsResponse {
+            fulfilments: listed
+                .into_iter()
+                .map(|(_, fulfilment)| fulfilment)
+                .collect(),
+            next_page_token,
+        })
     }
 }

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(weft_storage::resource_migration::CreateResourceLabelTables),
             Box::new(CreateSecrets),
             Box::new(weft_storage::projection::CreateProjectionTables),
+            Box::new(CreateFulfilments),
         ]
     }
 
@@ -68,6 +69,67 @@ impl MigrationTrait for CreateSecrets {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(ProvisioningSecrets::Table).to_owned())
+            .await
+    }
+}
+
+struct CreateFulfilments;
+
+impl MigrationName for CreateFulfilments {
+    fn name(&self) -> &str {
+        "m0006_provisioning_fulfilments"
+    }
+}
+
+#[derive(DeriveIden)]
+enum ProvisioningFulfilments {
+    Table,
+    Environment,
+    Asset,
+    Grant,
+    State,
+    Statements,
+    Error,
+    UpdateTime,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateFulfilments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use ProvisioningFulfilments as F;
+        manager
+            .create_table(
+                Table::create()
+                    .table(F::Table)
+                    .col(ColumnDef::new(F::Environment).string().not_null())
+                    .col(ColumnDef::new(F::Asset).string().not_null())
+                    .col(ColumnDef::new(F::Grant).string().not_null())
+                    .col(ColumnDef::new(F::State).string().not_null())
+                    .col(ColumnDef::new(F::Statements).text().not_null())
+                    .col(ColumnDef::new(F::Error).text().not_null())
+                    .col(
+                        ColumnDef::new(F::UpdateTime)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(F::Environment)
+                            .col(F::Asset)
+                            .col(F::Grant),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(ProvisioningFulfilments::Table)
+                    .to_owned(),
+            )
             .await
     }
 }
