@@ -143,17 +143,12 @@ async fn the_gateway_routes_every_public_service_and_knows_its_caller() {
         .into_inner();
     assert_eq!(blueprints.blueprints[0].name, "blueprints/postgres");
 
-    // Not built yet: UNIMPLEMENTED from the service itself, after authentication.
-    let unimplemented =
-        ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
-            .reconcile_environment(ReconcileEnvironmentRequest::default())
-            .await
-            .unwrap_err();
-    assert_eq!(
-        unimplemented.code(),
-        Code::Unimplemented,
-        "{unimplemented:?}"
-    );
+    // A bad request is answered by the service itself, after authentication.
+    let refused = ProvisioningServiceClient::with_interceptor(channel.clone(), bearer.clone())
+        .reconcile_environment(ReconcileEnvironmentRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
 
     // The gateway's own RPCs are held to their declared rules like the forwarded ones: DESCRIBE
     // on the product for its overview, administrators only for the merged audit.

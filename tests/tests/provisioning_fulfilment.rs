@@ -340,6 +340,69 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
     )
     .await;
 
+    // …and it is recorded on the environment as repaired drift.
+    let mut drifted = Environment::default();
+    for _ in 0..300 {
+        drifted = owner
+            .get_environment(GetEnvironmentRequest {
+                name: "environments/churn".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !drifted.drifts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        drifted
+            .drifts
+            .iter()
+            .any(|drift| drift.description.contains("table-wide") && drift.repaired),
+        "{:?}",
+        drifted.drifts
+    );
+
+    // A consumer role dropped by hand is recreated by a reconcile, with the same login.
+    for statement in [format!("DROP OWNED BY {user}"), format!("DROP ROLE {user}")] {
+        sqlx::query(&statement).execute(&mut admin).await.unwrap();
+    }
+    let reconciled = owner
+        .reconcile_environment(ReconcileEnvironmentRequest {
+            name: "environments/churn".into(),
+            repair: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        reconciled
+            .drifts
+            .iter()
+            .any(|drift| drift.description.contains("is missing")),
+        "{:?}",
+        reconciled.drifts
+    );
+    let mut session = login(plane, user, password).await;
+    assert_eq!(
+        regions(
+            &mut session,
+            "SELECT id, region FROM sales.orders ORDER BY id"
+        )
+        .await
+        .unwrap(),
+        vec!["EU", "O'Brien's -- shop"]
+    );
+    let refused = provisioning(suite, &suite.token("users/mallory", &[]))
+        .reconcile_environment(ReconcileEnvironmentRequest {
+            name: "environments/churn".into(),
+            repair: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
     // Revoked: the next query is refused.
     admin_governance
         .revoke_grant(RevokeGrantRequest {

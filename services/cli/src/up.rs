@@ -50,6 +50,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     create_private_dir(&data_dir)?;
     create_private_dir(&data_dir.join("logs"))?;
     let secret_file = ensure_secret(&data_dir)?;
+    ensure_provisioning_key(&data_dir)?;
     let pki = DevPki::ensure(&data_dir.join("tls"))?;
     let secret = std::fs::read_to_string(&secret_file)?;
     let admin_token = weft_runtime::auth::issue_hs256_token(
@@ -122,13 +123,22 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 fn ensure_secret(data_dir: &Path) -> anyhow::Result<PathBuf> {
-    let file = data_dir.join("jwt.secret");
+    ensure_random_key(&data_dir.join("jwt.secret"))
+}
+
+/// The key provisioning seals data-plane credentials with (32 random bytes, hex).
+fn ensure_provisioning_key(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    ensure_random_key(&data_dir.join("provisioning.key"))
+}
+
+/// A file of 32 random bytes as 64 hex digits, readable by its owner only; kept once made.
+fn ensure_random_key(file: &Path) -> anyhow::Result<PathBuf> {
     if !file.exists() {
         let secret: [u8; 32] = rand::random();
         let encoded: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&file, encoded.as_bytes())?;
+        write_private(file, encoded.as_bytes())?;
     }
-    Ok(file)
+    Ok(file.to_path_buf())
 }
 
 fn start(
@@ -163,6 +173,12 @@ fn start(
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true);
+    if kind == ServiceKind::Provisioning {
+        command.env(
+            "WEFT_PROVISIONING__KEY_FILE",
+            data_dir.join("provisioning.key"),
+        );
+    }
     if kind != ServiceKind::Gateway {
         // Backends accept only mTLS; the gateway's public port stays plaintext on loopback.
         command

@@ -183,6 +183,12 @@ async fn weft_up_runs_restarts_and_stops_the_suite() {
             "{service} has its own database"
         );
     }
+    // Provisioning's sealing key: generated once, its owner's only.
+    let key = data_dir.join("provisioning.key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&key).unwrap().trim().len(), 64);
 
     let gateway = format!("127.0.0.1:{base}");
     let channel = wait_serving(&gateway, "weft.catalog.v1.CatalogService").await;

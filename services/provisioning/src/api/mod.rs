@@ -1,7 +1,6 @@
 //! Provisioning's tonic adapter: takes the caller the interceptor authenticated, unwraps the
 //! request, calls the domain and maps `ApiError` to `Status`. No rules live here.
-//! ReconcileEnvironment and IntrospectEnvironment are not built yet:
-//! they answer UNIMPLEMENTED (the generated default).
+//! IntrospectEnvironment is not built yet: it answers UNIMPLEMENTED (the generated default).
 
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
@@ -163,6 +162,18 @@ impl ProvisioningService for ProvisioningApi {
         Ok(Response::new(
             self.provisioning
                 .get_environment_credentials(&caller, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn reconcile_environment(
+        &self,
+        request: Request<ReconcileEnvironmentRequest>,
+    ) -> Result<Response<Environment>, Status> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.provisioning
+                .reconcile_environment(&caller, request.into_inner())
                 .await?,
         ))
     }

@@ -38,21 +38,27 @@ pub struct TableOutcome {
     pub error: Option<String>,
 }
 
-/// What converging a role did: per granted table ("schema.table"), and the tables revoked.
+/// What converging a role did: per granted table ("schema.table"), the tables revoked, and
+/// how the data plane differed from what is granted before (the drift).
 #[derive(Debug, Default)]
 pub struct Converged {
     pub granted: BTreeMap<String, TableOutcome>,
     pub revoked: BTreeMap<String, TableOutcome>,
+    pub drift: Vec<String>,
 }
 
-/// Makes `role`'s privileges on `target` equal to `desired`.
+/// Makes `role`'s privileges on `target` equal to `desired` (with `repair` false, changes
+/// nothing). The drift is how the data plane differs from `applied`, what Weft last made it
+/// (none is looked for without it: a change of grants is not drift).
 pub async fn converge(
     target: &Target,
     role: &str,
     desired: &[TableAccess],
+    applied: Option<&[TableAccess]>,
+    repair: bool,
 ) -> Result<Converged, String> {
     let mut connection = postgres::connect(target).await?;
-    let result = converge_on(&mut connection, role, desired).await;
+    let result = converge_on(&mut connection, role, desired, applied, repair).await;
     let _ = connection.close().await;
     result
 }
@@ -61,10 +67,22 @@ fn converge_on<'a>(
     connection: &'a mut PgConnection,
     role: &'a str,
     desired: &'a [TableAccess],
+    applied: Option<&'a [TableAccess]>,
+    repair: bool,
 ) -> BoxFuture<'a, Result<Converged, String>> {
     Box::pin(async move {
         let mut transaction = connection.begin().await.map_err(|e| e.to_string())?;
         let held = held_tables(&mut transaction, role).await?;
+        let drift = match applied {
+            Some(applied) => drift(&mut transaction, role, applied, &held).await?,
+            None => Vec::new(),
+        };
+        if !repair {
+            return Ok(Converged {
+                drift,
+                ..Converged::default()
+            });
+        }
         let schemas_held = schemas_with_usage(&mut transaction, role).await?;
         let wanted: BTreeSet<(String, String)> = desired
             .iter()
@@ -95,7 +113,10 @@ fn converge_on<'a>(
         let q = |raw: &str| quotes.quoted_identifier(raw).map(str::to_string);
         let role_q = q(role)?;
 
-        let mut converged = Converged::default();
+        let mut converged = Converged {
+            drift,
+            ..Converged::default()
+        };
         for (schema, table) in held.difference(&wanted) {
             let table_q = format!("{}.{}", q(schema)?, q(table)?);
             let statements = vec![
@@ -226,4 +247,76 @@ async fn schemas_with_usage(
     .await
     .map_err(|e| postgres::describe(&e))?;
     Ok(rows.into_iter().map(|(schema,)| schema).collect())
+}
+
+/// How `role`'s privileges differ from `desired`: privileges on tables nothing grants, a
+/// table-wide privilege where columns are granted, missing or extra columns, a missing policy,
+/// row-level security off where a row filter applies.
+async fn drift(
+    connection: &mut PgConnection,
+    role: &str,
+    desired: &[TableAccess],
+    held: &BTreeSet<(String, String)>,
+) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    for (schema, table) in held {
+        if !desired
+            .iter()
+            .any(|access| &access.schema == schema && &access.table == table)
+        {
+            found.push(format!(
+                "unexpected privileges of {role} on {schema}.{table}"
+            ));
+        }
+    }
+    for access in desired {
+        let key = access.key();
+        let row: Option<(bool, bool, bool, Vec<String>)> = sqlx::query_as(
+            "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1),                   t AS (SELECT c.oid, c.relrowsecurity FROM pg_class c                           JOIN pg_namespace n ON n.oid = c.relnamespace                          WHERE n.nspname = $2 AND c.relname = $3)              SELECT                EXISTS (SELECT 1 FROM t, r, pg_class c, aclexplode(c.relacl) a                         WHERE c.oid = t.oid AND a.grantee = r.oid),                EXISTS (SELECT 1 FROM pg_policies                         WHERE schemaname = $2 AND tablename = $3 AND policyname = $1),                (SELECT relrowsecurity FROM t),                ARRAY(SELECT at.attname::text FROM t, r, pg_attribute at, aclexplode(at.attacl) a                       WHERE at.attrelid = t.oid AND a.grantee = r.oid                         AND a.privilege_type = 'SELECT' ORDER BY 1)              FROM t",
+        )
+        .bind(role)
+        .bind(&access.schema)
+        .bind(&access.table)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|e| postgres::describe(&e))?;
+        let Some((table_wide, policy, row_security, columns)) = row else {
+            found.push(format!("table {key} does not exist on the data plane"));
+            continue;
+        };
+        if access.columns.is_empty() {
+            if !table_wide {
+                found.push(format!("missing SELECT of {role} on {key}"));
+            }
+        } else {
+            if table_wide {
+                found.push(format!(
+                    "unexpected table-wide privileges of {role} on {key}"
+                ));
+            }
+            let granted: BTreeSet<&str> = columns.iter().map(String::as_str).collect();
+            let wanted: BTreeSet<&str> = access.columns.iter().map(String::as_str).collect();
+            let missing: Vec<&str> = wanted.difference(&granted).copied().collect();
+            let extra: Vec<&str> = granted.difference(&wanted).copied().collect();
+            if !missing.is_empty() {
+                found.push(format!(
+                    "missing SELECT of {role} on {key} ({})",
+                    missing.join(", ")
+                ));
+            }
+            if !extra.is_empty() {
+                found.push(format!(
+                    "unexpected SELECT of {role} on {key} ({})",
+                    extra.join(", ")
+                ));
+            }
+        }
+        if !policy {
+            found.push(format!("missing row policy {role} on {key}"));
+        }
+        if access.row_filter.is_some() && !row_security {
+            found.push(format!("row-level security is off on {key}"));
+        }
+    }
+    Ok(found)
 }

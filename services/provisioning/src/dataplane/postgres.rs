@@ -76,6 +76,16 @@ pub async fn connect(target: &Target) -> Result<PgConnection, String> {
     }
 }
 
+/// Whether `role` exists on `target`.
+pub async fn role_exists(target: &Target, role: &str) -> Result<bool, String> {
+    let mut connection = connect(target).await?;
+    let found = role_comment(&mut connection, role)
+        .await
+        .map(|comment| comment.is_some());
+    let _ = connection.close().await;
+    found
+}
+
 /// What a deployment did: each step's action, and whether all of them were kept.
 pub struct Outcome {
     pub actions: Vec<DeploymentAction>,

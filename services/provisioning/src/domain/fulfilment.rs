@@ -18,14 +18,16 @@ use weft_proto::weft::governance::v1::{
     FulfilmentReport, FulfilmentState, Grant, GrantState, grant,
 };
 use weft_proto::weft::provisioning::v1::{
-    Blueprint, Environment, EnvironmentKind, EnvironmentState, GrantFulfilment,
-    ListGrantFulfilmentsRequest, ListGrantFulfilmentsResponse,
+    Blueprint, Drift, Environment, EnvironmentKind, EnvironmentState, GrantFulfilment,
+    ListGrantFulfilmentsRequest, ListGrantFulfilmentsResponse, ReconcileEnvironmentRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, filter};
+use weft_storage::resources::Edit;
 use weft_storage::{projection, resources};
 
 use super::Provisioning;
+use super::members::MANAGE;
 use super::parameters;
 use crate::dataplane::grants::{self, TableAccess};
 use crate::dataplane::postgres;
@@ -42,6 +44,31 @@ impl Provisioning {
             10_000,
         )
         .await?;
+        let assets = self.projected_assets().await?;
+        let mut converged = 0;
+        let mut fulfilled: BTreeSet<(String, String)> = BTreeSet::new();
+        for environment in environments {
+            if environment.kind() == EnvironmentKind::Producer {
+                continue;
+            }
+            match self.fulfil(&environment, &assets, true).await {
+                Ok(pairs) => {
+                    converged += 1;
+                    fulfilled.extend(pairs);
+                }
+                Err(error) => tracing::warn!(
+                    environment = %environment.name,
+                    %error,
+                    "fulfilment of an environment failed; it is tried again"
+                ),
+            }
+        }
+        self.report_not_applicable(&assets, &fulfilled).await?;
+        Ok(converged)
+    }
+
+    /// The catalog's assets as provisioning's projection holds them.
+    async fn projected_assets(&self) -> Result<Vec<Asset>, ApiError> {
         let mut assets = Vec::new();
         let mut undecodable = 0;
         projection::for_each_node(self.store().db(), projection::CATALOG, |row| {
@@ -59,26 +86,41 @@ impl Provisioning {
                 "projected assets that do not decode were skipped"
             );
         }
-        let mut converged = 0;
-        let mut fulfilled: BTreeSet<(String, String)> = BTreeSet::new();
-        for environment in environments {
-            if environment.kind() == EnvironmentKind::Producer {
-                continue;
-            }
-            match self.fulfil(&environment, &assets).await {
-                Ok(pairs) => {
-                    converged += 1;
-                    fulfilled.extend(pairs);
-                }
-                Err(error) => tracing::warn!(
-                    environment = %environment.name,
-                    %error,
-                    "fulfilment of an environment failed; it is tried again"
+        Ok(assets)
+    }
+
+    /// Looks for drift on one consumer environment now, and repairs it when asked; the
+    /// environment comes back with the drift found.
+    pub async fn reconcile_environment(
+        &self,
+        caller: &Caller,
+        request: ReconcileEnvironmentRequest,
+    ) -> Result<Environment, ApiError> {
+        let environment = self
+            .visible_environment(caller, &request.name, MANAGE, true, "ReconcileEnvironment")
+            .await?;
+        if environment.state() != EnvironmentState::Active {
+            return Err(ApiError::precondition(
+                format!(
+                    "{} is {}: only an ACTIVE environment is reconciled",
+                    environment.name,
+                    environment.state().as_str_name()
                 ),
-            }
+                Vec::new(),
+            ));
         }
-        self.report_not_applicable(&assets, &fulfilled).await?;
-        Ok(converged)
+        if environment.kind() == EnvironmentKind::Producer {
+            return Err(ApiError::precondition(
+                format!(
+                    "{} is a producer environment: it holds no grants",
+                    environment.name
+                ),
+                Vec::new(),
+            ));
+        }
+        let assets = self.projected_assets().await?;
+        self.fulfil(&environment, &assets, request.repair).await?;
+        resources::get(self.store().db(), &environment.name).await
     }
 
     /// Subscribed assets whose grant no consumer environment fulfils (the project has none on
@@ -124,11 +166,13 @@ impl Provisioning {
         self.fulfilment.report(reports).await
     }
 
-    /// Converges one environment; returns the (asset, grant) pairs it fulfils.
-    async fn fulfil(
+    /// Converges one environment (with `repair` false, only finds its drift); returns the
+    /// (asset, grant) pairs it fulfils. The drift found is recorded on the environment.
+    pub(crate) async fn fulfil(
         &self,
         environment: &Environment,
         assets: &[Asset],
+        repair: bool,
     ) -> Result<Vec<(String, String)>, ApiError> {
         let blueprint: Blueprint =
             resources::get(self.store().db(), &environment.blueprint).await?;
@@ -141,6 +185,34 @@ impl Provisioning {
             .strip_prefix("environments/")
             .unwrap_or_default();
         let role = parameters::role_name(id);
+        // The login itself first: a role dropped by hand is drift, recreated with its password.
+        let mut drift = Vec::new();
+        let exists = postgres::role_exists(&target, &role)
+            .await
+            .map_err(|error| ApiError::Unavailable(format!("{}: {error}", environment.name)))?;
+        if !exists {
+            drift.push(format!("role {role} is missing"));
+            if !repair {
+                self.record_drift(environment, drift, false).await?;
+                return Ok(Vec::new());
+            }
+            let password = self.password_of(&environment.name).await?;
+            let steps = super::deployments::steps(
+                environment,
+                &blueprint,
+                super::deployments::Operation::Create,
+                password,
+                &database,
+            );
+            let outcome = postgres::apply(&target, &steps).await;
+            if !outcome.succeeded {
+                self.record_drift(environment, drift, false).await?;
+                return Err(ApiError::Unavailable(format!(
+                    "{}: the missing role could not be recreated",
+                    environment.name
+                )));
+            }
+        }
 
         let mut desired = Vec::new();
         let mut given_by: Vec<(String, String, Vec<String>)> = Vec::new();
@@ -212,11 +284,22 @@ impl Provisioning {
             .filter(|pair| !granted_before.contains(pair))
             .map(|(asset, grant)| report(grant, asset, FulfilmentState::GrantInProgress, ""))
             .collect();
-        self.fulfilment.report(starting).await?;
+        if repair {
+            self.fulfilment.report(starting).await?;
+        }
 
-        let converged = grants::converge(&target, &role, &desired)
+        // The drift is measured against what the last round applied (the first round after a
+        // start only converges); a reconcile asked for by a user, against what is granted now.
+        let applied = self.last_applied(&environment.name, &desired, repair);
+        let converged = grants::converge(&target, &role, &desired, applied.as_deref(), repair)
             .await
             .map_err(|error| ApiError::Unavailable(format!("{}: {error}", environment.name)))?;
+        drift.extend(converged.drift.iter().cloned());
+        self.record_drift(environment, drift, repair).await?;
+        if !repair {
+            return Ok(Vec::new());
+        }
+        self.remember_applied(&environment.name, desired.clone());
         let now = weft_storage::write::now();
         let mut rows = Vec::new();
         let mut reports = Vec::new();
@@ -410,5 +493,96 @@ impl Provisioning {
                 .collect(),
             next_page_token,
         })
+    }
+}
+
+impl Provisioning {
+    /// Keeps the drift found on the environment when it differs from what is kept: an update
+    /// of the environment (its event on the outbox, its journal record), nothing otherwise.
+    async fn record_drift(
+        &self,
+        environment: &Environment,
+        found: Vec<String>,
+        repaired: bool,
+    ) -> Result<(), ApiError> {
+        let kept: Vec<&str> = environment
+            .drifts
+            .iter()
+            .map(|drift| drift.description.as_str())
+            .collect();
+        let same = kept.len() == found.len() && kept.iter().zip(&found).all(|(a, b)| a == b);
+        if same
+            && environment
+                .drifts
+                .iter()
+                .all(|drift| drift.repaired == repaired)
+        {
+            return Ok(());
+        }
+        if found.is_empty() && kept.is_empty() {
+            return Ok(());
+        }
+        if !found.is_empty() {
+            tracing::warn!(environment = %environment.name, drifts = found.len(), repaired, "drift on the data plane");
+        }
+        let now = Some(weft_proto::time::timestamp(weft_storage::write::now()));
+        let drifts: Vec<Drift> = found
+            .into_iter()
+            .map(|description| Drift {
+                description,
+                repaired,
+                detect_time: now,
+            })
+            .collect();
+        let count = drifts.len();
+        let result = resources::update(
+            self.store(),
+            super::deployments::DEPLOYER,
+            Edit::new("Reconcile", &environment.name, "")
+                .verb("drift_detected")
+                .detail(serde_json::json!({ "drifts": count, "repaired": repaired })),
+            move |_, mut stored: Environment| {
+                Box::pin(async move {
+                    stored.drifts = drifts;
+                    Ok(stored)
+                })
+            },
+        )
+        .await;
+        match result {
+            // Changed meanwhile: the next round records it.
+            Ok(_) | Err(ApiError::Aborted(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Provisioning {
+    /// What the last round applied to `environment`; `None` after a start, unless `repair` is
+    /// false (an explicit look for drift: measured against what is granted now).
+    fn last_applied(
+        &self,
+        environment: &str,
+        desired: &[TableAccess],
+        repair: bool,
+    ) -> Option<Vec<TableAccess>> {
+        let applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(environment)
+            .cloned();
+        match applied {
+            Some(applied) => Some(applied),
+            None if !repair => Some(desired.to_vec()),
+            None => None,
+        }
+    }
+
+    fn remember_applied(&self, environment: &str, desired: Vec<TableAccess>) {
+        self.applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(environment.to_string(), desired);
     }
 }

@@ -10,12 +10,14 @@ pub mod fulfilment;
 mod members;
 pub mod parameters;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 use weft_access_checks::{GrantFulfilment, Memberships};
 use weft_storage::Store;
 
+use crate::dataplane::grants::TableAccess;
 use crate::sealing::Sealer;
 
 /// Provisioning, as the gRPC adapter and the deployer see it.
@@ -29,6 +31,8 @@ pub struct Provisioning {
     deployer: Arc<Notify>,
     /// Wakes the fulfiller when what is granted, or where, may have changed.
     fulfiller: Arc<Notify>,
+    /// What fulfilment last applied per environment (drift is measured against it).
+    applied: Arc<Mutex<HashMap<String, Vec<TableAccess>>>>,
 }
 
 impl Provisioning {
@@ -45,6 +49,7 @@ impl Provisioning {
             sealer,
             deployer: Arc::new(Notify::new()),
             fulfiller: Arc::new(Notify::new()),
+            applied: Arc::default(),
         }
     }
 
