@@ -6,6 +6,7 @@
 //! an unreachable data plane fails the deployment with a clear error; no secret is returned.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prost_types::value::Kind;
@@ -90,19 +91,59 @@ async fn role_exists(admin: &mut PgConnection, role: &str) -> bool {
         .is_some()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn environments_on_a_postgres_data_plane() {
-    for backend in backends() {
-        let plane = DataPlane::start().unwrap();
-        let suite = TestSuite::start(backend.clone()).await.unwrap();
-        run(&suite, &plane).await;
-        suite.stop().await.unwrap();
-        // The data plane's own log holds no generated password and no admin URL.
-        assert!(!plane.log().contains(&plane.admin_password));
+/// Everything the services log during the test (every level, sqlx's statements included).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-async fn run(suite: &TestSuite, plane: &DataPlane) {
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_on_a_postgres_data_plane() {
+    let captured = Captured::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .init();
+    for backend in backends() {
+        let plane = DataPlane::start().unwrap();
+        let suite = TestSuite::start(backend.clone()).await.unwrap();
+        let mut secrets = run(&suite, &plane).await;
+        suite.stop().await.unwrap();
+        secrets.push(plane.admin_password.clone());
+        let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        // The capture works (the failed deployments were logged)…
+        assert!(logs.contains("a deployment failed"), "nothing was captured");
+        // …and neither Weft's logs nor the data plane's hold a password or an admin URL.
+        for secret in &secrets {
+            assert!(!logs.contains(secret.as_str()), "a secret was logged");
+            assert!(
+                !plane.log().contains(secret.as_str()),
+                "the data plane logged a secret"
+            );
+        }
+    }
+}
+
+/// Runs the scenario; returns every secret it saw (they must appear in no log).
+async fn run(suite: &TestSuite, plane: &DataPlane) -> Vec<String> {
     let alice = suite.token("users/alice", &[]);
     let bob = suite.token("users/bob", &[]);
     let carol = suite.token("users/carol", &[]);
@@ -546,6 +587,12 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         })
         .await
         .unwrap();
+    vec![
+        handed.password,
+        rotated.password,
+        login_of_producer.password,
+        "sup3r-s3cret".to_string(),
+    ]
 }
 
 fn custom_blueprint() -> Blueprint {
