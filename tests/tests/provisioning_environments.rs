@@ -14,7 +14,9 @@ use prost_types::{Struct, Value};
 use sqlx::{Connection, PgConnection, Row};
 use tonic::Code;
 use weft_proto::weft::governance::v1::{CreateProjectRequest, Project, ProjectMember, ProjectRole};
+use weft_proto::weft::provisioning::v1::provisioning_internal_service_client::ProvisioningInternalServiceClient;
 use weft_proto::weft::provisioning::v1::*;
+use weft_runtime::ServiceKind;
 use weft_testkit::{TestSuite, backends};
 use weft_tests::data_plane::DataPlane;
 use weft_tests::{Provisioning, bad_fields, governance, provisioning};
@@ -405,10 +407,70 @@ async fn run(suite: &TestSuite, plane: &DataPlane) -> Vec<String> {
     )
     .await
     .unwrap();
-    sqlx::query("CREATE TABLE sales.orders (id int)")
-        .execute(&mut producing)
+    for statement in [
+        "CREATE TABLE sales.orders (id int PRIMARY KEY, note text)",
+        "COMMENT ON COLUMN sales.orders.note IS 'free text'",
+        "CREATE VIEW sales.recent AS SELECT id FROM sales.orders",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut producing)
+            .await
+            .unwrap();
+    }
+
+    // Introspection (internal, for the catalog's data sources) lists what the schema holds.
+    let mut internal = ProvisioningInternalServiceClient::new(
+        suite
+            .backend_channel(ServiceKind::Provisioning, Some(ServiceKind::Catalog))
+            .unwrap(),
+    );
+    let found = internal
+        .introspect_environment(IntrospectEnvironmentRequest {
+            name: producer.name.clone(),
+            ..Default::default()
+        })
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
+    let names: Vec<(&str, bool)> = found
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.view))
+        .collect();
+    assert_eq!(names, vec![("orders", false), ("recent", true)]);
+    let columns = &found.tables[0].columns;
+    assert_eq!(columns[0].name, "id");
+    assert_eq!(columns[0].r#type, "integer");
+    assert!(columns[0].primary_key && !columns[0].nullable);
+    assert_eq!(columns[1].comment, "free text");
+    assert!(columns[1].nullable && !columns[1].primary_key);
+    let only_views = internal
+        .introspect_environment(IntrospectEnvironmentRequest {
+            name: producer.name.clone(),
+            table_patterns: vec!["rec%".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(only_views.tables.len(), 1);
+    let refused = internal
+        .introspect_environment(IntrospectEnvironmentRequest {
+            name: consumer.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let refused = internal
+        .introspect_environment(IntrospectEnvironmentRequest {
+            name: producer.name.clone(),
+            table_patterns: vec!["x".repeat(300)],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&refused), vec!["table_patterns[0]"]);
     let deleting = owner
         .delete_environment(DeleteEnvironmentRequest {
             name: producer.name.clone(),
@@ -427,7 +489,7 @@ async fn run(suite: &TestSuite, plane: &DataPlane) -> Vec<String> {
         .find(|a| a.kind == "DROP_SCHEMA")
         .unwrap();
     assert!(failing.error.contains("never drops tables"), "{failing:?}");
-    sqlx::query("DROP TABLE sales.orders")
+    sqlx::query("DROP TABLE sales.orders CASCADE")
         .execute(&mut producing)
         .await
         .unwrap();

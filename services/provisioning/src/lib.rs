@@ -1,9 +1,9 @@
 //! Weft's provisioning service: blueprints, environments of projects on a PostgreSQL data
 //! plane (a consumer's login role, a producer's schema), their deployments and credentials.
 //! Governance's grants are fulfilled as PostgreSQL privileges and row-level security policies
-//! of the consumer environments' roles (`domain::fulfilment`). Drift is found and
-//! repaired by the fulfiller and ReconcileEnvironment. IntrospectEnvironment is not built yet
-//! (UNIMPLEMENTED).
+//! of the consumer environments' roles (`domain::fulfilment`). Drift is found and repaired by
+//! the fulfiller and ReconcileEnvironment. IntrospectEnvironment (internal) lists a producer
+//! environment's tables for the catalog's data sources.
 
 pub mod api;
 pub mod dataplane;

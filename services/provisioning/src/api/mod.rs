@@ -1,6 +1,5 @@
 //! Provisioning's tonic adapter: takes the caller the interceptor authenticated, unwraps the
 //! request, calls the domain and maps `ApiError` to `Status`. No rules live here.
-//! IntrospectEnvironment is not built yet: it answers UNIMPLEMENTED (the generated default).
 
 use tonic::{Request, Response, Status};
 use weft_proto::weft::common::v1::WatchEventsRequest;
@@ -203,7 +202,7 @@ impl ProvisioningService for ProvisioningApi {
     }
 }
 
-/// `weft.provisioning.v1.ProvisioningInternalService`: the outbox stream.
+/// `weft.provisioning.v1.ProvisioningInternalService`: the outbox stream and introspection.
 pub struct ProvisioningInternalApi {
     provisioning: Provisioning,
 }
@@ -224,5 +223,16 @@ impl ProvisioningInternalService for ProvisioningInternalApi {
             self.provisioning.store(),
             request.into_inner(),
         )?))
+    }
+
+    async fn introspect_environment(
+        &self,
+        request: Request<IntrospectEnvironmentRequest>,
+    ) -> Result<Response<IntrospectEnvironmentResponse>, Status> {
+        Ok(Response::new(
+            self.provisioning
+                .introspect_environment(request.into_inner())
+                .await?,
+        ))
     }
 }

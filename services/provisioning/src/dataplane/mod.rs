@@ -4,6 +4,7 @@
 //! `format()` (`%I` quotes identifiers, `%L` escapes literals), never by splicing text.
 
 pub mod grants;
+pub mod introspect;
 pub mod postgres;
 pub mod row_filter;
 pub mod scram;

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod deployments;
 pub mod environments;
 pub mod fulfilment;
+pub mod introspection;
 mod members;
 pub mod parameters;
 
