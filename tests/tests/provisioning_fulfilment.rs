@@ -14,6 +14,7 @@ use prost_types::{Struct, Value};
 use sqlx::{Connection, PgConnection, Row};
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, Column, CreateAssetRequest, CreateTagKeyRequest, Location, Schema, TagKey,
+    UpdateAssetRequest,
 };
 use weft_proto::weft::common::v1::{DataFilter, Permission, Tag};
 use weft_proto::weft::governance::v1::*;
@@ -402,6 +403,100 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
+    // A tag-based grant: a table becomes readable once its asset carries the tag, with no
+    // new grant.
+    sqlx::query("CREATE TABLE sales.customers (id int, name text)")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sales.customers VALUES (1, 'Ada')")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin_catalog
+        .create_tag_key(CreateTagKeyRequest {
+            tag_key_id: "tier".into(),
+            tag_key: Some(TagKey {
+                allowed_values: vec!["gold".into()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let customers = admin_catalog
+        .create_asset(CreateAssetRequest {
+            parent: "domains/sales/dataProducts/orders".into(),
+            asset_id: "customers".into(),
+            asset: Some(Asset {
+                display_name: "Customers".into(),
+                kind: AssetKind::Table as i32,
+                location: Some(Location {
+                    namespace: format!("postgres://127.0.0.1:{}", plane.port),
+                    name: "postgres.sales.customers".into(),
+                }),
+                schema: Some(Schema {
+                    columns: vec![column("id", "int", &[]), column("name", "string", &[])],
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    admin_governance
+        .create_grant(CreateGrantRequest {
+            grant: Some(Grant {
+                principal: "projects/churn".into(),
+                target: Some(grant::Target::TagExpression(TagExpression {
+                    clauses: vec![TagClause {
+                        key: "tier".into(),
+                        values: vec!["gold".into()],
+                    }],
+                })),
+                permissions: vec![Permission::Select as i32],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let names = |mut session: PgConnection| async move {
+        sqlx::query("SELECT name FROM sales.customers")
+            .fetch_all(&mut session)
+            .await
+            .map(|rows| rows.len())
+    };
+    // Give the fulfiller a round: the untagged table stays refused.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(names(login(plane, user, password).await).await.is_err());
+    admin_catalog
+        .update_asset(UpdateAssetRequest {
+            asset: Some(Asset {
+                name: customers.name.clone(),
+                etag: customers.etag.clone(),
+                tags: vec![Tag {
+                    key: "tier".into(),
+                    value: "gold".into(),
+                }],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["tags".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    eventually(
+        plane,
+        user,
+        password,
+        "the tagged table is readable",
+        |session| async move { names(session).await.is_ok_and(|rows| rows == 1) },
+    )
+    .await;
 
     // Revoked: the next query is refused.
     admin_governance
