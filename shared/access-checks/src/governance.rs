@@ -11,9 +11,9 @@ use weft_proto::weft::common::v1::Permission;
 use weft_proto::weft::governance::v1::governance_internal_service_client::GovernanceInternalServiceClient;
 use weft_proto::weft::governance::v1::{
     AccessQuery, BatchCheckRequest, DescribeScopeRequest, DescribeScopeResponse,
-    EvaluateRulesRequest, EvaluateRulesResponse, ExplainAccessRequest, ExplainAccessResponse,
-    FindMissingPrincipalsRequest, FulfilmentReport, ListCallerProjectsRequest, ProjectRole,
-    ReportFulfilmentRequest,
+    EvaluateRulesRequest, EvaluateRulesResponse, ExplainAccessForServiceRequest,
+    ExplainAccessResponse, FindMissingPrincipalsRequest, FulfilmentReport,
+    ListCallerProjectsRequest, ProjectRole, ReportFulfilmentRequest,
 };
 use weft_runtime::{ApiError, Caller};
 
@@ -233,7 +233,7 @@ impl GrantFulfilment for Governance {
         asset: &str,
     ) -> Result<ExplainAccessResponse, ApiError> {
         let request = Self::bounded(
-            ExplainAccessRequest {
+            ExplainAccessForServiceRequest {
                 query: Some(AccessQuery {
                     principal: principal.to_string(),
                     permission: Permission::Select as i32,

@@ -740,7 +740,7 @@ impl GovernanceInternalService for GovernanceInternalApi {
     /// Provisioning's fulfilment asks what a project may read of an asset.
     async fn explain_access_for_service(
         &self,
-        request: Request<ExplainAccessRequest>,
+        request: Request<ExplainAccessForServiceRequest>,
     ) -> Result<Response<ExplainAccessResponse>, Status> {
         if request.extensions().get::<CallingService>()
             != Some(&CallingService(ServiceKind::Provisioning))
@@ -751,9 +751,11 @@ impl GovernanceInternalService for GovernanceInternalApi {
         }
         // Provisioning may ask about any principal (as an administrator may).
         let asker = Caller::new("services/provisioning", Vec::new(), true);
+        let request = ExplainAccessRequest {
+            query: request.into_inner().query,
+        };
         Ok(Response::new(
-            self.governance
-                .explain_access(&asker, request.into_inner())?,
+            self.governance.explain_access(&asker, request)?,
         ))
     }
 
