@@ -542,9 +542,10 @@ async fn write_fixture() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_directory_of_the_previous_release_gives_the_same_answers() {
     let fixture = fixture_dir();
-    let expected: BTreeMap<String, Value> =
+    let mut expected: BTreeMap<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(fixture.join("expected.json")).unwrap())
             .unwrap();
+    without_fulfilment_reports(&mut expected);
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
@@ -554,7 +555,10 @@ async fn a_data_directory_of_the_previous_release_gives_the_same_answers() {
     // little before comparing.
     let deadline = Instant::now() + Duration::from_secs(30);
     let found = loop {
-        match answers(&suite).await {
+        match answers(&suite).await.map(|mut found| {
+            without_fulfilment_reports(&mut found);
+            found
+        }) {
             Ok(found) if found == expected || Instant::now() > deadline => break found,
             Ok(_) => {}
             Err(status) if Instant::now() > deadline => panic!("{status:?}"),
@@ -568,6 +572,36 @@ async fn a_data_directory_of_the_previous_release_gives_the_same_answers() {
     assert_eq!(found.len(), expected.len());
     labels_were_kept(&suite).await;
     suite.stop();
+}
+
+/// Provisioning (new since the fixture) reports the fixture's subscription as NOT_APPLICABLE (its
+/// project has no environment): the one change of answer an upgrade brings. The fulfilment state
+/// and the times and etag that report moves are left out of the comparison.
+fn without_fulfilment_reports(answers: &mut BTreeMap<String, Value>) {
+    let Some(Value::Object(listing)) = answers.get_mut("ListSubscriptions") else {
+        return;
+    };
+    let Some(Value::Array(subscriptions)) = listing.get_mut("subscriptions") else {
+        return;
+    };
+    for subscription in subscriptions.iter_mut().filter_map(Value::as_object_mut) {
+        subscription.remove("updateTime");
+        subscription.remove("etag");
+        if let Some(Value::Array(assets)) = subscription.get_mut("assets") {
+            for asset in assets.iter_mut().filter_map(Value::as_object_mut) {
+                let state = asset.get("state").and_then(Value::as_str);
+                assert!(
+                    matches!(
+                        state,
+                        Some("FULFILMENT_STATE_GRANT_PENDING" | "FULFILMENT_STATE_NOT_APPLICABLE")
+                    ),
+                    "unexpected fulfilment {state:?}"
+                );
+                asset.remove("state");
+                asset.remove("updateTime");
+            }
+        }
+    }
 }
 
 /// The owners, tags and term links of the previous release's resources still answer List

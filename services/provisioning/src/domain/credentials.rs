@@ -25,17 +25,9 @@ impl Provisioning {
         request: GetEnvironmentCredentialsRequest,
     ) -> Result<EnvironmentCredentials, ApiError> {
         const METHOD: &str = "GetEnvironmentCredentials";
-        let environment = match self
-            .visible_environment(caller, &request.name, USE, false, METHOD)
-            .await
-        {
-            Ok(environment) => environment,
-            Err(error) => {
-                self.journal(caller, METHOD, &request.name, "DENIED")
-                    .await?;
-                return Err(error);
-            }
-        };
+        let environment = self
+            .usable_environment(caller, &request.name, METHOD)
+            .await?;
         let credentials = self.credentials(&environment).await?;
         self.journal(caller, METHOD, &environment.name, "SUCCEEDED")
             .await?;
@@ -48,17 +40,9 @@ impl Provisioning {
         request: RotateEnvironmentCredentialsRequest,
     ) -> Result<EnvironmentCredentials, ApiError> {
         const METHOD: &str = "RotateEnvironmentCredentials";
-        let environment = match self
-            .visible_environment(caller, &request.name, USE, false, METHOD)
-            .await
-        {
-            Ok(environment) => environment,
-            Err(error) => {
-                self.journal(caller, METHOD, &request.name, "DENIED")
-                    .await?;
-                return Err(error);
-            }
-        };
+        let environment = self
+            .usable_environment(caller, &request.name, METHOD)
+            .await?;
         active(&environment)?;
         let blueprint: Blueprint =
             resources::get(self.store().db(), &environment.blueprint).await?;
@@ -108,6 +92,25 @@ impl Provisioning {
         self.journal(caller, METHOD, &environment.name, "SUCCEEDED")
             .await?;
         self.credentials(&environment).await
+    }
+
+    /// The environment `name` if the caller may use its login; a refusal is journaled.
+    async fn usable_environment(
+        &self,
+        caller: &Caller,
+        name: &str,
+        method: &str,
+    ) -> Result<weft_proto::weft::provisioning::v1::Environment, ApiError> {
+        match self
+            .visible_environment(caller, name, USE, false, method)
+            .await
+        {
+            Ok(environment) => Ok(environment),
+            Err(error) => {
+                self.journal(caller, method, name, "DENIED").await?;
+                Err(error)
+            }
+        }
     }
 
     async fn credentials(

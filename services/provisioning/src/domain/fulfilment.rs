@@ -432,12 +432,7 @@ impl Provisioning {
             });
         }
         if !caller.is_admin {
-            let projects = self.projects_of(caller).await?;
-            let Some(mine) = projects
-                .iter()
-                .map(|project| resources::subject_is(project))
-                .reduce(SimpleExpr::or)
-            else {
+            let Some(mine) = self.own_environments(caller).await? else {
                 return Ok(ListGrantFulfilmentsResponse::default());
             };
             let environments =

@@ -2,8 +2,10 @@
 //! promises in principals.proto). A caller who may not see an environment gets the same
 //! PERMISSION_DENIED whether it exists or not (its project is only known once it is read).
 
+use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::governance::v1::ProjectRole;
 use weft_runtime::{ApiError, Caller};
+use weft_storage::resources;
 
 use super::Provisioning;
 
@@ -39,15 +41,19 @@ impl Provisioning {
             .map(|(_, role)| role))
     }
 
-    /// The caller's projects (for listings).
-    pub(crate) async fn projects_of(&self, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    /// For listings: the condition "an environment of one of the caller's projects"; `None`
+    /// when the caller belongs to no project (it sees nothing).
+    pub(crate) async fn own_environments(
+        &self,
+        caller: &Caller,
+    ) -> Result<Option<SimpleExpr>, ApiError> {
         Ok(self
             .memberships
             .projects_of(caller)
             .await?
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect())
+            .iter()
+            .map(|(project, _)| resources::subject_is(project))
+            .reduce(SimpleExpr::or))
     }
 
     /// PERMISSION_DENIED unless the caller's role in `project` is one of `roles`
