@@ -291,6 +291,21 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         .into_inner();
     assert!(hidden.fulfilments.is_empty(), "{hidden:?}");
 
+    // A round that finds the table as it should be touches nothing (the policy is not
+    // recreated: no lock is taken on the producer's table every interval).
+    let policy_oid = |mut admin: PgConnection| async move {
+        let row = sqlx::query("SELECT oid::bigint FROM pg_policy WHERE polname = $1")
+            .bind(user.to_string())
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        row.get::<i64, _>(0)
+    };
+    let before = policy_oid(login(plane, &plane.admin_user, &plane.admin_password).await).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after = policy_oid(login(plane, &plane.admin_user, &plane.admin_password).await).await;
+    assert_eq!(before, after, "two reconcile rounds later, the same policy");
+
     // A Cedar guardrail forbidding pii columns takes `email` away.
     admin_governance
         .create_policy(CreatePolicyRequest {

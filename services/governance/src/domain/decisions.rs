@@ -296,6 +296,26 @@ impl Governance {
         caller: &Caller,
         request: ExplainAccessRequest,
     ) -> Result<ExplainAccessResponse, ApiError> {
+        self.explain(caller, request, true)
+    }
+
+    /// ExplainAccess about any principal for provisioning's fulfilment, which asks it about
+    /// every granted asset each reconcile round: not a decision a caller acts on, so it is not
+    /// put in the decision audit (what provisioning applies is reported and kept by it).
+    pub fn explain_access_for_service(
+        &self,
+        request: ExplainAccessRequest,
+    ) -> Result<ExplainAccessResponse, ApiError> {
+        let asker = Caller::new("services/provisioning", Vec::new(), true);
+        self.explain(&asker, request, false)
+    }
+
+    fn explain(
+        &self,
+        caller: &Caller,
+        request: ExplainAccessRequest,
+        journal: bool,
+    ) -> Result<ExplainAccessResponse, ApiError> {
         let query = request.query.unwrap_or_default();
         let mut errors = FieldErrors::new();
         let permission = validate_query(&mut errors, "query", &query);
@@ -305,14 +325,16 @@ impl Governance {
             self.engine()
                 .index()
                 .evaluate(&subject, permission, &query.resource, true);
-        self.decision_log().record(
-            caller.subject(),
-            caller.subject(),
-            permission,
-            &query.resource,
-            evaluation.allowed,
-            &evaluation.reason,
-        );
+        if journal {
+            self.decision_log().record(
+                caller.subject(),
+                caller.subject(),
+                permission,
+                &query.resource,
+                evaluation.allowed,
+                &evaluation.reason,
+            );
+        }
         let effective_row_filter_text = evaluation
             .row_filter
             .as_ref()

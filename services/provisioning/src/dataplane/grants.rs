@@ -45,6 +45,83 @@ pub struct Converged {
     pub granted: BTreeMap<String, TableOutcome>,
     pub revoked: BTreeMap<String, TableOutcome>,
     pub drift: Vec<String>,
+    /// Granted tables found as they should be (nothing applied).
+    pub unchanged: BTreeSet<String>,
+}
+
+/// A role's privileges and Weft policy on one table, as PostgreSQL's catalogs hold them.
+struct Actual {
+    table_wide: bool,
+    policy: bool,
+    policy_comment: String,
+    row_security: bool,
+    columns: Vec<String>,
+}
+
+impl Actual {
+    /// Whether the table is exactly as `access` (whose statements are summed up by `marker`)
+    /// would make it.
+    fn matches(&self, access: &TableAccess, marker: &str) -> bool {
+        let columns_match = if access.columns.is_empty() {
+            self.table_wide
+        } else {
+            let granted: BTreeSet<&str> = self.columns.iter().map(String::as_str).collect();
+            let wanted: BTreeSet<&str> = access.columns.iter().map(String::as_str).collect();
+            !self.table_wide && granted == wanted
+        };
+        columns_match
+            && self.policy
+            && self.policy_comment == marker
+            && (access.row_filter.is_none() || self.row_security)
+    }
+}
+
+/// "weft:" and a hash of what a table's grant and policy say.
+fn marker_of(select: &str, predicate: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{select}\n{predicate}").as_bytes());
+    format!("weft:{}", hex::encode(&digest[..12]))
+}
+
+/// `role`'s privileges and policy on `schema.table`; `None` when the table does not exist.
+async fn actual(
+    connection: &mut PgConnection,
+    role: &str,
+    schema: &str,
+    table: &str,
+) -> Result<Option<Actual>, String> {
+    let row: Option<(bool, bool, String, bool, Vec<String>)> = sqlx::query_as(
+        "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1), \
+              t AS (SELECT c.oid, c.relrowsecurity, c.relacl FROM pg_class c \
+                      JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = $2 AND c.relname = $3), \
+              p AS (SELECT pol.oid FROM pg_policy pol, t \
+                     WHERE pol.polrelid = t.oid AND pol.polname = $1) \
+         SELECT \
+           EXISTS (SELECT 1 FROM r, aclexplode(t.relacl) a WHERE a.grantee = r.oid), \
+           EXISTS (SELECT 1 FROM p), \
+           coalesce((SELECT obj_description(p.oid, 'pg_policy') FROM p), ''), \
+           t.relrowsecurity, \
+           ARRAY(SELECT at.attname::text FROM r, pg_attribute at, aclexplode(at.attacl) a \
+                  WHERE at.attrelid = t.oid AND a.grantee = r.oid \
+                    AND a.privilege_type = 'SELECT' ORDER BY 1) \
+         FROM t",
+    )
+    .bind(role)
+    .bind(schema)
+    .bind(table)
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(|e| postgres::describe(&e))?;
+    Ok(row.map(
+        |(table_wide, policy, policy_comment, row_security, columns)| Actual {
+            table_wide,
+            policy,
+            policy_comment,
+            row_security,
+            columns,
+        },
+    ))
 }
 
 /// Makes `role`'s privileges on `target` equal to `desired` (with `repair` false, changes
@@ -155,6 +232,17 @@ fn converge_on<'a>(
                 Some(filter) => row_filter::render(filter, &quotes)?,
                 None => "TRUE".to_string(),
             };
+            // What this table's privileges and policy are made of, kept as the policy's comment:
+            // a round that finds it unchanged touches nothing (no lock on the producer's table).
+            let marker = marker_of(&select, &predicate);
+            let current = actual(&mut transaction, role, &access.schema, &access.table).await?;
+            if current.as_ref().is_some_and(|current| {
+                schemas_held.contains(&access.schema) && current.matches(access, &marker)
+            }) {
+                converged.granted.insert(key, TableOutcome::default());
+                converged.unchanged.insert(access.key());
+                continue;
+            }
             let mut statements = vec![
                 format!("GRANT USAGE ON SCHEMA {} TO {role_q}", q(&access.schema)?),
                 format!("REVOKE ALL ON TABLE {table_q} FROM {role_q}"),
@@ -163,6 +251,8 @@ fn converge_on<'a>(
                 format!(
                     "CREATE POLICY {role_q} ON {table_q} AS PERMISSIVE FOR SELECT TO {role_q} USING ({predicate})"
                 ),
+                // The marker is hex made here, never user text.
+                format!("COMMENT ON POLICY {role_q} ON {table_q} IS '{marker}'"),
             ];
             if access.row_filter.is_some() {
                 statements.push(format!("ALTER TABLE {table_q} ENABLE ROW LEVEL SECURITY"));
@@ -271,16 +361,14 @@ async fn drift(
     }
     for access in desired {
         let key = access.key();
-        let row: Option<(bool, bool, bool, Vec<String>)> = sqlx::query_as(
-            "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1),                   t AS (SELECT c.oid, c.relrowsecurity FROM pg_class c                           JOIN pg_namespace n ON n.oid = c.relnamespace                          WHERE n.nspname = $2 AND c.relname = $3)              SELECT                EXISTS (SELECT 1 FROM t, r, pg_class c, aclexplode(c.relacl) a                         WHERE c.oid = t.oid AND a.grantee = r.oid),                EXISTS (SELECT 1 FROM pg_policies                         WHERE schemaname = $2 AND tablename = $3 AND policyname = $1),                (SELECT relrowsecurity FROM t),                ARRAY(SELECT at.attname::text FROM t, r, pg_attribute at, aclexplode(at.attacl) a                       WHERE at.attrelid = t.oid AND a.grantee = r.oid                         AND a.privilege_type = 'SELECT' ORDER BY 1)              FROM t",
-        )
-        .bind(role)
-        .bind(&access.schema)
-        .bind(&access.table)
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(|e| postgres::describe(&e))?;
-        let Some((table_wide, policy, row_security, columns)) = row else {
+        let Some(Actual {
+            table_wide,
+            policy,
+            row_security,
+            columns,
+            ..
+        }) = actual(connection, role, &access.schema, &access.table).await?
+        else {
             found.push(format!("table {key} does not exist on the data plane"));
             continue;
         };

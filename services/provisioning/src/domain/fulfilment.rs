@@ -312,8 +312,13 @@ impl Provisioning {
             } else {
                 FulfilmentState::GrantFailed
             };
+            let unchanged = converged.unchanged.contains(&key);
             for grant in grants {
                 kept.insert((asset.clone(), grant.clone()));
+                if unchanged && granted_before.contains(&(asset.clone(), grant.clone())) {
+                    // Already GRANTED and found as it should be: nothing to write or report.
+                    continue;
+                }
                 reports.push(report(grant.clone(), asset.clone(), state, &error));
                 rows.push(Fulfilment {
                     environment: environment.name.clone(),
