@@ -536,6 +536,36 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
     let revoked = listed_fulfilments(&mut owner, "state=REVOKED").await;
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     assert_eq!(revoked[0].grant, grant.name);
+
+    // Deleting the environment drops its role: what it still fulfilled is reported revoked.
+    owner
+        .delete_environment(DeleteEnvironmentRequest {
+            name: "environments/churn".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut still_granted = Vec::new();
+    for _ in 0..300 {
+        still_granted = owner
+            .list_grant_fulfilments(ListGrantFulfilmentsRequest {
+                filter: "state=GRANTED".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .fulfilments;
+        if still_granted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(still_granted.is_empty(), "{still_granted:?}");
+    assert_eq!(
+        listed_fulfilments(&mut owner, "state=REVOKED").await.len(),
+        2
+    );
 }
 
 /// The fulfilments matching `filter`, once there are any (for at most 30 s).

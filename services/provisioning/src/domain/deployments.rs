@@ -261,6 +261,11 @@ impl Provisioning {
             ),
         ])
         .await?;
+        if saved.state() == EnvironmentState::Deleted
+            && let Err(error) = self.revoke_fulfilments(&saved.name).await
+        {
+            tracing::warn!(environment = %saved.name, %error, "revocations of a deleted environment were not reported");
+        }
         // A new or changed login: its grants are applied now, not at the next interval.
         self.fulfiller.notify_one();
         Ok(deployment)

@@ -36,12 +36,17 @@ impl Provisioning {
             .checked_new_environment(&request.environment_id, input)
             .await?;
         let name = environment.name.clone();
+        // The idempotency record keeps a hash of the request: of one without its secrets.
+        let mut fingerprinted = request.clone();
+        if let Some(input) = fingerprinted.environment.as_mut() {
+            input.parameters = environment.parameters.clone();
+        }
         let created = resources::create(
             self.store(),
             caller.subject(),
             "CreateEnvironment",
             &request.request_id,
-            &request,
+            &fingerprinted,
             move |conn| -> BoxFuture<'_, Result<Environment, ApiError>> {
                 Box::pin(async move {
                     for (key, value) in sealed {

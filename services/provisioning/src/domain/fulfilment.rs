@@ -11,19 +11,14 @@
 use std::collections::BTreeSet;
 
 use prost::Message;
-use sea_orm::ColumnTrait;
-use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::catalog::v1::Asset;
 use weft_proto::weft::governance::v1::{
     FulfilmentReport, FulfilmentState, Grant, GrantState, grant,
 };
 use weft_proto::weft::provisioning::v1::{
-    Blueprint, Drift, Environment, EnvironmentKind, EnvironmentState, GrantFulfilment,
-    ListGrantFulfilmentsRequest, ListGrantFulfilmentsResponse, ReconcileEnvironmentRequest,
+    Blueprint, Environment, EnvironmentKind, EnvironmentState, ReconcileEnvironmentRequest,
 };
-use weft_runtime::paging::PageRequest;
-use weft_runtime::{ApiError, Caller, filter};
-use weft_storage::resources::Edit;
+use weft_runtime::{ApiError, Caller};
 use weft_storage::{projection, resources};
 
 use super::Provisioning;
@@ -400,189 +395,44 @@ pub fn state_name(state: FulfilmentState) -> String {
 }
 
 impl Provisioning {
-    /// The fulfilments of the environments the caller may see (administrators: all), filtered
-    /// by `grant`, `asset`, `environment` or `state` (e.g. `state=GRANTED`).
-    pub async fn list_grant_fulfilments(
-        &self,
-        caller: &Caller,
-        request: ListGrantFulfilmentsRequest,
-    ) -> Result<ListGrantFulfilmentsResponse, ApiError> {
-        use fulfilments::fulfilment::Column;
-        let terms = filter::parse(&request.filter, &["grant", "asset", "environment", "state"])?;
-        let page = PageRequest::parse(
-            request.page_size,
-            &request.page_token,
-            &format!("fulfilments?{}", request.filter),
-        )?;
-        let mut conditions: Vec<SimpleExpr> = Vec::new();
-        for term in &terms {
-            conditions.push(match term.field.as_str() {
-                "grant" => Column::Grant.eq(term.value.clone()),
-                "asset" => Column::Asset.eq(term.value.clone()),
-                "environment" => Column::Environment.eq(term.value.clone()),
-                "state" => {
-                    let full = format!(
-                        "FULFILMENT_STATE_{}",
-                        term.value.trim_start_matches("FULFILMENT_STATE_")
-                    );
-                    let state = FulfilmentState::from_str_name(&full).ok_or_else(|| {
-                        ApiError::invalid(
-                            "filter",
-                            format!("'{}' is not a fulfilment state", term.value),
-                        )
-                    })?;
-                    Column::State.eq(state_name(state))
-                }
-                other => return Err(filter::unhandled(other)),
-            });
-        }
-        if !caller.is_admin {
-            let Some(mine) = self.own_environments(caller).await? else {
-                return Ok(ListGrantFulfilmentsResponse::default());
-            };
-            let environments =
-                resources::list::<Environment, _>(self.store().db(), vec![mine], None, 10_000)
-                    .await?;
-            let names: Vec<String> = environments.into_iter().map(|e| e.name).collect();
-            conditions.push(Column::Environment.is_in(names));
-        }
-        let after = match &page.after {
-            Some(token) => {
-                let mut parts = token.splitn(3, '\n').map(str::to_string);
-                match (parts.next(), parts.next(), parts.next()) {
-                    (Some(environment), Some(asset), Some(grant)) => {
-                        Some((environment, asset, grant))
-                    }
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "page_token",
-                            "is not a token from this listing",
-                        ));
-                    }
-                }
-            }
-            None => None,
-        };
-        let rows =
-            fulfilments::list(self.store().db(), conditions, after, page.fetch_limit()).await?;
-        let mut listed: Vec<(String, GrantFulfilment)> = rows
+    /// A deleted environment's role is gone with its privileges: what it fulfilled is marked
+    /// and reported REVOKED.
+    pub(crate) async fn revoke_fulfilments(&self, environment: &str) -> Result<(), ApiError> {
+        let revoked = state_name(FulfilmentState::Revoked);
+        let rows: Vec<Fulfilment> = fulfilments::of_environment(self.store().db(), environment)
+            .await?
             .into_iter()
+            .filter(|row| row.state != revoked)
+            .collect();
+        let reports = rows
+            .iter()
             .map(|row| {
-                let key = format!("{}\n{}\n{}", row.environment, row.asset, row.grant);
-                let statements: Vec<String> =
-                    serde_json::from_str(&row.statements).unwrap_or_default();
-                (
-                    key,
-                    GrantFulfilment {
-                        grant: row.grant,
-                        asset: row.asset,
-                        environment: row.environment,
-                        state: row.state,
-                        statements,
-                        error: row.error,
-                        update_time: Some(weft_proto::time::timestamp(row.update_time)),
-                    },
+                report(
+                    row.grant.clone(),
+                    row.asset.clone(),
+                    FulfilmentState::Revoked,
+                    "",
                 )
             })
             .collect();
-        let next_page_token = page.finish(&mut listed, |(key, _)| key.as_str());
-        Ok(ListGrantFulfilmentsResponse {
-            fulfilments: listed
-                .into_iter()
-                .map(|(_, fulfilment)| fulfilment)
-                .collect(),
-            next_page_token,
-        })
-    }
-}
-
-impl Provisioning {
-    /// Keeps the drift found on the environment when it differs from what is kept: an update
-    /// of the environment (its event on the outbox, its journal record), nothing otherwise.
-    async fn record_drift(
-        &self,
-        environment: &Environment,
-        found: Vec<String>,
-        repaired: bool,
-    ) -> Result<(), ApiError> {
-        let kept: Vec<&str> = environment
-            .drifts
-            .iter()
-            .map(|drift| drift.description.as_str())
-            .collect();
-        let same = kept.len() == found.len() && kept.iter().zip(&found).all(|(a, b)| a == b);
-        if same
-            && environment
-                .drifts
-                .iter()
-                .all(|drift| drift.repaired == repaired)
-        {
-            return Ok(());
+        let now = weft_storage::write::now();
+        let txn = self
+            .store()
+            .begin_write(super::deployments::DEPLOYER)
+            .await?;
+        for row in rows {
+            fulfilments::put(
+                txn.conn(),
+                Fulfilment {
+                    state: revoked.clone(),
+                    error: String::new(),
+                    update_time: now,
+                    ..row
+                },
+            )
+            .await?;
         }
-        if found.is_empty() && kept.is_empty() {
-            return Ok(());
-        }
-        if !found.is_empty() {
-            tracing::warn!(environment = %environment.name, drifts = found.len(), repaired, "drift on the data plane");
-        }
-        let now = Some(weft_proto::time::timestamp(weft_storage::write::now()));
-        let drifts: Vec<Drift> = found
-            .into_iter()
-            .map(|description| Drift {
-                description,
-                repaired,
-                detect_time: now,
-            })
-            .collect();
-        let count = drifts.len();
-        let result = resources::update(
-            self.store(),
-            super::deployments::DEPLOYER,
-            Edit::new("Reconcile", &environment.name, "")
-                .verb("drift_detected")
-                .detail(serde_json::json!({ "drifts": count, "repaired": repaired })),
-            move |_, mut stored: Environment| {
-                Box::pin(async move {
-                    stored.drifts = drifts;
-                    Ok(stored)
-                })
-            },
-        )
-        .await;
-        match result {
-            // Changed meanwhile: the next round records it.
-            Ok(_) | Err(ApiError::Aborted(_)) => Ok(()),
-            Err(error) => Err(error),
-        }
-    }
-}
-
-impl Provisioning {
-    /// What the last round applied to `environment`; `None` after a start, unless `repair` is
-    /// false (an explicit look for drift: measured against what is granted now).
-    fn last_applied(
-        &self,
-        environment: &str,
-        desired: &[TableAccess],
-        repair: bool,
-    ) -> Option<Vec<TableAccess>> {
-        let applied = self
-            .applied
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(environment)
-            .cloned();
-        match applied {
-            Some(applied) => Some(applied),
-            None if !repair => Some(desired.to_vec()),
-            None => None,
-        }
-    }
-
-    fn remember_applied(&self, environment: &str, desired: Vec<TableAccess>) {
-        self.applied
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(environment.to_string(), desired);
+        txn.commit(Vec::new()).await?;
+        self.fulfilment.report(reports).await
     }
 }

@@ -5,8 +5,10 @@
 pub mod blueprints;
 pub mod credentials;
 pub mod deployments;
+mod drift;
 pub mod environments;
 pub mod fulfilment;
+mod fulfilment_listing;
 pub mod introspection;
 mod members;
 pub mod parameters;
