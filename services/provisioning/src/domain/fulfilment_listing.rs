@@ -1,8 +1,6 @@
 //! ListGrantFulfilments: what fulfilment did, per environment, asset and grant, for the
 //! environments of the caller's projects (administrators: all).
 
-use sea_orm::ColumnTrait;
-use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::governance::v1::FulfilmentState;
 use weft_proto::weft::provisioning::v1::Environment;
 use weft_proto::weft::provisioning::v1::{
@@ -24,19 +22,19 @@ impl Provisioning {
         caller: &Caller,
         request: ListGrantFulfilmentsRequest,
     ) -> Result<ListGrantFulfilmentsResponse, ApiError> {
-        use fulfilments::fulfilment::Column;
         let terms = filter::parse(&request.filter, &["grant", "asset", "environment", "state"])?;
         let page = PageRequest::parse(
             request.page_size,
             &request.page_token,
             &format!("fulfilments?{}", request.filter),
         )?;
-        let mut conditions: Vec<SimpleExpr> = Vec::new();
+        let mut wanted = fulfilments::Filter::default();
         for term in &terms {
-            conditions.push(match term.field.as_str() {
-                "grant" => Column::Grant.eq(term.value.clone()),
-                "asset" => Column::Asset.eq(term.value.clone()),
-                "environment" => Column::Environment.eq(term.value.clone()),
+            let value = Some(term.value.clone());
+            match term.field.as_str() {
+                "grant" => wanted.grant = value,
+                "asset" => wanted.asset = value,
+                "environment" => wanted.environment = value,
                 "state" => {
                     let full = format!(
                         "FULFILMENT_STATE_{}",
@@ -48,10 +46,10 @@ impl Provisioning {
                             format!("'{}' is not a fulfilment state", term.value),
                         )
                     })?;
-                    Column::State.eq(state_name(state))
+                    wanted.state = Some(state_name(state));
                 }
                 other => return Err(filter::unhandled(other)),
-            });
+            }
         }
         if !caller.is_admin {
             let Some(mine) = self.own_environments(caller).await? else {
@@ -61,7 +59,7 @@ impl Provisioning {
                 resources::list::<Environment, _>(self.store().db(), vec![mine], None, 10_000)
                     .await?;
             let names: Vec<String> = environments.into_iter().map(|e| e.name).collect();
-            conditions.push(Column::Environment.is_in(names));
+            wanted.environments = Some(names);
         }
         let after = match &page.after {
             Some(token) => {
@@ -80,8 +78,7 @@ impl Provisioning {
             }
             None => None,
         };
-        let rows =
-            fulfilments::list(self.store().db(), conditions, after, page.fetch_limit()).await?;
+        let rows = fulfilments::list(self.store().db(), wanted, after, page.fetch_limit()).await?;
         let mut listed: Vec<(String, GrantFulfilment)> = rows
             .into_iter()
             .map(|row| {

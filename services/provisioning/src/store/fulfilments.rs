@@ -79,11 +79,44 @@ pub async fn of_environment<C: ConnectionTrait>(
         .map_err(db_error)
 }
 
-/// Fulfilments matching every condition, ordered by (environment, asset, grant), after `after`
+/// What a listing keeps: rows matching every field set.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub grant: Option<String>,
+    pub asset: Option<String>,
+    pub environment: Option<String>,
+    /// A state name without its prefix, e.g. "GRANTED".
+    pub state: Option<String>,
+    /// Only these environments (the caller's), when set.
+    pub environments: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn conditions(self) -> Vec<SimpleExpr> {
+        use fulfilment::Column;
+        let mut conditions = Vec::new();
+        for (column, value) in [
+            (Column::Grant, self.grant),
+            (Column::Asset, self.asset),
+            (Column::Environment, self.environment),
+            (Column::State, self.state),
+        ] {
+            if let Some(value) = value {
+                conditions.push(column.eq(value));
+            }
+        }
+        if let Some(environments) = self.environments {
+            conditions.push(Column::Environment.is_in(environments));
+        }
+        conditions
+    }
+}
+
+/// Fulfilments matching `filter`, ordered by (environment, asset, grant), after `after`
 /// (the key of the last row of the previous page), at most `limit`.
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
-    conditions: Vec<SimpleExpr>,
+    filter: Filter,
     after: Option<(String, String, String)>,
     limit: u64,
 ) -> Result<Vec<Fulfilment>, ApiError> {
@@ -106,7 +139,7 @@ pub async fn list<C: ConnectionTrait>(
                         .and(Column::Grant.gt(grant)))),
         );
     }
-    for condition in conditions {
+    for condition in filter.conditions() {
         query = query.filter(condition);
     }
     query.all(conn).await.map_err(db_error)
