@@ -16,4 +16,12 @@ pub mod service;
 pub mod write;
 
 pub use db::{Store, connect};
+pub use resources::Condition;
 pub use write::{Change, JournalEntry, WriteTxn};
+
+/// A connection or open transaction of the store, as the domains' reference checks take it
+/// (they read inside the write transaction the store hands them). Domains name this trait, not
+/// sea-orm's.
+pub trait Conn: sea_orm::ConnectionTrait + Sync {}
+
+impl<C: sea_orm::ConnectionTrait + Sync> Conn for C {}

@@ -2,8 +2,8 @@
 //! with a schema whose every change makes a new version checked against the compatibility mode.
 
 use std::collections::HashMap;
+use weft_storage::Conn;
 
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, BatchCreateAssetsRequest, BatchCreateAssetsResponse, Column,
     CompatibilityMode, CreateAssetRequest, DataProduct, DeleteAssetRequest,
@@ -88,7 +88,7 @@ pub(crate) fn validate_fields(errors: &mut FieldErrors, asset: &Asset) {
 }
 
 /// Declared tags and existing (enabled, if new) terms, on the asset and on every column.
-pub(crate) async fn check_references<C: ConnectionTrait>(
+pub(crate) async fn check_references<C: Conn>(
     conn: &C,
     asset: &Asset,
     previous: Option<&Asset>,
@@ -97,7 +97,7 @@ pub(crate) async fn check_references<C: ConnectionTrait>(
 }
 
 /// `check_references`, looking each tag key up once across calls sharing `keys` (a batch).
-async fn check_references_with<C: ConnectionTrait>(
+async fn check_references_with<C: Conn>(
     conn: &C,
     keys: &mut KnownTagKeys,
     asset: &Asset,
@@ -185,7 +185,7 @@ fn parse_kind(value: &str) -> Result<AssetKind, ApiError> {
 
 /// Stores what belongs to a new (validated) asset besides its resource row: its location claim
 /// and schema version 1.
-pub(crate) async fn register_new<C: ConnectionTrait>(
+pub(crate) async fn register_new<C: Conn>(
     conn: &C,
     asset: &Asset,
     actor: &str,
@@ -203,7 +203,7 @@ pub(crate) async fn register_new<C: ConnectionTrait>(
 /// Applies what changed from `previous` to the (validated) `asset`: moves its location claim, and
 /// checks a schema change against the compatibility mode (FAILED_PRECONDITION listing each
 /// violation) before storing it as a new version.
-pub(crate) async fn apply_changes<C: ConnectionTrait>(
+pub(crate) async fn apply_changes<C: Conn>(
     conn: &C,
     previous: &Asset,
     asset: &mut Asset,

@@ -1,12 +1,12 @@
 //! Data products: a domain's owned, documented data, created as DRAFT.
 
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     Asset, CreateDataProductRequest, DataProduct, DeleteDataProductRequest, Domain, LifecycleState,
     ListDataProductsRequest, ListDataProductsResponse, UpdateDataProductRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, validate};
+use weft_storage::Conn;
 
 use super::Catalog;
 use super::custom_properties;
@@ -98,7 +98,7 @@ pub(crate) fn validate_fields(errors: &mut FieldErrors, product: &DataProduct) {
 }
 
 /// Tags are declared and terms exist (enabled, unless already attached).
-pub(crate) async fn check_references<C: ConnectionTrait>(
+pub(crate) async fn check_references<C: Conn>(
     conn: &C,
     product: &DataProduct,
     previous: Option<&DataProduct>,

@@ -1,12 +1,12 @@
 //! Domains: business domains nested through `parent_domain`.
 
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     CreateDomainRequest, DataProduct, DeleteDomainRequest, Domain, ListDomainsRequest,
     ListDomainsResponse, UpdateDomainRequest,
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, filter, validate};
+use weft_storage::Conn;
 
 use super::Catalog;
 use super::control::ControlFields;
@@ -41,7 +41,7 @@ fn validate_fields(errors: &mut FieldErrors, domain: &Domain) {
 }
 
 /// The parent exists and is not the domain itself or one of its descendants; tags are declared.
-async fn check_references<C: ConnectionTrait>(conn: &C, domain: &Domain) -> Result<(), ApiError> {
+async fn check_references<C: Conn>(conn: &C, domain: &Domain) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
     check_tags(conn, &mut errors, "domain.tags", &domain.tags).await?;
     errors.into_result()?;

@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
+use weft_storage::Conn;
 
 use regex::Regex;
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::form_value::Value;
 use weft_proto::weft::catalog::v1::{
     CreateMetadataFormTypeRequest, DeleteMetadataFormTypeRequest, FormFieldType,
@@ -74,7 +74,7 @@ fn validate_form_type(errors: &mut FieldErrors, form_type: &MetadataFormType) {
 
 /// Every form's type exists, its values are fields of the type with the right type, and its
 /// required fields are set.
-pub async fn check_forms<C: ConnectionTrait>(
+pub async fn check_forms<C: Conn>(
     conn: &C,
     errors: &mut FieldErrors,
     field: &str,

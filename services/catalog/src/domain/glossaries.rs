@@ -1,6 +1,5 @@
 //! Business glossaries and their terms, related by isA and classifies.
 
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{
     CreateGlossaryRequest, CreateGlossaryTermRequest, DeleteGlossaryRequest,
     DeleteGlossaryTermRequest, Glossary, GlossaryTerm, ListGlossariesRequest,
@@ -9,6 +8,7 @@ use weft_proto::weft::catalog::v1::{
 };
 use weft_runtime::paging::PageRequest;
 use weft_runtime::{ApiError, Caller, FieldErrors, Violation, fieldmask, validate};
+use weft_storage::Conn;
 
 use super::Catalog;
 use super::references::check_terms;
@@ -49,7 +49,7 @@ fn validate_term(errors: &mut FieldErrors, term: &GlossaryTerm) {
 }
 
 /// References exist, the display name is unique in its glossary, and isA has no cycle.
-async fn check_term<C: ConnectionTrait>(
+async fn check_term<C: Conn>(
     conn: &C,
     term: &GlossaryTerm,
     previous: Option<&GlossaryTerm>,

@@ -2,8 +2,8 @@
 //! terms (enabled, for new attachments), domains.
 
 use std::collections::HashMap;
+use weft_storage::Conn;
 
-use sea_orm::ConnectionTrait;
 use weft_proto::weft::catalog::v1::{GlossaryTerm, TagKey, TermState};
 use weft_proto::weft::common::v1::Tag;
 use weft_runtime::{ApiError, FieldErrors};
@@ -14,7 +14,7 @@ use weft_storage::resources;
 pub type KnownTagKeys = HashMap<String, Option<TagKey>>;
 
 /// Every tag must use a declared key and, when the key restricts them, an allowed value.
-pub async fn check_tags<C: ConnectionTrait>(
+pub async fn check_tags<C: Conn>(
     conn: &C,
     errors: &mut FieldErrors,
     field: &str,
@@ -24,7 +24,7 @@ pub async fn check_tags<C: ConnectionTrait>(
 }
 
 /// `check_tags`, looking each key up once across calls sharing `keys`.
-pub async fn check_tags_with<C: ConnectionTrait>(
+pub async fn check_tags_with<C: Conn>(
     conn: &C,
     keys: &mut KnownTagKeys,
     errors: &mut FieldErrors,
@@ -65,7 +65,7 @@ pub async fn check_tags_with<C: ConnectionTrait>(
 }
 
 /// Every term must exist; a disabled term may stay where it was (`already`) but not be added.
-pub async fn check_terms<C: ConnectionTrait>(
+pub async fn check_terms<C: Conn>(
     conn: &C,
     errors: &mut FieldErrors,
     field: &str,

@@ -128,7 +128,7 @@ impl Provisioning {
                     }
                     let live = vec![
                         resources::parent_is(&blueprint.name),
-                        resources::state_is(EnvironmentState::Deleted.as_str_name()).not(),
+                        resources::state_is_not(EnvironmentState::Deleted.as_str_name()),
                     ];
                     let users = resources::list::<Environment, _>(conn, live, None, 1).await?;
                     if let Some(user) = users.first() {

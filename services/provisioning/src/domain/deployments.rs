@@ -3,7 +3,6 @@
 //! resumes what a crash interrupted: every step is idempotent), and recorded with its actions
 //! in the same transaction as the environment's new state.
 
-use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::provisioning::v1::{Blueprint, Deployment, Environment, EnvironmentState};
 use weft_runtime::ApiError;
 use weft_storage::resources;
@@ -119,17 +118,21 @@ pub fn steps(
 impl Provisioning {
     /// Runs the pending deployment of every environment that has one; returns how many ran.
     pub async fn deploy_pending(&self) -> Result<usize, ApiError> {
-        let pending: SimpleExpr = [
-            EnvironmentState::Creating,
-            EnvironmentState::Updating,
-            EnvironmentState::Deleting,
-        ]
-        .into_iter()
-        .map(|state| resources::state_is(state.as_str_name()))
-        .reduce(SimpleExpr::or)
-        .unwrap_or_else(|| resources::state_is(""));
-        let environments =
-            resources::list::<Environment, _>(self.store().db(), vec![pending], None, 100).await?;
+        let pending = resources::Condition::any(
+            [
+                EnvironmentState::Creating,
+                EnvironmentState::Updating,
+                EnvironmentState::Deleting,
+            ]
+            .map(|state| resources::state_is(state.as_str_name())),
+        );
+        let environments = resources::list::<Environment, _>(
+            self.store().db(),
+            pending.into_iter().collect(),
+            None,
+            100,
+        )
+        .await?;
         let mut ran = 0;
         for environment in environments {
             let Some(operation) = Operation::pending_in(environment.state()) else {

@@ -4,7 +4,6 @@
 //! DELETING and the environment ends ACTIVE, DELETED or *_FAILED with the failing action.
 
 use futures::future::BoxFuture;
-use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::provisioning::v1::{
     Blueprint, CreateEnvironmentRequest, DeleteEnvironmentRequest, Deployment, Environment,
     EnvironmentKind, EnvironmentState, GetEnvironmentRequest, ListDeploymentsRequest,
@@ -191,7 +190,7 @@ impl Provisioning {
             &request.page_token,
             &format!("environments?{}", request.filter),
         )?;
-        let mut conditions: Vec<SimpleExpr> = Vec::new();
+        let mut conditions = Vec::new();
         for term in &terms {
             conditions.push(match term.field.as_str() {
                 "project" => resources::subject_is(&term.value),

@@ -2,7 +2,6 @@
 //! promises in principals.proto). A caller who may not see an environment gets the same
 //! PERMISSION_DENIED whether it exists or not (its project is only known once it is read).
 
-use sea_orm::sea_query::SimpleExpr;
 use weft_proto::weft::governance::v1::ProjectRole;
 use weft_runtime::{ApiError, Caller};
 use weft_storage::resources;
@@ -46,14 +45,14 @@ impl Provisioning {
     pub(crate) async fn own_environments(
         &self,
         caller: &Caller,
-    ) -> Result<Option<SimpleExpr>, ApiError> {
-        Ok(self
-            .memberships
-            .projects_of(caller)
-            .await?
-            .iter()
-            .map(|(project, _)| resources::subject_is(project))
-            .reduce(SimpleExpr::or))
+    ) -> Result<Option<resources::Condition>, ApiError> {
+        Ok(resources::Condition::any(
+            self.memberships
+                .projects_of(caller)
+                .await?
+                .iter()
+                .map(|(project, _)| resources::subject_is(project)),
+        ))
     }
 
     /// PERMISSION_DENIED unless the caller's role in `project` is one of `roles`

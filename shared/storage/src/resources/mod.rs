@@ -107,7 +107,7 @@ pub async fn get<R: Resource, C: ConnectionTrait>(conn: &C, name: &str) -> Resul
 /// Resources of kind `R` matching every condition, by name, after `after`.
 pub async fn list<R: Resource, C: ConnectionTrait>(
     conn: &C,
-    conditions: Vec<SimpleExpr>,
+    conditions: Vec<Condition>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<R>, ApiError> {
@@ -119,7 +119,7 @@ pub async fn list<R: Resource, C: ConnectionTrait>(
         query = query.filter(resource::Column::Name.gt(after));
     }
     for condition in conditions {
-        query = query.filter(condition);
+        query = query.filter(condition.0);
     }
     query
         .all(conn)
@@ -176,37 +176,58 @@ pub async fn count_children<R: Resource, C: ConnectionTrait>(
         .map_err(db_error)
 }
 
-/// Conditions for List filters.
-pub fn parent_is(parent: &str) -> SimpleExpr {
-    resource::Column::Parent.eq(parent)
+/// A condition of a listing, built by the functions below; the domains combine them without
+/// seeing the store's columns.
+#[derive(Clone, Debug)]
+pub struct Condition(SimpleExpr);
+
+impl Condition {
+    /// Matches when any of `conditions` does; `None` when there are none (a listing that can
+    /// match nothing).
+    pub fn any(conditions: impl IntoIterator<Item = Condition>) -> Option<Condition> {
+        conditions
+            .into_iter()
+            .map(|c| c.0)
+            .reduce(SimpleExpr::or)
+            .map(Condition)
+    }
+}
+
+/// Resources whose parent is `parent`.
+pub fn parent_is(parent: &str) -> Condition {
+    Condition(resource::Column::Parent.eq(parent))
 }
 
 /// Resources without a parent (e.g. top-level domains).
-pub fn without_parent() -> SimpleExpr {
-    resource::Column::Parent.is_null()
+pub fn without_parent() -> Condition {
+    Condition(resource::Column::Parent.is_null())
 }
 
-pub fn subject_is(subject: &str) -> SimpleExpr {
-    resource::Column::Subject.eq(subject)
+pub fn subject_is(subject: &str) -> Condition {
+    Condition(resource::Column::Subject.eq(subject))
 }
 
-pub fn state_is(state: &str) -> SimpleExpr {
-    resource::Column::State.eq(state)
+pub fn state_is(state: &str) -> Condition {
+    Condition(resource::Column::State.eq(state))
+}
+
+pub fn state_is_not(state: &str) -> Condition {
+    Condition(resource::Column::State.ne(state))
 }
 
 /// Labeled resources owned by `principal`.
-pub fn owned_by(principal: &str) -> SimpleExpr {
-    labels::owned_by(resource::Column::Name, principal)
+pub fn owned_by(principal: &str) -> Condition {
+    Condition(labels::owned_by(resource::Column::Name, principal))
 }
 
 /// Labeled resources carrying tag `tag` ("key" or "key=value").
-pub fn tagged(tag: &str) -> SimpleExpr {
-    labels::tagged(resource::Column::Name, tag)
+pub fn tagged(tag: &str) -> Condition {
+    Condition(labels::tagged(resource::Column::Name, tag))
 }
 
 /// Labeled resources referring to `name`.
-pub fn referring_to(name: &str) -> SimpleExpr {
-    labels::referring_to(resource::Column::Name, name)
+pub fn referring_to(name: &str) -> Condition {
+    Condition(labels::referring_to(resource::Column::Name, name))
 }
 
 /// Writes `value` if its stored revision is still `revision`; ABORTED otherwise. For

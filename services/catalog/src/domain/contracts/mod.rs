@@ -12,8 +12,8 @@ mod types;
 mod values;
 
 use std::collections::HashMap;
+use weft_storage::Conn;
 
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 use weft_proto::weft::catalog::v1::{
     Asset, Column, CompatibilityMode, DataProduct, Domain, ExportDataContractRequest,
@@ -37,7 +37,7 @@ const DOMAINS: &[&str] = &["domains"];
 const DATA_PRODUCTS: &[&str] = &["domains", "dataProducts"];
 
 /// Every declared tag key with its allowed values.
-async fn tag_keys<C: ConnectionTrait>(conn: &C) -> Result<TagKeys, ApiError> {
+async fn tag_keys<C: Conn>(conn: &C) -> Result<TagKeys, ApiError> {
     let mut keys = TagKeys::new();
     let mut after: Option<String> = None;
     loop {
