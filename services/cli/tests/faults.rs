@@ -15,7 +15,7 @@ use std::future::Future;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Catalog, Governance, Lineage, WEFT, WeftUp};
+use common::{Catalog, Governance, Lineage, WEFT, WeftUp, service_pid};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rand::Rng;
@@ -95,37 +95,6 @@ fn timed<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(CALL_TIMEOUT);
     request
-}
-
-/// The pid of `weft up`'s child serving `service`, if it runs now.
-fn service_pid(up: u32, service: &str) -> Option<i32> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid …"; comm may hold spaces, so split after its ')'.
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|ppid| ppid.parse::<u32>().ok());
-        if parent != Some(up) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        if args
-            .windows(2)
-            .any(|pair| pair[0] == b"serve" && pair[1] == service.as_bytes())
-        {
-            return Some(pid);
-        }
-    }
-    None
 }
 
 /// The services to kill, one per round: each `CYCLES` times, in a new random order each cycle.

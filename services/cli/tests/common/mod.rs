@@ -15,12 +15,15 @@ use tonic::transport::{Channel, Endpoint};
 use weft_proto::weft::catalog::v1::catalog_service_client::CatalogServiceClient;
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::lineage::v1::lineage_service_client::LineageServiceClient;
+use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
 
 pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
 pub type Catalog = CatalogServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
 pub type Governance = GovernanceServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
 pub type Lineage = LineageServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
+pub type Provisioning =
+    ProvisioningServiceClient<InterceptedService<Channel, weft_testkit::Bearer>>;
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -181,6 +184,18 @@ impl WeftUp {
         LineageServiceClient::with_interceptor(self.channel.clone(), self.token(subject, groups))
     }
 
+    pub fn provisioning(&self, subject: &str, groups: &[&str]) -> Provisioning {
+        ProvisioningServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.token(subject, groups),
+        )
+    }
+
+    /// The pid of the child of `weft up` serving `service`, if it runs now.
+    pub fn service_pid(&self, service: &str) -> Option<i32> {
+        service_pid(self.pid(), service)
+    }
+
     /// SIGTERM, and waits until every service stopped and `weft up` exited cleanly.
     pub fn stop(mut self) {
         self.process.signal(Signal::SIGTERM);
@@ -188,4 +203,35 @@ impl WeftUp {
             .expect_line("all services stopped", Duration::from_secs(60));
         assert!(self.process.child.wait().unwrap().success());
     }
+}
+
+/// The pid of `weft up`'s child serving `service`, if it runs now.
+pub fn service_pid(up: u32, service: &str) -> Option<i32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid …"; comm may hold spaces, so split after its ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if parent != Some(up) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if args
+            .windows(2)
+            .any(|pair| pair[0] == b"serve" && pair[1] == service.as_bytes())
+        {
+            return Some(pid);
+        }
+    }
+    None
 }

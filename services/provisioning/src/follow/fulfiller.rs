@@ -14,13 +14,15 @@ use crate::domain::Provisioning;
 pub async fn run(provisioning: Provisioning, interval: Duration) {
     let wake = provisioning.fulfiller_wake();
     loop {
-        // Waits first: the projections catch up at start and wake it.
-        let _ = tokio::time::timeout(interval, wake.notified()).await;
-        // A projection wakes it just before its batch commits: let the batch land first.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A round at start first: a process killed between taking a change from the stream
+        // and applying it finds nothing new on the stream when it comes back, and must not
+        // wait a whole interval to converge. (The projections catching up wake it again.)
         if let Err(error) = provisioning.fulfil_all().await {
             tracing::warn!(%error, "fulfilment round failed; it is tried again");
         }
+        let _ = tokio::time::timeout(interval, wake.notified()).await;
+        // A projection wakes it just before its batch commits: let the batch land first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
