@@ -55,8 +55,9 @@ impl DataPlane {
                 "--no-sync",
             ],
         )?;
+        // max_connections: the provisioning benchmark holds a session per consumer.
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400",
             plane.dir.path().display()
         );
         plane.pg(

@@ -7,6 +7,7 @@
 //! target/release/weft-bench check
 //! target/release/weft-bench check-gateway
 //! target/release/weft-bench lineage
+//! target/release/weft-bench provisioning
 //! ```
 //!
 //! Scenarios live in their own modules so that later issues add theirs (governance checks,
@@ -16,6 +17,7 @@ mod check;
 mod check_gateway;
 mod data;
 mod lineage;
+mod provisioning;
 mod report;
 mod search;
 mod suite;
@@ -51,6 +53,9 @@ enum Scenario {
     /// Lineage: OpenLineage ingest rates (in process on SQLite and PostgreSQL, and through the
     /// gateway), and traversals of a generated 1M-edge graph next to a recursive CTE.
     Lineage(lineage::LineageArgs),
+    /// Provisioning: approve → first SELECT and revoke → first refused SELECT on a PostgreSQL
+    /// data plane, next to the same statements in one transaction; reconcile of drift.
+    Provisioning(provisioning::ProvisioningArgs),
 }
 
 #[tokio::main]
@@ -60,5 +65,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Check(args) => check::run(args).await,
         Scenario::CheckGateway(args) => check_gateway::run(args).await,
         Scenario::Lineage(args) => lineage::run(args).await,
+        Scenario::Provisioning(args) => provisioning::run(args).await,
     }
 }

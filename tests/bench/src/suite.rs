@@ -39,6 +39,16 @@ pub fn weft_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 impl RunningSuite {
     pub async fn start(weft: &Path, data_dir: &Path, port: u16) -> anyhow::Result<Self> {
+        Self::start_with_env(weft, data_dir, port, &[]).await
+    }
+
+    /// Like `start`, with environment variables for the services (e.g. a setting).
+    pub async fn start_with_env(
+        weft: &Path,
+        data_dir: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let started = Instant::now();
         let mut child = Command::new(weft)
             .arg("up")
@@ -49,6 +59,7 @@ impl RunningSuite {
             .arg("--startup-timeout")
             .arg("3600")
             .env_remove("WEFT_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

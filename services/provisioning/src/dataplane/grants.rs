@@ -12,8 +12,9 @@ use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor};
 use weft_proto::weft::common::v1::Expr;
 
+use super::holdings::{self, Holdings, TableName};
+use super::postgres;
 use super::row_filter::{self, Quotes};
-use super::{Target, postgres};
 
 /// What a role may read of one table.
 #[derive(Debug, Clone)]
@@ -83,64 +84,30 @@ fn marker_of(select: &str, predicate: &str) -> String {
     format!("weft:{}", hex::encode(&digest[..12]))
 }
 
-/// `role`'s privileges and policy on `schema.table`; `None` when the table does not exist.
-async fn actual(
-    connection: &mut PgConnection,
-    role: &str,
-    schema: &str,
-    table: &str,
-) -> Result<Option<Actual>, String> {
-    let row: Option<(bool, bool, String, bool, Vec<String>)> = sqlx::query_as(
-        "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1), \
-              t AS (SELECT c.oid, c.relrowsecurity, c.relacl FROM pg_class c \
-                      JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE n.nspname = $2 AND c.relname = $3), \
-              p AS (SELECT pol.oid FROM pg_policy pol, t \
-                     WHERE pol.polrelid = t.oid AND pol.polname = $1) \
-         SELECT \
-           EXISTS (SELECT 1 FROM r, aclexplode(t.relacl) a WHERE a.grantee = r.oid), \
-           EXISTS (SELECT 1 FROM p), \
-           coalesce((SELECT obj_description(p.oid, 'pg_policy') FROM p), ''), \
-           t.relrowsecurity, \
-           ARRAY(SELECT at.attname::text FROM r, pg_attribute at, aclexplode(at.attacl) a \
-                  WHERE at.attrelid = t.oid AND a.grantee = r.oid \
-                    AND a.privilege_type = 'SELECT' ORDER BY 1) \
-         FROM t",
-    )
-    .bind(role)
-    .bind(schema)
-    .bind(table)
-    .fetch_optional(&mut *connection)
-    .await
-    .map_err(|e| postgres::describe(&e))?;
-    Ok(row.map(
-        |(table_wide, policy, policy_comment, row_security, columns)| Actual {
-            table_wide,
-            policy,
-            policy_comment,
+impl Actual {
+    /// `role`'s privileges and policy on `table` as `holdings` found them; `None` when the table
+    /// does not exist.
+    fn of(holdings: &Holdings, role: &str, table: &TableName) -> Option<Actual> {
+        let row_security = *holdings.row_security.get(table)?;
+        let policy = holdings.own_policy(role, table);
+        Some(Actual {
+            table_wide: holdings.table_wide.contains(table),
+            policy: policy.is_some(),
+            policy_comment: policy.unwrap_or_default().to_string(),
             row_security,
-            columns,
-        },
-    ))
+            columns: holdings
+                .columns
+                .get(table)
+                .map(|columns| columns.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
+    }
 }
 
-/// Makes `role`'s privileges on `target` equal to `desired` (with `repair` false, changes
-/// nothing). The drift is how the data plane differs from `applied`, what Weft last made it
-/// (none is looked for without it: a change of grants is not drift).
-pub async fn converge(
-    target: &Target,
-    role: &str,
-    desired: &[TableAccess],
-    applied: Option<&[TableAccess]>,
-    repair: bool,
-) -> Result<Converged, String> {
-    let mut connection = postgres::connect(target).await?;
-    let result = converge_on(&mut connection, role, desired, applied, repair).await;
-    let _ = connection.close().await;
-    result
-}
-
-fn converge_on<'a>(
+/// Makes `role`'s privileges on the data plane of `connection` equal to `desired` (with
+/// `repair` false, changes nothing). The drift is how the data plane differs from `applied`,
+/// what Weft last made it (none is looked for without it: a change of grants is not drift).
+pub fn converge<'a>(
     connection: &'a mut PgConnection,
     role: &'a str,
     desired: &'a [TableAccess],
@@ -149,9 +116,15 @@ fn converge_on<'a>(
 ) -> BoxFuture<'a, Result<Converged, String>> {
     Box::pin(async move {
         let mut transaction = connection.begin().await.map_err(|e| e.to_string())?;
-        let held = held_tables(&mut transaction, role).await?;
+        let asked: Vec<TableName> = desired
+            .iter()
+            .chain(applied.unwrap_or_default())
+            .map(|access| (access.schema.clone(), access.table.clone()))
+            .collect();
+        let holdings = holdings::read(&mut transaction, role, &asked).await?;
+        let held = holdings.tables();
         let drift = match applied {
-            Some(applied) => drift(&mut transaction, role, applied, &held).await?,
+            Some(applied) => drift(&holdings, role, applied, &held),
             None => Vec::new(),
         };
         if !repair {
@@ -160,7 +133,7 @@ fn converge_on<'a>(
                 ..Converged::default()
             });
         }
-        let schemas_held = schemas_with_usage(&mut transaction, role).await?;
+        let schemas_held = &holdings.schemas;
         let wanted: BTreeSet<(String, String)> = desired
             .iter()
             .map(|access| (access.schema.clone(), access.table.clone()))
@@ -172,7 +145,7 @@ fn converge_on<'a>(
             quotes.identifier(schema);
             quotes.identifier(table);
         }
-        for schema in &schemas_held {
+        for schema in schemas_held {
             quotes.identifier(schema);
         }
         let mut filter_errors = BTreeMap::new();
@@ -235,7 +208,11 @@ fn converge_on<'a>(
             // What this table's privileges and policy are made of, kept as the policy's comment:
             // a round that finds it unchanged touches nothing (no lock on the producer's table).
             let marker = marker_of(&select, &predicate);
-            let current = actual(&mut transaction, role, &access.schema, &access.table).await?;
+            let current = Actual::of(
+                &holdings,
+                role,
+                &(access.schema.clone(), access.table.clone()),
+            );
             if current.as_ref().is_some_and(|current| {
                 schemas_held.contains(&access.schema) && current.matches(access, &marker)
             }) {
@@ -266,9 +243,9 @@ fn converge_on<'a>(
             .filter(|(_, outcome)| outcome.error.is_none())
             .filter_map(|(key, _)| key.split_once('.').map(|(schema, _)| schema))
             .collect();
-        for schema in &schemas_held {
+        for schema in schemas_held {
             if !granted_schemas.contains(schema.as_str()) {
-                let statement = format!("REVOKE USAGE ON SCHEMA {} FROM {role_q}", q(schema)?);
+                let statement = format!("REVOKE ALL ON SCHEMA {} FROM {role_q}", q(schema)?);
                 let outcome = run_savepointed(&mut transaction, vec![statement]).await;
                 converged
                     .revoked
@@ -299,55 +276,15 @@ async fn run_savepointed(connection: &mut PgConnection, statements: Vec<String>)
     }
 }
 
-/// Tables on which `role` holds any privilege (table or column), or has a Weft policy.
-async fn held_tables(
-    connection: &mut PgConnection,
-    role: &str,
-) -> Result<BTreeSet<(String, String)>, String> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1) \
-         SELECT n.nspname::text, c.relname::text FROM pg_class c \
-           JOIN pg_namespace n ON n.oid = c.relnamespace, r \
-          WHERE EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = r.oid) \
-             OR EXISTS (SELECT 1 FROM pg_attribute at, aclexplode(at.attacl) a \
-                         WHERE at.attrelid = c.oid AND a.grantee = r.oid) \
-         UNION \
-         SELECT schemaname::text, tablename::text FROM pg_policies WHERE policyname = $1",
-    )
-    .bind(role)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(|e| postgres::describe(&e))?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Schemas on which `role` was granted USAGE explicitly.
-async fn schemas_with_usage(
-    connection: &mut PgConnection,
-    role: &str,
-) -> Result<Vec<String>, String> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT n.nspname::text FROM pg_namespace n, pg_roles r \
-          WHERE r.rolname = $1 \
-            AND EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a \
-                         WHERE a.grantee = r.oid AND a.privilege_type = 'USAGE')",
-    )
-    .bind(role)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(|e| postgres::describe(&e))?;
-    Ok(rows.into_iter().map(|(schema,)| schema).collect())
-}
-
 /// How `role`'s privileges differ from `desired`: privileges on tables nothing grants, a
 /// table-wide privilege where columns are granted, missing or extra columns, a missing policy,
 /// row-level security off where a row filter applies.
-async fn drift(
-    connection: &mut PgConnection,
+fn drift(
+    holdings: &Holdings,
     role: &str,
     desired: &[TableAccess],
-    held: &BTreeSet<(String, String)>,
-) -> Result<Vec<String>, String> {
+    held: &BTreeSet<TableName>,
+) -> Vec<String> {
     let mut found = Vec::new();
     for (schema, table) in held {
         if !desired
@@ -367,7 +304,11 @@ async fn drift(
             row_security,
             columns,
             ..
-        }) = actual(connection, role, &access.schema, &access.table).await?
+        }) = Actual::of(
+            holdings,
+            role,
+            &(access.schema.clone(), access.table.clone()),
+        )
         else {
             found.push(format!("table {key} does not exist on the data plane"));
             continue;
@@ -406,5 +347,5 @@ async fn drift(
             found.push(format!("row-level security is off on {key}"));
         }
     }
-    Ok(found)
+    found
 }

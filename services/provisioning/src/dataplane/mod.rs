@@ -4,7 +4,9 @@
 //! `format()` (`%I` quotes identifiers, `%L` escapes literals), never by splicing text.
 
 pub mod grants;
+pub mod holdings;
 pub mod introspect;
+pub mod pools;
 pub mod postgres;
 pub mod row_filter;
 pub mod scram;

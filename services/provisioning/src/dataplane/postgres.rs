@@ -15,7 +15,7 @@ use weft_proto::weft::provisioning::v1::DeploymentAction;
 use super::{Step, Target, marker, scram};
 
 /// Longest wait for the data plane to accept a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a statement may run on the data plane.
 const STATEMENT_TIMEOUT_MS: &str = "30000";
 
@@ -76,14 +76,11 @@ pub async fn connect(target: &Target) -> Result<PgConnection, String> {
     }
 }
 
-/// Whether `role` exists on `target`.
-pub async fn role_exists(target: &Target, role: &str) -> Result<bool, String> {
-    let mut connection = connect(target).await?;
-    let found = role_comment(&mut connection, role)
+/// Whether `role` exists on the data plane of `connection`.
+pub async fn role_exists(connection: &mut PgConnection, role: &str) -> Result<bool, String> {
+    role_comment(connection, role)
         .await
-        .map(|comment| comment.is_some());
-    let _ = connection.close().await;
-    found
+        .map(|comment| comment.is_some())
 }
 
 /// What a deployment did: each step's action, and whether all of them were kept.

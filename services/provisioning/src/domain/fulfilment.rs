@@ -182,9 +182,12 @@ impl Provisioning {
         let role = parameters::role_name(id);
         // The login itself first: a role dropped by hand is drift, recreated with its password.
         let mut drift = Vec::new();
-        let exists = postgres::role_exists(&target, &role)
+        let unavailable =
+            |error: String| ApiError::Unavailable(format!("{}: {error}", environment.name));
+        let mut connection = self.planes.acquire(&target).await.map_err(unavailable)?;
+        let exists = postgres::role_exists(&mut connection, &role)
             .await
-            .map_err(|error| ApiError::Unavailable(format!("{}: {error}", environment.name)))?;
+            .map_err(unavailable)?;
         if !exists {
             drift.push(format!("role {role} is missing"));
             if !repair {
@@ -286,9 +289,11 @@ impl Provisioning {
         // The drift is measured against what the last round applied (the first round after a
         // start only converges); a reconcile asked for by a user, against what is granted now.
         let applied = self.last_applied(&environment.name, &desired, repair);
-        let converged = grants::converge(&target, &role, &desired, applied.as_deref(), repair)
-            .await
-            .map_err(|error| ApiError::Unavailable(format!("{}: {error}", environment.name)))?;
+        let converged =
+            grants::converge(&mut connection, &role, &desired, applied.as_deref(), repair)
+                .await
+                .map_err(unavailable)?;
+        drop(connection);
         drift.extend(converged.drift.iter().cloned());
         self.record_drift(environment, drift, repair).await?;
         if !repair {

@@ -21,6 +21,7 @@ use weft_access_checks::{GrantFulfilment, Memberships};
 use weft_storage::Store;
 
 use crate::dataplane::grants::TableAccess;
+use crate::dataplane::pools::Pools;
 use crate::sealing::Sealer;
 
 /// Provisioning, as the gRPC adapter and the deployer see it.
@@ -34,6 +35,8 @@ pub struct Provisioning {
     deployer: Arc<Notify>,
     /// Wakes the fulfiller when what is granted, or where, may have changed.
     fulfiller: Arc<Notify>,
+    /// Connections to the data planes, kept between rounds.
+    planes: Arc<Pools>,
     /// What fulfilment last applied per environment (drift is measured against it).
     applied: Arc<Mutex<HashMap<String, Vec<TableAccess>>>>,
 }
@@ -52,6 +55,7 @@ impl Provisioning {
             sealer,
             deployer: Arc::new(Notify::new()),
             fulfiller: Arc::new(Notify::new()),
+            planes: Arc::default(),
             applied: Arc::default(),
         }
     }
