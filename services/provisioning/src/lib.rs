@@ -71,7 +71,7 @@ pub async fn serve(
     let tasks = server.background_tasks();
     let warm_up = async move {
         let triggers = Arc::new(follow::fulfiller::Triggers {
-            wake: provisioning.fulfiller_wake(),
+            changes: provisioning.fulfilment_changes(),
         });
         tasks.spawn(projection::follow(
             store.clone(),

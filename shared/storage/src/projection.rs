@@ -77,6 +77,9 @@ pub trait Projector: Send + Sync + 'static {
     /// commits (if the commit fails they come again: applying must be idempotent). Returns the
     /// events the service appends to its own outbox in the same transaction.
     fn apply(&self, events: &[&Event]) -> Vec<Change>;
+    /// Called with the same events once the batch is committed, for work that must see it
+    /// stored (e.g. waking a reader of the projection).
+    fn committed(&self, _events: &[&Event]) {}
 }
 
 /// Follows `source`'s stream into the projection until the task is dropped, reconnecting
@@ -172,6 +175,9 @@ pub async fn project(
         projector.apply(&kept)
     };
     txn.commit_events(changes).await?;
+    if !kept.is_empty() {
+        projector.committed(&kept);
+    }
     Ok(())
 }
 

@@ -270,7 +270,7 @@ impl Provisioning {
             tracing::warn!(environment = %saved.name, %error, "revocations of a deleted environment were not reported");
         }
         // A new or changed login: its grants are applied now, not at the next interval.
-        self.fulfiller.notify_one();
+        self.fulfiller.changed();
         Ok(deployment)
     }
 }

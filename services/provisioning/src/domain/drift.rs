@@ -7,7 +7,6 @@ use weft_runtime::ApiError;
 use weft_storage::resources::{self, Edit};
 
 use super::Provisioning;
-use crate::dataplane::grants::TableAccess;
 
 impl Provisioning {
     /// Keeps the drift found on the environment when it differs from what is kept: an update
@@ -67,35 +66,5 @@ impl Provisioning {
             Ok(_) | Err(ApiError::Aborted(_)) => Ok(()),
             Err(error) => Err(error),
         }
-    }
-}
-
-impl Provisioning {
-    /// What the last round applied to `environment`; `None` after a start, unless `repair` is
-    /// false (an explicit look for drift: measured against what is granted now).
-    pub(super) fn last_applied(
-        &self,
-        environment: &str,
-        desired: &[TableAccess],
-        repair: bool,
-    ) -> Option<Vec<TableAccess>> {
-        let applied = self
-            .applied
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(environment)
-            .cloned();
-        match applied {
-            Some(applied) => Some(applied),
-            None if !repair => Some(desired.to_vec()),
-            None => None,
-        }
-    }
-
-    pub(super) fn remember_applied(&self, environment: &str, desired: Vec<TableAccess>) {
-        self.applied
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(environment.to_string(), desired);
     }
 }

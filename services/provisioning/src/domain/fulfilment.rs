@@ -22,9 +22,10 @@ use weft_runtime::{ApiError, Caller};
 use weft_storage::{projection, resources};
 
 use super::Provisioning;
+use super::desired::Given;
 use super::members::MANAGE;
 use super::parameters;
-use crate::dataplane::grants::{self, TableAccess};
+use crate::dataplane::grants;
 use crate::dataplane::postgres;
 use crate::store::fulfilments::{self, Fulfilment};
 
@@ -46,7 +47,7 @@ impl Provisioning {
             if environment.kind() == EnvironmentKind::Producer {
                 continue;
             }
-            match self.fulfil(&environment, &assets, true).await {
+            match self.fulfil(&environment, &assets, true, true).await {
                 Ok(pairs) => {
                     converged += 1;
                     fulfilled.extend(pairs);
@@ -114,7 +115,8 @@ impl Provisioning {
             ));
         }
         let assets = self.projected_assets().await?;
-        self.fulfil(&environment, &assets, request.repair).await?;
+        self.fulfil(&environment, &assets, request.repair, false)
+            .await?;
         resources::get(self.store().db(), &environment.name).await
     }
 
@@ -162,12 +164,14 @@ impl Provisioning {
     }
 
     /// Converges one environment (with `repair` false, only finds its drift); returns the
-    /// (asset, grant) pairs it fulfils. The drift found is recorded on the environment.
+    /// (asset, grant) pairs it fulfils. The drift found is recorded on the environment. With
+    /// `reuse`, what governance answered for it before is reused if nothing changed since.
     pub(crate) async fn fulfil(
         &self,
         environment: &Environment,
         assets: &[Asset],
         repair: bool,
+        reuse: bool,
     ) -> Result<Vec<(String, String)>, ApiError> {
         let blueprint: Blueprint =
             resources::get(self.store().db(), &environment.blueprint).await?;
@@ -212,72 +216,23 @@ impl Provisioning {
             }
         }
 
-        let mut desired = Vec::new();
-        let mut given_by: Vec<(String, String, Vec<String>)> = Vec::new();
-        for asset in assets {
-            let Some(location) = &asset.location else {
-                continue;
-            };
-            if location.namespace != namespace {
-                continue;
-            }
-            let parts: Vec<&str> = location.name.split('.').collect();
-            let [asset_database, schema, table] = parts.as_slice() else {
-                continue;
-            };
-            if *asset_database != database {
-                continue;
-            }
-            let explained = self
-                .fulfilment
-                .explain_select(&environment.project, &asset.name)
-                .await?;
-            if !explained.decision.as_ref().is_some_and(|d| d.allowed) {
-                continue;
-            }
-            let columns = if explained.effective_columns.is_empty() {
-                asset
-                    .schema
-                    .iter()
-                    .flat_map(|schema| schema.columns.iter().map(|c| c.name.clone()))
-                    .collect()
-            } else {
-                explained
-                    .effective_columns
-                    .iter()
-                    .filter(|column| !column.contains('.'))
-                    .cloned()
-                    .collect()
-            };
-            let grants: Vec<String> = explained
-                .factors
-                .iter()
-                .filter(|factor| factor.permits && factor.source.starts_with("grants/"))
-                .map(|factor| factor.source.clone())
-                .collect();
-            let access = TableAccess {
-                schema: schema.to_string(),
-                table: table.to_string(),
-                columns,
-                row_filter: explained
-                    .effective_row_filter
-                    .and_then(|filter| filter.expr),
-            };
-            given_by.push((asset.name.clone(), access.key(), grants));
-            desired.push(access);
-        }
+        let (desired, stamp) = self
+            .desired_of(environment, assets, &namespace, &database, reuse)
+            .await?;
         let stored = fulfilments::of_environment(self.store().db(), &environment.name).await?;
         let granted_before: BTreeSet<(String, String)> = stored
             .iter()
             .filter(|row| row.state == state_name(FulfilmentState::Granted))
             .map(|row| (row.asset.clone(), row.grant.clone()))
             .collect();
-        let starting: Vec<FulfilmentReport> = given_by
+        let starting: Vec<FulfilmentReport> = desired
+            .given
             .iter()
-            .flat_map(|(asset, _, grants)| {
-                grants
+            .flat_map(|given| {
+                given
+                    .grants
                     .iter()
-                    .map(move |grant| (asset.clone(), grant.clone()))
+                    .map(move |grant| (given.asset.clone(), grant.clone()))
             })
             .filter(|pair| !granted_before.contains(pair))
             .map(|(asset, grant)| report(grant, asset, FulfilmentState::GrantInProgress, ""))
@@ -288,23 +243,33 @@ impl Provisioning {
 
         // The drift is measured against what the last round applied (the first round after a
         // start only converges); a reconcile asked for by a user, against what is granted now.
-        let applied = self.last_applied(&environment.name, &desired, repair);
-        let converged =
-            grants::converge(&mut connection, &role, &desired, applied.as_deref(), repair)
-                .await
-                .map_err(unavailable)?;
+        let applied = self.last_applied(&environment.name, &desired.tables, repair);
+        let converged = grants::converge(
+            &mut connection,
+            &role,
+            &desired.tables,
+            applied.as_deref(),
+            repair,
+        )
+        .await
+        .map_err(unavailable)?;
         drop(connection);
         drift.extend(converged.drift.iter().cloned());
         self.record_drift(environment, drift, repair).await?;
         if !repair {
             return Ok(Vec::new());
         }
-        self.remember_applied(&environment.name, desired.clone());
+        self.remember_applied(&environment.name, desired.clone(), stamp);
         let now = weft_storage::write::now();
         let mut rows = Vec::new();
         let mut reports = Vec::new();
         let mut kept = BTreeSet::new();
-        for (asset, key, grants) in given_by {
+        for Given {
+            asset,
+            table: key,
+            grants,
+        } in desired.given
+        {
             let outcome = converged.granted.get(&key).cloned().unwrap_or_default();
             let error = outcome.error.clone().unwrap_or_default();
             let state = if error.is_empty() {

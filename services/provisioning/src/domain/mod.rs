@@ -5,6 +5,7 @@
 pub mod blueprints;
 pub mod credentials;
 pub mod deployments;
+pub mod desired;
 mod drift;
 pub mod environments;
 pub mod fulfilment;
@@ -20,9 +21,9 @@ use tokio::sync::Notify;
 use weft_access_checks::{GrantFulfilment, Memberships};
 use weft_storage::Store;
 
-use crate::dataplane::grants::TableAccess;
 use crate::dataplane::pools::Pools;
 use crate::sealing::Sealer;
+use desired::{Applied, Changes};
 
 /// Provisioning, as the gRPC adapter and the deployer see it.
 #[derive(Clone)]
@@ -33,12 +34,12 @@ pub struct Provisioning {
     sealer: Arc<Sealer>,
     /// Wakes the deployer when an environment has work to do.
     deployer: Arc<Notify>,
-    /// Wakes the fulfiller when what is granted, or where, may have changed.
-    fulfiller: Arc<Notify>,
+    /// Changes of what is granted, or where: they wake the fulfiller.
+    fulfiller: Arc<Changes>,
     /// Connections to the data planes, kept between rounds.
     planes: Arc<Pools>,
     /// What fulfilment last applied per environment (drift is measured against it).
-    applied: Arc<Mutex<HashMap<String, Vec<TableAccess>>>>,
+    applied: Arc<Mutex<HashMap<String, Applied>>>,
 }
 
 impl Provisioning {
@@ -54,7 +55,7 @@ impl Provisioning {
             fulfilment,
             sealer,
             deployer: Arc::new(Notify::new()),
-            fulfiller: Arc::new(Notify::new()),
+            fulfiller: Arc::default(),
             planes: Arc::default(),
             applied: Arc::default(),
         }
@@ -71,10 +72,5 @@ impl Provisioning {
     /// What the deployer waits on.
     pub fn deployer_wake(&self) -> Arc<Notify> {
         self.deployer.clone()
-    }
-
-    /// What the fulfiller waits on.
-    pub fn fulfiller_wake(&self) -> Arc<Notify> {
-        self.fulfiller.clone()
     }
 }

@@ -10,9 +10,10 @@ use weft_storage::Change;
 use weft_storage::projection::Projector;
 
 use crate::domain::Provisioning;
+use crate::domain::desired::Changes;
 
 pub async fn run(provisioning: Provisioning, interval: Duration) {
-    let wake = provisioning.fulfiller_wake();
+    let changes = provisioning.fulfilment_changes();
     loop {
         // A round at start first: a process killed between taking a change from the stream
         // and applying it finds nothing new on the stream when it comes back, and must not
@@ -20,8 +21,8 @@ pub async fn run(provisioning: Provisioning, interval: Duration) {
         if let Err(error) = provisioning.fulfil_all().await {
             tracing::warn!(%error, "fulfilment round failed; it is tried again");
         }
-        let _ = tokio::time::timeout(interval, wake.notified()).await;
-        // A projection wakes it just before its batch commits: let the batch land first.
+        changes.wait(interval).await;
+        // Changes come in bursts (a grant per asset of a subscription): one round for a burst.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -29,7 +30,7 @@ pub async fn run(provisioning: Provisioning, interval: Duration) {
 /// Keeps the payloads fulfilment reads (assets; grants, policies and subscriptions only as
 /// triggers) and wakes the fulfiller when a batch brought any.
 pub struct Triggers {
-    pub wake: Arc<tokio::sync::Notify>,
+    pub changes: Arc<Changes>,
 }
 
 impl Projector for Triggers {
@@ -46,10 +47,13 @@ impl Projector for Triggers {
         )
     }
 
-    fn apply(&self, events: &[&Event]) -> Vec<Change> {
-        if !events.is_empty() {
-            self.wake.notify_one();
-        }
+    fn apply(&self, _events: &[&Event]) -> Vec<Change> {
         Vec::new()
+    }
+
+    /// After the commit: a round woken now reads the batch, and the generation it reads marks
+    /// what it asks governance as computed after these changes.
+    fn committed(&self, _events: &[&Event]) {
+        self.changes.changed();
     }
 }
