@@ -69,12 +69,13 @@ pub trait Memberships: Send + Sync {
 /// What provisioning asks and tells governance while it fulfils grants on the data plane.
 #[async_trait]
 pub trait GrantFulfilment: Send + Sync {
-    /// What `principal` may SELECT of `asset`: the decision, its effective columns and rows.
-    async fn explain_select(
+    /// What `principal` may SELECT of each of `assets`: the decision, its effective columns
+    /// and rows, in the order of `assets`.
+    async fn explain_selects(
         &self,
         principal: &str,
-        asset: &str,
-    ) -> Result<ExplainAccessResponse, ApiError>;
+        assets: &[String],
+    ) -> Result<Vec<ExplainAccessResponse>, ApiError>;
 
     /// Tells governance how the grants' fulfilment went.
     async fn report(&self, reports: Vec<FulfilmentReport>) -> Result<(), ApiError>;
@@ -227,27 +228,43 @@ impl Memberships for Governance {
 
 #[async_trait]
 impl GrantFulfilment for Governance {
-    async fn explain_select(
+    async fn explain_selects(
         &self,
         principal: &str,
-        asset: &str,
-    ) -> Result<ExplainAccessResponse, ApiError> {
-        let request = Self::bounded(
-            ExplainAccessForServiceRequest {
-                query: Some(AccessQuery {
+        assets: &[String],
+    ) -> Result<Vec<ExplainAccessResponse>, ApiError> {
+        // Governance answers at most this many questions a call.
+        const PER_CALL: usize = 1_000;
+        let mut explanations = Vec::with_capacity(assets.len());
+        for chunk in assets.chunks(PER_CALL) {
+            let queries = chunk
+                .iter()
+                .map(|asset| AccessQuery {
                     principal: principal.to_string(),
                     permission: Permission::Select as i32,
-                    resource: asset.to_string(),
-                }),
-            },
-            DECISION_TIMEOUT,
-        );
-        self.client
-            .clone()
-            .explain_access_for_service(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| unavailable(status, "what a grant gives"))
+                    resource: asset.clone(),
+                })
+                .collect();
+            let request =
+                Self::bounded(ExplainAccessForServiceRequest { queries }, DECISION_TIMEOUT);
+            let answered = self
+                .client
+                .clone()
+                .explain_access_for_service(request)
+                .await
+                .map_err(|status| unavailable(status, "what a grant gives"))?
+                .into_inner()
+                .explanations;
+            if answered.len() != chunk.len() {
+                return Err(ApiError::internal(format!(
+                    "governance answered {} of {} questions",
+                    answered.len(),
+                    chunk.len()
+                )));
+            }
+            explanations.extend(answered);
+        }
+        Ok(explanations)
     }
 
     async fn report(&self, reports: Vec<FulfilmentReport>) -> Result<(), ApiError> {

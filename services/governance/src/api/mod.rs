@@ -737,11 +737,11 @@ impl GovernanceInternalService for GovernanceInternalApi {
         ))
     }
 
-    /// Provisioning's fulfilment asks what a project may read of an asset.
+    /// Provisioning's fulfilment asks what a project may read of assets.
     async fn explain_access_for_service(
         &self,
         request: Request<ExplainAccessForServiceRequest>,
-    ) -> Result<Response<ExplainAccessResponse>, Status> {
+    ) -> Result<Response<ExplainAccessForServiceResponse>, Status> {
         if request.extensions().get::<CallingService>()
             != Some(&CallingService(ServiceKind::Provisioning))
         {
@@ -750,12 +750,9 @@ impl GovernanceInternalService for GovernanceInternalApi {
             ));
         }
         // Provisioning may ask about any principal (as an administrator may).
-        let asker = Caller::new("services/provisioning", Vec::new(), true);
-        let request = ExplainAccessRequest {
-            query: request.into_inner().query,
-        };
         Ok(Response::new(
-            self.governance.explain_access(&asker, request)?,
+            self.governance
+                .explain_access_for_service(request.into_inner())?,
         ))
     }
 

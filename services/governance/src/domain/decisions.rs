@@ -16,7 +16,7 @@ use crate::access::decision::Evaluation;
 use crate::decision_log::DecisionLog;
 use weft_runtime::Caller;
 
-/// Most questions of one BatchCheck.
+/// Most questions of one BatchCheck (and of one ExplainAccessForService).
 pub const MAX_BATCH: usize = 1_000;
 
 /// Every permission, in enum order.
@@ -300,14 +300,37 @@ impl Governance {
     }
 
     /// ExplainAccess about any principal for provisioning's fulfilment, which asks it about
-    /// every granted asset each reconcile round: not a decision a caller acts on, so it is not
-    /// put in the decision audit (what provisioning applies is reported and kept by it).
+    /// every asset of its environments' data planes when grants change: not decisions a caller
+    /// acts on, so they are not put in the decision audit (what provisioning applies is
+    /// reported and kept by it). Answers in the order asked.
     pub fn explain_access_for_service(
         &self,
-        request: ExplainAccessRequest,
-    ) -> Result<ExplainAccessResponse, ApiError> {
+        request: ExplainAccessForServiceRequest,
+    ) -> Result<ExplainAccessForServiceResponse, ApiError> {
+        if request.queries.len() > MAX_BATCH {
+            return Err(ApiError::invalid(
+                "queries",
+                format!("must hold at most {MAX_BATCH} questions"),
+            ));
+        }
+        // An empty principal would mean the asker, an administrator: every question names one.
+        let mut errors = FieldErrors::new();
+        for (index, query) in request.queries.iter().enumerate() {
+            if query.principal.is_empty() {
+                errors.add(format!("queries[{index}].principal"), "is required");
+            }
+        }
+        errors.into_result()?;
         let asker = Caller::new("services/provisioning", Vec::new(), true);
-        self.explain(&asker, request, false)
+        let explanations = request
+            .queries
+            .into_iter()
+            .enumerate()
+            .map(|(index, query)| {
+                self.explain_query(&asker, &format!("queries[{index}]"), query, false)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ExplainAccessForServiceResponse { explanations })
     }
 
     fn explain(
@@ -316,11 +339,21 @@ impl Governance {
         request: ExplainAccessRequest,
         journal: bool,
     ) -> Result<ExplainAccessResponse, ApiError> {
-        let query = request.query.unwrap_or_default();
+        self.explain_query(caller, "query", request.query.unwrap_or_default(), journal)
+    }
+
+    /// Explains `query` (its fields named under `field` in errors).
+    fn explain_query(
+        &self,
+        caller: &Caller,
+        field: &str,
+        query: AccessQuery,
+        journal: bool,
+    ) -> Result<ExplainAccessResponse, ApiError> {
         let mut errors = FieldErrors::new();
-        let permission = validate_query(&mut errors, "query", &query);
+        let permission = validate_query(&mut errors, field, &query);
         errors.into_result()?;
-        let subject = subject_of(caller, &query.principal, "query.principal")?;
+        let subject = subject_of(caller, &query.principal, &format!("{field}.principal"))?;
         let evaluation =
             self.engine()
                 .index()

@@ -1,5 +1,5 @@
 //! What a consumer environment should hold on its data plane: for each catalog asset there,
-//! what governance's ExplainAccess lets the environment's project SELECT (a call per asset).
+//! what governance's ExplainAccess lets the environment's project SELECT (one call for all).
 //! The answer is kept per environment with the change generation it was asked at, and the
 //! reconcile rounds that follow reuse it while nothing that could change it has come on the
 //! projected streams (grants, policies, subscriptions, projects, assets) and it is younger than
@@ -120,7 +120,8 @@ impl Provisioning {
         {
             return Ok((kept.desired.clone(), kept.stamp));
         }
-        let mut desired = Desired::default();
+        // The assets on this data plane, with their schema and table there.
+        let mut here: Vec<(&Asset, &str, &str)> = Vec::new();
         for asset in assets {
             let Some(location) = &asset.location else {
                 continue;
@@ -129,16 +130,22 @@ impl Provisioning {
                 continue;
             }
             let parts: Vec<&str> = location.name.split('.').collect();
-            let [asset_database, schema, table] = parts.as_slice() else {
-                continue;
-            };
-            if asset_database != &database {
-                continue;
+            if let [asset_database, schema, table] = parts.as_slice()
+                && asset_database == &database
+            {
+                here.push((asset, schema, table));
             }
-            let explained = self
-                .fulfilment
-                .explain_select(&environment.project, &asset.name)
-                .await?;
+        }
+        let names: Vec<String> = here
+            .iter()
+            .map(|(asset, _, _)| asset.name.clone())
+            .collect();
+        let explanations = self
+            .fulfilment
+            .explain_selects(&environment.project, &names)
+            .await?;
+        let mut desired = Desired::default();
+        for ((asset, schema, table), explained) in here.into_iter().zip(explanations) {
             if !explained.decision.as_ref().is_some_and(|d| d.allowed) {
                 continue;
             }
