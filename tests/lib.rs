@@ -315,3 +315,34 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// CreateEnvironment of a consumer environment `id` of `project` from the built-in `postgres`
+/// blueprint, on the data plane whose admin URL is `admin_url`.
+pub fn consumer_environment(
+    project: &str,
+    id: &str,
+    admin_url: &str,
+) -> weft_proto::weft::provisioning::v1::CreateEnvironmentRequest {
+    use prost_types::value::Kind;
+    use weft_proto::weft::provisioning::v1::{
+        CreateEnvironmentRequest, Environment, EnvironmentKind,
+    };
+    CreateEnvironmentRequest {
+        environment: Some(Environment {
+            blueprint: "blueprints/postgres".into(),
+            project: project.into(),
+            parameters: Some(prost_types::Struct {
+                fields: std::collections::BTreeMap::from([(
+                    "admin_url".to_string(),
+                    prost_types::Value {
+                        kind: Some(Kind::StringValue(admin_url.to_string())),
+                    },
+                )]),
+            }),
+            kind: EnvironmentKind::Consumer as i32,
+            ..Default::default()
+        }),
+        environment_id: id.into(),
+        request_id: String::new(),
+    }
+}

@@ -6,11 +6,8 @@
 //! taking that column away, nothing after the revoke; a privilege granted by hand is revoked
 //! again by the reconcile loop.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use prost_types::value::Kind;
-use prost_types::{Struct, Value};
 use sqlx::{Connection, PgConnection, Row};
 use weft_proto::weft::catalog::v1::{
     Asset, AssetKind, Column, CreateAssetRequest, CreateTagKeyRequest, Location, Schema, TagKey,
@@ -21,7 +18,9 @@ use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::{TestSuite, backends};
 use weft_tests::data_plane::DataPlane;
-use weft_tests::{catalog, domain_request, governance, product_request, provisioning};
+use weft_tests::{
+    catalog, consumer_environment, domain_request, governance, product_request, provisioning,
+};
 
 const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
 
@@ -162,26 +161,12 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         .await
         .unwrap();
     let mut owner = provisioning(suite, &alice);
-    let parameters = Struct {
-        fields: BTreeMap::from([(
-            "admin_url".to_string(),
-            Value {
-                kind: Some(Kind::StringValue(plane.admin_url("postgres"))),
-            },
-        )]),
-    };
     owner
-        .create_environment(CreateEnvironmentRequest {
-            environment: Some(Environment {
-                blueprint: "blueprints/postgres".into(),
-                project: "projects/churn".into(),
-                parameters: Some(parameters),
-                kind: EnvironmentKind::Consumer as i32,
-                ..Default::default()
-            }),
-            environment_id: "churn".into(),
-            request_id: String::new(),
-        })
+        .create_environment(consumer_environment(
+            "projects/churn",
+            "churn",
+            &plane.admin_url("postgres"),
+        ))
         .await
         .unwrap();
     let mut credentials = None;

@@ -6,20 +6,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::WeftUp;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use prost_types::value::Kind;
-use prost_types::{Struct, Value};
 use rand::Rng;
 use sqlx::{Connection, PgConnection, Row};
 use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::{DataFilter, Permission};
 use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::provisioning::v1::*;
+use weft_tests::consumer_environment;
 use weft_tests::data_plane::DataPlane;
 
 /// Tables granted, one grant each, in batches with a kill during each batch.
@@ -187,24 +185,11 @@ async fn provisioning_killed_mid_batch_converges_with_nothing_doubled() {
         .unwrap();
     let mut owner = suite.provisioning("users/ana", &[]);
     owner
-        .create_environment(CreateEnvironmentRequest {
-            environment: Some(Environment {
-                blueprint: "blueprints/postgres".into(),
-                project: "projects/analytics".into(),
-                parameters: Some(Struct {
-                    fields: BTreeMap::from([(
-                        "admin_url".to_string(),
-                        Value {
-                            kind: Some(Kind::StringValue(plane.admin_url("postgres"))),
-                        },
-                    )]),
-                }),
-                kind: EnvironmentKind::Consumer as i32,
-                ..Default::default()
-            }),
-            environment_id: "analytics".into(),
-            request_id: String::new(),
-        })
+        .create_environment(consumer_environment(
+            "projects/analytics",
+            "analytics",
+            &plane.admin_url("postgres"),
+        ))
         .await
         .unwrap();
     let mut credentials = None;

@@ -20,8 +20,6 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::{StreamExt, stream};
-use prost_types::value::Kind;
-use prost_types::{Struct, Value};
 use sqlx::{Connection, PgConnection};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -33,6 +31,7 @@ use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
 use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::Bearer;
+use weft_tests::consumer_environment;
 use weft_tests::data_plane::DataPlane;
 
 use crate::report::Latencies;
@@ -238,24 +237,11 @@ async fn consumer(
         .await?;
     let mut provisioning = clients.provisioning(&subject)?;
     provisioning
-        .create_environment(CreateEnvironmentRequest {
-            environment: Some(Environment {
-                blueprint: "blueprints/postgres".into(),
-                project: format!("projects/p{i}"),
-                parameters: Some(Struct {
-                    fields: BTreeMap::from([(
-                        "admin_url".to_string(),
-                        Value {
-                            kind: Some(Kind::StringValue(plane.admin_url("postgres"))),
-                        },
-                    )]),
-                }),
-                kind: EnvironmentKind::Consumer as i32,
-                ..Default::default()
-            }),
-            environment_id: format!("p{i}"),
-            request_id: String::new(),
-        })
+        .create_environment(consumer_environment(
+            &format!("projects/p{i}"),
+            &format!("p{i}"),
+            &plane.admin_url("postgres"),
+        ))
         .await?;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
