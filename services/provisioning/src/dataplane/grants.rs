@@ -17,7 +17,7 @@ use super::postgres;
 use super::row_filter::{self, Quotes};
 
 /// What a role may read of one table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableAccess {
     pub schema: String,
     pub table: String,
@@ -30,6 +30,19 @@ impl TableAccess {
     pub fn key(&self) -> String {
         format!("{}.{}", self.schema, self.table)
     }
+}
+
+/// What converging may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing: only the drift is found.
+    Look,
+    /// Everything: the role's privileges are made equal to what is granted.
+    Repair,
+    /// What changed in the grants since `applied` (tables newly granted, granted differently or
+    /// no longer granted); a table that differs while its grant did not is drift, left as it
+    /// is. Without `applied` (after a start) it repairs.
+    ApplyChanges,
 }
 
 /// What converging did to one table.
@@ -104,15 +117,15 @@ impl Actual {
     }
 }
 
-/// Makes `role`'s privileges on the data plane of `connection` equal to `desired` (with
-/// `repair` false, changes nothing). The drift is how the data plane differs from `applied`,
-/// what Weft last made it (none is looked for without it: a change of grants is not drift).
+/// Makes `role`'s privileges on the data plane of `connection` equal to `desired`, as far as
+/// `mode` lets it. The drift is how the data plane differs from `applied`, what Weft last made
+/// it (none is looked for without it: a change of grants is not drift).
 pub fn converge<'a>(
     connection: &'a mut PgConnection,
     role: &'a str,
     desired: &'a [TableAccess],
     applied: Option<&'a [TableAccess]>,
-    repair: bool,
+    mode: Mode,
 ) -> BoxFuture<'a, Result<Converged, String>> {
     Box::pin(async move {
         let mut transaction = connection.begin().await.map_err(|e| e.to_string())?;
@@ -127,12 +140,24 @@ pub fn converge<'a>(
             Some(applied) => drift(&holdings, role, applied, &held),
             None => Vec::new(),
         };
-        if !repair {
+        if mode == Mode::Look {
             return Ok(Converged {
                 drift,
                 ..Converged::default()
             });
         }
+        // With ApplyChanges, only what Weft applied before is revoked or re-granted.
+        let only_changes = match (mode, applied) {
+            (Mode::ApplyChanges, Some(applied)) => Some(applied),
+            _ => None,
+        };
+        let applied_tables: BTreeSet<TableName> = only_changes
+            .unwrap_or_default()
+            .iter()
+            .map(|access| (access.schema.clone(), access.table.clone()))
+            .collect();
+        let may_revoke =
+            |table: &TableName| only_changes.is_none() || applied_tables.contains(table);
         let schemas_held = &holdings.schemas;
         let wanted: BTreeSet<(String, String)> = desired
             .iter()
@@ -168,6 +193,9 @@ pub fn converge<'a>(
             ..Converged::default()
         };
         for (schema, table) in held.difference(&wanted) {
+            if !may_revoke(&(schema.clone(), table.clone())) {
+                continue;
+            }
             let table_q = format!("{}.{}", q(schema)?, q(table)?);
             let statements = vec![
                 format!("REVOKE ALL ON TABLE {table_q} FROM {role_q}"),
@@ -180,6 +208,14 @@ pub fn converge<'a>(
         }
         for access in desired {
             let key = access.key();
+            if only_changes.is_some_and(|applied| applied.contains(access)) {
+                // Granted as before: whatever differs on it is drift, reported only.
+                converged
+                    .granted
+                    .insert(key.clone(), TableOutcome::default());
+                converged.unchanged.insert(key);
+                continue;
+            }
             if let Some(error) = filter_errors.remove(&key) {
                 converged.granted.insert(
                     key,
@@ -243,8 +279,14 @@ pub fn converge<'a>(
             .filter(|(_, outcome)| outcome.error.is_none())
             .filter_map(|(key, _)| key.split_once('.').map(|(schema, _)| schema))
             .collect();
+        let applied_schemas: BTreeSet<&str> = applied_tables
+            .iter()
+            .map(|(schema, _)| schema.as_str())
+            .collect();
         for schema in schemas_held {
-            if !granted_schemas.contains(schema.as_str()) {
+            if !granted_schemas.contains(schema.as_str())
+                && (only_changes.is_none() || applied_schemas.contains(schema.as_str()))
+            {
                 let statement = format!("REVOKE ALL ON SCHEMA {} FROM {role_q}", q(schema)?);
                 let outcome = run_savepointed(&mut transaction, vec![statement]).await;
                 converged

@@ -5,8 +5,8 @@
 
 use futures::future::BoxFuture;
 use weft_proto::weft::provisioning::v1::{
-    Blueprint, CreateEnvironmentRequest, DeleteEnvironmentRequest, Deployment, Environment,
-    EnvironmentKind, EnvironmentState, GetEnvironmentRequest, ListDeploymentsRequest,
+    Blueprint, CreateEnvironmentRequest, DeleteEnvironmentRequest, Deployment, DriftHandling,
+    Environment, EnvironmentKind, EnvironmentState, GetEnvironmentRequest, ListDeploymentsRequest,
     ListDeploymentsResponse, ListEnvironmentsRequest, ListEnvironmentsResponse,
     PlanEnvironmentRequest, PlanEnvironmentResponse, UpdateEnvironmentRequest,
 };
@@ -84,6 +84,9 @@ impl Provisioning {
         if EnvironmentKind::try_from(input.kind).is_err() {
             errors.add("environment.kind", "is not an environment kind");
         }
+        if DriftHandling::try_from(input.drift_handling).is_err() {
+            errors.add("environment.drift_handling", "is not a drift handling");
+        }
         let blueprint = match known_blueprint {
             true => resources::find::<Blueprint, _>(self.store().db(), &input.blueprint).await?,
             false => None,
@@ -114,6 +117,7 @@ impl Provisioning {
                 parameters: Some(public),
                 state: EnvironmentState::Creating as i32,
                 kind: kind as i32,
+                drift_handling: input.drift_handling,
                 ..Default::default()
             },
             sealed,
@@ -219,7 +223,8 @@ impl Provisioning {
         })
     }
 
-    /// Changes an environment's parameters (secrets not sent are kept) and deploys again.
+    /// Changes an environment's parameters (secrets not sent are kept; deployed again) or its
+    /// drift handling.
     pub async fn update_environment(
         &self,
         caller: &Caller,
@@ -229,20 +234,35 @@ impl Provisioning {
         let current = self
             .visible_environment(caller, &input.name, MANAGE, true, "UpdateEnvironment")
             .await?;
-        let fields = fieldmask::resolve(request.update_mask.as_ref(), &["parameters"])?;
+        let fields = fieldmask::resolve(
+            request.update_mask.as_ref(),
+            &["parameters", "drift_handling"],
+        )?;
         settled(&current)?;
-        let blueprint: Blueprint = resources::get(self.store().db(), &current.blueprint).await?;
         let mut errors = FieldErrors::new();
-        let kept: Vec<&str> = blueprint
-            .parameters
-            .iter()
-            .filter(|p| p.r#type() == weft_proto::weft::provisioning::v1::ParameterType::Secret)
-            .map(|p| p.name.as_str())
-            .collect();
-        let (public, secret_values) =
-            parameters::split_values(&mut errors, &blueprint, input.parameters.as_ref(), &kept);
-        errors.into_result()?;
-        let sealed = self.seal_all(&current.name, secret_values)?;
+        if DriftHandling::try_from(input.drift_handling).is_err() {
+            errors.add("environment.drift_handling", "is not a drift handling");
+        }
+        // New parameters are validated, sealed and deployed; drift handling alone is not.
+        let redeploy = fields.contains(&"parameters");
+        let (public, sealed) = if redeploy {
+            let blueprint: Blueprint =
+                resources::get(self.store().db(), &current.blueprint).await?;
+            let kept: Vec<&str> = blueprint
+                .parameters
+                .iter()
+                .filter(|p| p.r#type() == weft_proto::weft::provisioning::v1::ParameterType::Secret)
+                .map(|p| p.name.as_str())
+                .collect();
+            let (public, secret_values) =
+                parameters::split_values(&mut errors, &blueprint, input.parameters.as_ref(), &kept);
+            errors.into_result()?;
+            (Some(public), self.seal_all(&current.name, secret_values)?)
+        } else {
+            errors.into_result()?;
+            (None, Vec::new())
+        };
+        let drift_handling = input.drift_handling;
         let name = current.name.clone();
         let updated = resources::update(
             self.store(),
@@ -253,20 +273,27 @@ impl Provisioning {
                     settled(&environment)?;
                     for field in &fields {
                         match *field {
-                            "parameters" => environment.parameters = Some(public.clone()),
+                            "parameters" => environment.parameters = public.clone(),
+                            "drift_handling" => environment.drift_handling = drift_handling,
                             other => return Err(fieldmask::unhandled(other)),
                         }
                     }
                     for (key, value) in sealed {
                         secrets::put(conn, &environment.name, &key, value).await?;
                     }
-                    environment.state = EnvironmentState::Updating as i32;
+                    if redeploy {
+                        environment.state = EnvironmentState::Updating as i32;
+                    }
                     Ok(environment)
                 })
             },
         )
         .await?;
-        self.deployer.notify_one();
+        if redeploy {
+            self.deployer.notify_one();
+        } else {
+            self.fulfiller.changed();
+        }
         Ok(updated)
     }
 

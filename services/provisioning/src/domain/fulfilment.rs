@@ -16,7 +16,8 @@ use weft_proto::weft::governance::v1::{
     FulfilmentReport, FulfilmentState, Grant, GrantState, grant,
 };
 use weft_proto::weft::provisioning::v1::{
-    Blueprint, Environment, EnvironmentKind, EnvironmentState, ReconcileEnvironmentRequest,
+    Blueprint, DriftHandling, Environment, EnvironmentKind, EnvironmentState,
+    ReconcileEnvironmentRequest,
 };
 use weft_runtime::{ApiError, Caller};
 use weft_storage::{projection, resources};
@@ -25,7 +26,7 @@ use super::Provisioning;
 use super::desired::Given;
 use super::members::MANAGE;
 use super::parameters;
-use crate::dataplane::grants;
+use crate::dataplane::grants::{self, Mode};
 use crate::dataplane::postgres;
 use crate::store::fulfilments::{self, Fulfilment};
 
@@ -47,7 +48,11 @@ impl Provisioning {
             if environment.kind() == EnvironmentKind::Producer {
                 continue;
             }
-            match self.fulfil(&environment, &assets, true, true).await {
+            let mode = match environment.drift_handling() {
+                DriftHandling::Report => Mode::ApplyChanges,
+                DriftHandling::Repair | DriftHandling::Unspecified => Mode::Repair,
+            };
+            match self.fulfil(&environment, &assets, mode, true).await {
                 Ok(pairs) => {
                     converged += 1;
                     fulfilled.extend(pairs);
@@ -115,8 +120,12 @@ impl Provisioning {
             ));
         }
         let assets = self.projected_assets().await?;
-        self.fulfil(&environment, &assets, request.repair, false)
-            .await?;
+        let mode = if request.repair {
+            Mode::Repair
+        } else {
+            Mode::Look
+        };
+        self.fulfil(&environment, &assets, mode, false).await?;
         resources::get(self.store().db(), &environment.name).await
     }
 
@@ -163,14 +172,14 @@ impl Provisioning {
         self.fulfilment.report(reports).await
     }
 
-    /// Converges one environment (with `repair` false, only finds its drift); returns the
+    /// Converges one environment as far as `mode` lets it (`Look`: only finds its drift); returns the
     /// (asset, grant) pairs it fulfils. The drift found is recorded on the environment. With
     /// `reuse`, what governance answered for it before is reused if nothing changed since.
     pub(crate) async fn fulfil(
         &self,
         environment: &Environment,
         assets: &[Asset],
-        repair: bool,
+        mode: Mode,
         reuse: bool,
     ) -> Result<Vec<(String, String)>, ApiError> {
         let blueprint: Blueprint =
@@ -194,7 +203,7 @@ impl Provisioning {
             .map_err(unavailable)?;
         if !exists {
             drift.push(format!("role {role} is missing"));
-            if !repair {
+            if mode != Mode::Repair {
                 self.record_drift(environment, drift, false).await?;
                 return Ok(Vec::new());
             }
@@ -237,26 +246,28 @@ impl Provisioning {
             .filter(|pair| !granted_before.contains(pair))
             .map(|(asset, grant)| report(grant, asset, FulfilmentState::GrantInProgress, ""))
             .collect();
-        if repair {
+        if mode != Mode::Look {
             self.fulfilment.report(starting).await?;
         }
 
         // The drift is measured against what the last round applied (the first round after a
         // start only converges); a reconcile asked for by a user, against what is granted now.
-        let applied = self.last_applied(&environment.name, &desired.tables, repair);
+        let applied = self.last_applied(&environment.name, &desired.tables, mode != Mode::Look);
+        // Drift is left as it is only where ApplyChanges knows what it applied before.
+        let repaired = mode == Mode::Repair || (mode == Mode::ApplyChanges && applied.is_none());
         let converged = grants::converge(
             &mut connection,
             &role,
             &desired.tables,
             applied.as_deref(),
-            repair,
+            mode,
         )
         .await
         .map_err(unavailable)?;
         drop(connection);
         drift.extend(converged.drift.iter().cloned());
-        self.record_drift(environment, drift, repair).await?;
-        if !repair {
+        self.record_drift(environment, drift, repaired).await?;
+        if mode == Mode::Look {
             return Ok(Vec::new());
         }
         self.remember_applied(&environment.name, desired.clone(), stamp);
