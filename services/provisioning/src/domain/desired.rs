@@ -89,9 +89,11 @@ pub struct Stamp {
     asked: Instant,
 }
 
-/// What fulfilment last applied to an environment, and when it was asked.
+/// What governance last answered for an environment, when it was asked, and what of it the
+/// round applied (a table whose statements failed is left out: the next round tries it again).
 pub struct Applied {
     desired: Desired,
+    applied: Vec<TableAccess>,
     stamp: Stamp,
 }
 
@@ -200,7 +202,7 @@ impl Provisioning {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(environment)
-            .map(|applied| applied.desired.tables.clone());
+            .map(|applied| applied.applied.clone());
         match applied {
             Some(applied) => Some(applied),
             None if !repair => Some(desired.to_vec()),
@@ -208,11 +210,24 @@ impl Provisioning {
         }
     }
 
-    pub(super) fn remember_applied(&self, environment: &str, desired: Desired, stamp: Stamp) {
+    pub(super) fn remember_applied(
+        &self,
+        environment: &str,
+        desired: Desired,
+        applied: Vec<TableAccess>,
+        stamp: Stamp,
+    ) {
         self.applied
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(environment.to_string(), Applied { desired, stamp });
+            .insert(
+                environment.to_string(),
+                Applied {
+                    desired,
+                    applied,
+                    stamp,
+                },
+            );
     }
 
     /// What the fulfiller waits on, and the projections tell of changes.

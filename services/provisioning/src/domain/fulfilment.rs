@@ -270,7 +270,18 @@ impl Provisioning {
         if mode == Mode::Look {
             return Ok(Vec::new());
         }
-        self.remember_applied(&environment.name, desired.clone(), stamp);
+        let applied_now = desired
+            .tables
+            .iter()
+            .filter(|access| {
+                converged
+                    .granted
+                    .get(&access.key())
+                    .is_none_or(|outcome| outcome.error.is_none())
+            })
+            .cloned()
+            .collect();
+        self.remember_applied(&environment.name, desired.clone(), applied_now, stamp);
         let now = weft_storage::write::now();
         let mut rows = Vec::new();
         let mut reports = Vec::new();
