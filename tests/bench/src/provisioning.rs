@@ -99,6 +99,7 @@ impl Clients {
 }
 
 const ADMINS: &[&str] = &["weft-admins"];
+/// Calls in flight while setting up (environments, grants), as a few busy clients would.
 const CONCURRENCY: usize = 16;
 
 pub async fn run(args: ProvisioningArgs) -> anyhow::Result<()> {

@@ -172,9 +172,10 @@ impl Provisioning {
         self.fulfilment.report(reports).await
     }
 
-    /// Converges one environment as far as `mode` lets it (`Look`: only finds its drift); returns the
-    /// (asset, grant) pairs it fulfils. The drift found is recorded on the environment. With
-    /// `reuse`, what governance answered for it before is reused if nothing changed since.
+    /// Converges one environment as far as `mode` lets it (`Look`: only finds its drift);
+    /// returns the (asset, grant) pairs it fulfils. The drift found is recorded on the
+    /// environment. With `reuse`, what governance answered for it before is reused if nothing
+    /// changed since.
     pub(crate) async fn fulfil(
         &self,
         environment: &Environment,
