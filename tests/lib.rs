@@ -346,3 +346,38 @@ pub fn consumer_environment(
         request_id: String::new(),
     }
 }
+
+/// The credentials of environment `name`, once it is ACTIVE (they are refused before); `None`
+/// when it is not within `within`.
+pub async fn credentials_when_active(
+    client: &mut Provisioning,
+    name: &str,
+    within: std::time::Duration,
+) -> Option<weft_proto::weft::provisioning::v1::EnvironmentCredentials> {
+    use weft_proto::weft::provisioning::v1::GetEnvironmentCredentialsRequest;
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let asked = client
+            .get_environment_credentials(GetEnvironmentCredentialsRequest { name: name.into() })
+            .await;
+        match asked {
+            Ok(handed) => return Some(handed.into_inner()),
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The suite on `backend` with provisioning reconciling every second (the default minute is
+/// longer than a test waits for drift to be found).
+pub async fn suite_reconciling_every_second(backend: weft_testkit::Backend) -> TestSuite {
+    TestSuite::start_with(backend, |kind, config| {
+        if kind == weft_runtime::ServiceKind::Provisioning {
+            config.provisioning.reconcile_interval = std::time::Duration::from_secs(1);
+        }
+    })
+    .await
+    .expect("the suite starts")
+}

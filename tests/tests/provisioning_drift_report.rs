@@ -14,8 +14,9 @@ use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::{TestSuite, backends};
 use weft_tests::data_plane::DataPlane;
 use weft_tests::{
-    bad_fields, catalog, consumer_environment, create_table_asset, domain_request, governance,
-    product_request, provisioning, string_column,
+    bad_fields, catalog, consumer_environment, create_table_asset, credentials_when_active,
+    domain_request, governance, product_request, provisioning, string_column,
+    suite_reconciling_every_second,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -56,13 +57,7 @@ async fn until_readable(plane: &DataPlane, login: (&str, &str), table: &str, wan
 async fn reported_drift_is_kept_while_grant_changes_are_applied() {
     for backend in backends() {
         let plane = DataPlane::start().unwrap();
-        let suite = TestSuite::start_with(backend.clone(), |kind, config| {
-            if kind == weft_runtime::ServiceKind::Provisioning {
-                config.provisioning.reconcile_interval = Duration::from_secs(1);
-            }
-        })
-        .await
-        .unwrap();
+        let suite = suite_reconciling_every_second(backend.clone()).await;
         run(&suite, &plane).await;
         suite.stop().await.unwrap();
     }
@@ -114,6 +109,13 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         .unwrap();
     let mut owner = provisioning(suite, &alice);
     let mut request = consumer_environment("projects/churn", "churn", &plane.admin_url("postgres"));
+    // Not a drift handling: refused at creation too, naming the field.
+    if let Some(environment) = request.environment.as_mut() {
+        environment.drift_handling = 7;
+    }
+    let status = owner.create_environment(request.clone()).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(bad_fields(&status), ["environment.drift_handling"]);
     if let Some(environment) = request.environment.as_mut() {
         environment.drift_handling = DriftHandling::Report as i32;
     }
@@ -123,20 +125,10 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         .unwrap()
         .into_inner();
     assert_eq!(created.drift_handling(), DriftHandling::Report);
-    let mut credentials = None;
-    for _ in 0..300 {
-        if let Ok(handed) = owner
-            .get_environment_credentials(GetEnvironmentCredentialsRequest {
-                name: "environments/churn".into(),
-            })
+    let credentials =
+        credentials_when_active(&mut owner, "environments/churn", Duration::from_secs(30))
             .await
-        {
-            credentials = Some(handed.into_inner());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let credentials = credentials.expect("the environment becomes ACTIVE");
+            .expect("the environment becomes ACTIVE");
     let login = (credentials.username.as_str(), credentials.password.as_str());
 
     // A grant is applied.

@@ -19,7 +19,8 @@ use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::{TestSuite, backends};
 use weft_tests::data_plane::DataPlane;
 use weft_tests::{
-    catalog, consumer_environment, domain_request, governance, product_request, provisioning,
+    catalog, consumer_environment, credentials_when_active, domain_request, governance,
+    product_request, provisioning, suite_reconciling_every_second,
 };
 
 const ASSET: &str = "domains/sales/dataProducts/orders/assets/orders";
@@ -78,13 +79,7 @@ where
 async fn grants_become_privileges_and_row_policies_on_the_data_plane() {
     for backend in backends() {
         let plane = DataPlane::start().unwrap();
-        let suite = TestSuite::start_with(backend.clone(), |kind, config| {
-            if kind == weft_runtime::ServiceKind::Provisioning {
-                config.provisioning.reconcile_interval = Duration::from_secs(1);
-            }
-        })
-        .await
-        .unwrap();
+        let suite = suite_reconciling_every_second(backend.clone()).await;
         run(&suite, &plane).await;
         suite.stop().await.unwrap();
     }
@@ -169,22 +164,10 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         ))
         .await
         .unwrap();
-    let mut credentials = None;
-    for _ in 0..300 {
-        match owner
-            .get_environment_credentials(GetEnvironmentCredentialsRequest {
-                name: "environments/churn".into(),
-            })
+    let credentials =
+        credentials_when_active(&mut owner, "environments/churn", Duration::from_secs(30))
             .await
-        {
-            Ok(handed) => {
-                credentials = Some(handed.into_inner());
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    let credentials = credentials.expect("the environment becomes ACTIVE");
+            .expect("the environment becomes ACTIVE");
     let (user, password) = (credentials.username.as_str(), credentials.password.as_str());
 
     // Nothing is granted yet: the table is refused.

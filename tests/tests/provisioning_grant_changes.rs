@@ -12,12 +12,11 @@ use weft_proto::weft::catalog::v1::{
     Location, PublishDataProductRequest, Schema, UpdateAssetRequest,
 };
 use weft_proto::weft::governance::v1::*;
-use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::{TestSuite, backends};
 use weft_tests::data_plane::DataPlane;
 use weft_tests::{
-    catalog, consumer_environment, disable_default_rules, domain_request, governance, provisioning,
-    string_column,
+    catalog, consumer_environment, credentials_when_active, disable_default_rules, domain_request,
+    governance, provisioning, string_column, suite_reconciling_every_second,
 };
 
 const PRODUCT: &str = "domains/sales/dataProducts/orders";
@@ -41,13 +40,7 @@ async fn until(plane: &DataPlane, login: (&str, &str), query: &str, wanted: bool
 async fn a_dropped_column_and_a_cancelled_subscription_leave_the_data_plane() {
     for backend in backends() {
         let plane = DataPlane::start().unwrap();
-        let suite = TestSuite::start_with(backend.clone(), |kind, config| {
-            if kind == weft_runtime::ServiceKind::Provisioning {
-                config.provisioning.reconcile_interval = Duration::from_secs(1);
-            }
-        })
-        .await
-        .unwrap();
+        let suite = suite_reconciling_every_second(backend.clone()).await;
         run(&suite, &plane).await;
         suite.stop().await.unwrap();
     }
@@ -137,20 +130,10 @@ async fn run(suite: &TestSuite, plane: &DataPlane) {
         ))
         .await
         .unwrap();
-    let mut credentials = None;
-    for _ in 0..300 {
-        if let Ok(handed) = owner
-            .get_environment_credentials(GetEnvironmentCredentialsRequest {
-                name: "environments/churn".into(),
-            })
+    let credentials =
+        credentials_when_active(&mut owner, "environments/churn", Duration::from_secs(30))
             .await
-        {
-            credentials = Some(handed.into_inner());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let credentials = credentials.expect("the environment becomes ACTIVE");
+            .expect("the environment becomes ACTIVE");
     let login = (credentials.username.as_str(), credentials.password.as_str());
     let wanted = CreateSubscriptionRequestRequest {
         subscription_request: Some(SubscriptionRequest {

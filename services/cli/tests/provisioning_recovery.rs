@@ -17,8 +17,8 @@ use weft_proto::weft::catalog::v1::*;
 use weft_proto::weft::common::v1::{DataFilter, Permission};
 use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::provisioning::v1::*;
-use weft_tests::consumer_environment;
 use weft_tests::data_plane::DataPlane;
+use weft_tests::{consumer_environment, credentials_when_active};
 
 /// Tables granted, one grant each, in batches with a kill during each batch.
 const TABLES: usize = 24;
@@ -192,20 +192,13 @@ async fn provisioning_killed_mid_batch_converges_with_nothing_doubled() {
         ))
         .await
         .unwrap();
-    let mut credentials = None;
-    for _ in 0..300 {
-        if let Ok(handed) = owner
-            .get_environment_credentials(GetEnvironmentCredentialsRequest {
-                name: "environments/analytics".into(),
-            })
-            .await
-        {
-            credentials = Some(handed.into_inner());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let credentials = credentials.expect("the environment becomes ACTIVE");
+    let credentials = credentials_when_active(
+        &mut owner,
+        "environments/analytics",
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("the environment becomes ACTIVE");
     let role = credentials.username.clone();
 
     // Grants in batches; provisioning is killed at a random moment while each batch is

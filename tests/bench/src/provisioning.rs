@@ -29,10 +29,9 @@ use weft_proto::weft::common::v1::{DataFilter, Permission};
 use weft_proto::weft::governance::v1::governance_service_client::GovernanceServiceClient;
 use weft_proto::weft::governance::v1::*;
 use weft_proto::weft::provisioning::v1::provisioning_service_client::ProvisioningServiceClient;
-use weft_proto::weft::provisioning::v1::*;
 use weft_testkit::Bearer;
-use weft_tests::consumer_environment;
 use weft_tests::data_plane::DataPlane;
+use weft_tests::{consumer_environment, credentials_when_active};
 
 use crate::report::Latencies;
 use crate::suite::{RunningSuite, weft_binary};
@@ -244,22 +243,11 @@ async fn consumer(
             &plane.admin_url("postgres"),
         ))
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        match provisioning
-            .get_environment_credentials(GetEnvironmentCredentialsRequest {
-                name: format!("environments/p{i}"),
-            })
-            .await
-        {
-            Ok(handed) => {
-                let handed = handed.into_inner();
-                return Ok((handed.username, handed.password));
-            }
-            Err(status) if Instant::now() > deadline => anyhow::bail!("p{i}: {status:?}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
+    let name = format!("environments/p{i}");
+    let handed = credentials_when_active(&mut provisioning, &name, Duration::from_secs(600))
+        .await
+        .ok_or_else(|| anyhow::anyhow!("{name} not ACTIVE within 10 minutes"))?;
+    Ok((handed.username, handed.password))
 }
 
 async fn approve_and_revoke(
